@@ -1,0 +1,234 @@
+/**
+ * Pure: every replication statement this project runs, by server flavor and version.
+ *
+ * One table of statement forms, chosen by (flavor, minimum version) from the live server's VERSION(); the rows
+ * follow the reference manuals (see ../shared/notes/dialects.md for sources):
+ * - MySQL 8.0.22/8.0.23 added START/STOP/SHOW/RESET REPLICA and CHANGE REPLICATION SOURCE TO with SOURCE_*
+ *   options; 8.4.0 removed the old forms and every MASTER_* option outright (a syntax error, not a warning).
+ * - RESET BINARY LOGS AND GTIDS exists from 8.2.0, so 8.0–8.3 keep RESET MASTER.
+ * - MariaDB (10.5–11.x) has only CHANGE MASTER TO, positions replicas by GTID with MASTER_USE_GTID=slave_pos
+ *   (current_pos breaks when a replica has local transactions) and has no super_read_only.
+ * Values are escaped with sqlstring, the escaping mysql2 itself uses; nothing is concatenated raw.
+ */
+import * as SqlString from "sqlstring";
+
+export type Flavor = "mysql" | "percona" | "mariadb";
+export type DialectName = "mysql-5.7" | "mysql-8.0-legacy" | "mysql-8.0" | "mysql-8.4" | "mariadb";
+
+/** The statement forms of one dialect. */
+export interface Dialect {
+    name: DialectName;
+    /** "CHANGE MASTER TO" or "CHANGE REPLICATION SOURCE TO". */
+    change: string;
+    /** Prefix of the connection options: MASTER or SOURCE (MASTER_HOST / SOURCE_HOST, ...). */
+    option: "MASTER" | "SOURCE";
+    /** The GTID positioning clause. */
+    autoPosition: string;
+    /** caching_sha2_password over a plain connection needs the source's RSA key (MySQL 8.0+ only). */
+    getPublicKey?: string;
+    start: string;
+    stop: string;
+    status: string;
+    resetReplicaAll: string;
+    /** Wipes the binary logs and GTID history (the runbook's `reset master`). */
+    resetBinaryLogs: string;
+    /** Reads a server's executed GTIDs, comparable with a replica's. */
+    executedGtids: string;
+    /** super_read_only exists (MySQL/Percona 5.7.8+); MariaDB's read_only already binds SUPER in 11.x. */
+    superReadOnly: boolean;
+    /** The server waits for a replica to apply a GTID set: returns 0 on success. */
+    waitForGtids: (gtids: string, timeoutSeconds: number) => string;
+}
+
+const MYSQL_OLD_TERMS = {
+    change: "CHANGE MASTER TO",
+    option: "MASTER",
+    autoPosition: "MASTER_AUTO_POSITION = 1",
+    start: "START SLAVE",
+    stop: "STOP SLAVE",
+    status: "SHOW SLAVE STATUS",
+    resetReplicaAll: "RESET SLAVE ALL",
+    resetBinaryLogs: "RESET MASTER",
+    executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
+    superReadOnly: true,
+    waitForGtids: (gtids: string, timeout: number) =>
+        `SELECT WAIT_FOR_EXECUTED_GTID_SET(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
+} as const;
+
+const MYSQL_NEW_TERMS = {
+    ...MYSQL_OLD_TERMS,
+    change: "CHANGE REPLICATION SOURCE TO",
+    option: "SOURCE",
+    autoPosition: "SOURCE_AUTO_POSITION = 1",
+    getPublicKey: "GET_SOURCE_PUBLIC_KEY = 1",
+    start: "START REPLICA",
+    stop: "STOP REPLICA",
+    status: "SHOW REPLICA STATUS",
+    resetReplicaAll: "RESET REPLICA ALL",
+} as const;
+
+/** The table, newest first within a flavor: the first row whose minimum the server meets applies. */
+export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number, number, number]; dialect: Dialect }> = [
+    {
+        flavor: "mysql",
+        min: [8, 4, 0],
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS" },
+    },
+    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0" } },
+    {
+        flavor: "mysql",
+        min: [8, 0, 0],
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1" },
+    },
+    { flavor: "mysql", min: [5, 7, 0], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
+    {
+        flavor: "mariadb",
+        min: [10, 5, 0],
+        dialect: {
+            ...MYSQL_OLD_TERMS,
+            name: "mariadb",
+            autoPosition: "MASTER_USE_GTID = slave_pos",
+            executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
+            superReadOnly: false,
+            waitForGtids: (gtids: string, timeout: number) =>
+                `SELECT MASTER_GTID_WAIT(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
+        },
+    },
+];
+
+/** What a live server says about itself. */
+export interface ServerIdentity {
+    flavor: Flavor;
+    /** Numeric version, e.g. "8.0.36" (Percona's "-28" suffix and MariaDB's "-MariaDB-1:10.11.6" are dropped). */
+    version: string;
+    /** VERSION() as the server returned it. */
+    versionText: string;
+}
+
+/** Reads flavor and version from `SELECT VERSION()` and `@@version_comment`. */
+export function identifyServer(versionText: string, versionComment: string): ServerIdentity {
+    const match = /(\d+)\.(\d+)\.(\d+)/.exec(versionText);
+    if (!match) throw new Error(`Cannot read a server version from VERSION() = ${JSON.stringify(versionText)}`);
+    const flavor: Flavor = /mariadb/i.test(versionText) || /mariadb/i.test(versionComment)
+        ? "mariadb"
+        : /percona/i.test(versionComment)
+          ? "percona"
+          : "mysql";
+    return { flavor, version: `${match[1]}.${match[2]}.${match[3]}`, versionText };
+}
+
+/** The dialect of a server; refuses versions older than any row (MySQL 5.6, MariaDB 10.4). */
+export function dialectFor(server: ServerIdentity): Dialect {
+    const family = server.flavor === "mariadb" ? "mariadb" : "mysql";
+    const [major, minor, patch] = server.version.split(".").map(Number);
+    for (const row of DIALECTS) {
+        if (row.flavor !== family) continue;
+        const [a, b, c] = row.min;
+        if (major !== a ? major > a : minor !== b ? minor > b : patch >= c) return row.dialect;
+    }
+    throw new Error(
+        `${server.flavor} ${server.version} is too old for GTID auto-positioned replication here; ` +
+            `use ${family === "mariadb" ? "MariaDB 10.5" : "MySQL/Percona 5.7"} or newer`,
+    );
+}
+
+/** `'user'@'host'`, escaped. */
+export function account(user: string, host: string): string {
+    return `${SqlString.escape(user)}@${SqlString.escape(host)}`;
+}
+
+export interface ReplicationAccount {
+    user: string;
+    /** Host part: a netmask pattern such as 172.18.0.0/255.255.0.0, or '%'. */
+    host: string;
+    password: string;
+    requireTls: boolean;
+}
+
+/**
+ * Statements that make the replication account exist with exactly this password, TLS requirement and the
+ * REPLICATION SLAVE privilege, whether or not it existed before. They are binlogged on purpose: replicas
+ * then hold the account too, ready for a promotion.
+ */
+export function ensureReplicationAccount(acc: ReplicationAccount): string[] {
+    const who = account(acc.user, acc.host);
+    const password = SqlString.escape(acc.password);
+    const tls = acc.requireTls ? "REQUIRE SSL" : "REQUIRE NONE";
+    return [
+        `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${password} ${tls}`,
+        `ALTER USER ${who} IDENTIFIED BY ${password} ${tls}`,
+        // REPLICATION SLAVE is the one privilege the IO thread needs; every server spells it so.
+        `GRANT REPLICATION SLAVE ON *.* TO ${who}`,
+    ];
+}
+
+export interface SourceConnection {
+    /** The source's address as replicas see it: its network alias. */
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    connectRetrySeconds: number;
+    /** Replicate over TLS (MASTER_SSL / SOURCE_SSL = 1). */
+    tls: boolean;
+    /** MariaDB 11.4+ verifies the source's certificate by default. */
+    serverVersion?: string;
+}
+
+/** The CHANGE ... TO statement that points a replica at the source, positioned by GTID. */
+export function changeSource(dialect: Dialect, source: SourceConnection): string {
+    const o = dialect.option;
+    const options = [
+        `${o}_HOST = ${SqlString.escape(source.host)}`,
+        `${o}_PORT = ${Number(source.port)}`,
+        `${o}_USER = ${SqlString.escape(source.user)}`,
+        `${o}_PASSWORD = ${SqlString.escape(source.password)}`,
+        `${o}_CONNECT_RETRY = ${Number(source.connectRetrySeconds)}`,
+        dialect.autoPosition,
+        `${o}_SSL = ${source.tls ? 1 : 0}`,
+    ];
+    // Without TLS, caching_sha2_password (MySQL 8 default) needs the source's public key to send the password.
+    if (!source.tls && dialect.getPublicKey) options.push(dialect.getPublicKey);
+    return `${dialect.change} ${options.join(", ")}`;
+}
+
+/** Statements that make a configured replica read-only for everyone but its replication threads. */
+export function makeReadOnly(dialect: Dialect): string[] {
+    return dialect.superReadOnly ? ["SET GLOBAL super_read_only = ON"] : ["SET GLOBAL read_only = ON"];
+}
+
+/**
+ * Wipes a fresh replica's own binlog and GTID history (the runbook's `reset master`). MariaDB also keeps the
+ * applied position in gtid_slave_pos, which RESET MASTER does not clear.
+ */
+export function resetLocalHistory(dialect: Dialect): string[] {
+    const statements = [dialect.resetBinaryLogs];
+    if (dialect.name === "mariadb") statements.push("SET GLOBAL gtid_slave_pos = ''");
+    return statements;
+}
+
+/** Schema and table of the replication probe: one row per verification, nothing else is written there. */
+export const PROBE_SCHEMA = "replicaset_probe";
+export const PROBE_TABLE = "probe";
+
+export function probeSetup(): string[] {
+    return [
+        `CREATE DATABASE IF NOT EXISTS ${SqlString.escapeId(PROBE_SCHEMA)}`,
+        `CREATE TABLE IF NOT EXISTS ${SqlString.escapeId(PROBE_SCHEMA)}.${SqlString.escapeId(PROBE_TABLE)} (` +
+            "token VARCHAR(64) NOT NULL PRIMARY KEY, written_by VARCHAR(64) NOT NULL, " +
+            "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
+    ];
+}
+
+export function probeWrite(token: string, writtenBy: string): string {
+    return `REPLACE INTO ${SqlString.escapeId(PROBE_SCHEMA)}.${SqlString.escapeId(PROBE_TABLE)} (token, written_by) ` +
+        `VALUES (${SqlString.escape(token)}, ${SqlString.escape(writtenBy)})`;
+}
+
+export function probeRead(token: string): string {
+    return `SELECT token, written_by FROM ${SqlString.escapeId(PROBE_SCHEMA)}.${SqlString.escapeId(PROBE_TABLE)} ` +
+        `WHERE token = ${SqlString.escape(token)}`;
+}
+
+/** Schemas a server creates itself; anything else on a replica is user data. */
+export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];

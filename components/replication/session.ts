@@ -1,0 +1,136 @@
+/**
+ * Database I/O for the replication provider: connecting with backoff until a deadline, running statements
+ * with secrets redacted from errors, polling with short backoff. mysql2 is loaded inside the functions: the
+ * engine serializes the provider's code into state, and a module-level import would be captured there.
+ */
+import type { Connection } from "mysql2/promise";
+import { redact } from "./redact";
+
+/** How the provider reaches one member, and what it calls it. */
+export interface Endpoint {
+    /** Member name, used in every message. */
+    name: string;
+    host: string;
+    port: number;
+}
+
+export interface Credentials {
+    user: string;
+    password: string;
+}
+
+/** An open connection to one member, with the secrets its errors must never show. */
+export interface Session {
+    endpoint: Endpoint;
+    connection: Connection;
+    secrets: string[];
+}
+
+/** mysql2 error codes that retrying cannot fix. */
+const FATAL_CONNECT_ERRORS = new Set(["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"]);
+
+/** Backoff for polls: starts short (the common case is fast on a LAN), grows to a cap, never a fixed sleep. */
+export function backoff(attempt: number, firstMs = 20, capMs = 250): number {
+    return Math.min(capMs, Math.round(firstMs * Math.pow(1.6, attempt)));
+}
+
+export function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function describe(error: unknown): string {
+    if (error instanceof Error) {
+        const code = (error as { code?: string }).code;
+        return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+    }
+    return String(error);
+}
+
+/**
+ * Connects to a member, retrying with backoff until the deadline (epoch ms). A wrong password fails at once;
+ * a timeout names the member, its address and the last error seen.
+ */
+export async function connectWithin(endpoint: Endpoint, credentials: Credentials, deadline: number): Promise<Session> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
+    const started = Date.now();
+    let lastError = "no attempt made";
+    for (let attempt = 0; ; attempt++) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) break;
+        try {
+            const connection = await mysql.createConnection({
+                host: endpoint.host,
+                port: endpoint.port,
+                user: credentials.user,
+                password: credentials.password,
+                connectTimeout: Math.max(1000, Math.min(remaining, 10000)),
+                supportBigNumbers: true,
+                bigNumberStrings: true,
+                dateStrings: true,
+            });
+            // A dropped connection must not crash the provider process; the next query reports it.
+            connection.on("error", () => undefined);
+            return { endpoint, connection, secrets: [credentials.password] };
+        } catch (error) {
+            lastError = redact(describe(error), [credentials.password]);
+            const code = (error as { code?: string }).code ?? "";
+            if (FATAL_CONNECT_ERRORS.has(code)) {
+                throw new Error(
+                    `${endpoint.name} (${endpoint.host}:${endpoint.port}) refused ${credentials.user}: ${lastError}. ` +
+                        "Check the root password in the stack config (rootPassword) against the one the server was initialised with.",
+                );
+            }
+        }
+        await pause(Math.min(backoff(attempt, 50, 500), Math.max(0, deadline - Date.now())));
+    }
+    const waited = ((Date.now() - started) / 1000).toFixed(1);
+    throw new Error(
+        `Timed out after ${waited}s waiting for ${endpoint.name} to accept connections at ${endpoint.host}:${endpoint.port}; ` +
+            `last error: ${lastError}`,
+    );
+}
+
+/** Runs one statement; an error names the member and never shows a secret. */
+export async function query<T = Record<string, unknown>>(session: Session, sql: string, extraSecrets: string[] = []): Promise<T[]> {
+    try {
+        const [rows] = await session.connection.query(sql);
+        return (Array.isArray(rows) ? rows : []) as T[];
+    } catch (error) {
+        const secrets = [...session.secrets, ...extraSecrets];
+        const wrapped = new Error(`${session.endpoint.name}: ${redact(describe(error), secrets)} (while running: ${redact(sql, secrets)})`);
+        (wrapped as { code?: string }).code = (error as { code?: string }).code;
+        (wrapped as { errno?: number }).errno = (error as { errno?: number }).errno;
+        throw wrapped;
+    }
+}
+
+/** The first column of the first row, or undefined. */
+export async function scalar(session: Session, sql: string): Promise<unknown> {
+    const rows = await query(session, sql);
+    const first = rows[0];
+    return first ? Object.values(first)[0] : undefined;
+}
+
+/**
+ * Polls `probe` with short backoff until it returns a value (not undefined) or the deadline passes.
+ * `probe` may throw to fail fast.
+ */
+export async function pollUntil<T>(what: string, deadline: number, probe: () => Promise<T | undefined>, lastSeen: () => string): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+        const value = await probe();
+        if (value !== undefined) return value;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new Error(`Timed out waiting for ${what}; last seen: ${lastSeen()}`);
+        await pause(Math.min(backoff(attempt), remaining));
+    }
+}
+
+export async function closeQuietly(session: Session | undefined): Promise<void> {
+    if (!session) return;
+    try {
+        await session.connection.end();
+    } catch {
+        session.connection.destroy();
+    }
+}

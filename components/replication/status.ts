@@ -1,0 +1,92 @@
+/**
+ * Pure: one replica status shape from SHOW SLAVE STATUS / SHOW REPLICA STATUS rows of any dialect.
+ * Columns are read by name, never by position: MySQL 8.0.22+ renames them after the statement used
+ * (Replica_IO_Running vs Slave_IO_Running), and MariaDB orders and extends them by version.
+ */
+
+/** What one replica reports about its replication threads. */
+export interface ReplicaThreads {
+    /** False when the server has no replication configured at all (no status row). */
+    configured: boolean;
+    ioRunning: boolean;
+    /** Yes / No / Connecting, as the server says it. */
+    ioState: string;
+    sqlRunning: boolean;
+    secondsBehindSource: number | null;
+    /** "errno: message", or "" when the thread has no error. */
+    lastIoError: string;
+    lastSqlError: string;
+    /** Where the replica points, as "host:port" (the source's alias inside the network). */
+    source: string;
+    retrievedGtidSet: string;
+    executedGtidSet: string;
+}
+
+type Row = Record<string, unknown>;
+
+/** Picks the default channel's row (MySQL may list one row per channel). */
+export function defaultChannelRow(rows: Row[]): Row | undefined {
+    return rows.find((r) => (column(r, "Channel_Name") ?? "") === "") ?? rows[0];
+}
+
+export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
+    if (!row) {
+        return {
+            configured: false,
+            ioRunning: false,
+            ioState: "No",
+            sqlRunning: false,
+            secondsBehindSource: null,
+            lastIoError: "",
+            lastSqlError: "",
+            source: "",
+            retrievedGtidSet: "",
+            executedGtidSet: "",
+        };
+    }
+    const ioState = text(column(row, "Replica_IO_Running", "Slave_IO_Running")) || "No";
+    const sqlState = text(column(row, "Replica_SQL_Running", "Slave_SQL_Running")) || "No";
+    const lag = column(row, "Seconds_Behind_Source", "Seconds_Behind_Master");
+    const host = text(column(row, "Source_Host", "Master_Host"));
+    const port = text(column(row, "Source_Port", "Master_Port"));
+    return {
+        configured: host !== "",
+        ioRunning: ioState === "Yes",
+        ioState,
+        sqlRunning: sqlState === "Yes",
+        secondsBehindSource: lag === null || lag === undefined || lag === "" ? null : Number(lag),
+        lastIoError: error(column(row, "Last_IO_Errno"), column(row, "Last_IO_Error")),
+        lastSqlError: error(column(row, "Last_SQL_Errno"), column(row, "Last_SQL_Error")),
+        source: host ? `${host}:${port}` : "",
+        // MariaDB: Gtid_IO_Pos is what the IO thread received, Gtid_Slave_Pos what the SQL thread applied.
+        retrievedGtidSet: normaliseGtids(column(row, "Retrieved_Gtid_Set", "Gtid_IO_Pos")),
+        executedGtidSet: normaliseGtids(column(row, "Executed_Gtid_Set", "Gtid_Slave_Pos")),
+    };
+}
+
+/** True when both threads run and neither reports an error. */
+export function isHealthy(threads: ReplicaThreads): boolean {
+    return threads.ioRunning && threads.sqlRunning && threads.lastIoError === "" && threads.lastSqlError === "";
+}
+
+function column(row: Row, ...names: string[]): unknown {
+    for (const name of names) if (name in row) return row[name];
+    return undefined;
+}
+
+function text(value: unknown): string {
+    if (value === null || value === undefined) return "";
+    return Buffer.isBuffer(value) ? value.toString("utf8") : String(value);
+}
+
+function error(errno: unknown, message: unknown): string {
+    const code = Number(errno ?? 0);
+    const msg = text(message);
+    if (!code && !msg) return "";
+    return code ? `${code}: ${msg}` : msg;
+}
+
+/** GTID sets come with newlines after commas (MySQL wraps long sets); one line reads better in outputs. */
+export function normaliseGtids(value: unknown): string {
+    return text(value).replace(/\s+/g, "");
+}

@@ -1,0 +1,51 @@
+/**
+ * The replication resource's inputs and outputs: plain data shared by the resource class, the provider and
+ * the outputs contract. Passwords are inputs and are kept in state only as Pulumi secrets.
+ */
+import type { ReplicaStatus, SourceStatus } from "../outputs";
+
+export type TlsMode = "auto" | "on" | "off";
+
+/** One member as the provider sees it. */
+export interface MemberEndpoint {
+    /** Member name (db001). */
+    name: string;
+    /** Address the provider connects to: the published host address. */
+    host: string;
+    /** Published host port. */
+    port: number;
+    /** Address other members use inside the Docker network: the member's network alias. */
+    internalHost: string;
+    /** Port inside the network. */
+    internalPort: number;
+}
+
+export interface ReplicationInputs {
+    source: MemberEndpoint;
+    replicas: MemberEndpoint[];
+    /** Administrative account the provider uses on every member. */
+    rootUser: string;
+    rootPassword: string;
+    /** Replication account created on the source. */
+    replicationUser: string;
+    replicationPassword: string;
+    /** Host part of the replication account: the network's subnet in netmask notation, or '%'. */
+    replicationUserHost: string;
+    tls: TlsMode;
+    connectRetrySeconds: number;
+    /** Every wait of one operation ends by this many seconds. */
+    deadlineSeconds: number;
+    /** Write a probe row on the source and wait for it on every replica. */
+    verify: boolean;
+}
+
+/** What the provider stores in state: its inputs (passwords as secrets) plus the observed status. */
+export interface ReplicationState extends ReplicationInputs {
+    sourceStatus: SourceStatus;
+    replicaStatus: Record<string, ReplicaStatus>;
+    healthy: boolean;
+    /** Whether replication ran over TLS, as resolved from `tls` and the source's capabilities. */
+    tlsInUse: boolean;
+    /** ISO time of the last observation. */
+    observedAt: string;
+}

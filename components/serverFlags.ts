@@ -1,0 +1,71 @@
+/**
+ * Pure: what each member's server is started with, rendered for its flavor and version.
+ *
+ * Settings go on the mysqld command line because every official image (mysql, percona, percona/percona-server,
+ * mariadb) forwards container arguments that start with '-' to the server, its init server and its config check;
+ * a mounted my.cnf lands in a different include directory per image. A flag the server does not know stops it
+ * from starting, so every name here is the one the reference manual of that version documents.
+ */
+import type { Flavor, MemberSettings, ServerVersion } from "../config/types";
+import { versionAtLeast } from "../config/imageRef";
+
+/** Port the server listens on inside its container. */
+export const SERVER_PORT = 3306;
+/** Mount points shared by every official image. */
+export const DATA_DIR = "/var/lib/mysql";
+export const LOG_DIR = "/var/log/mysql";
+
+/**
+ * Where an image reads extra *.cnf files, for the hostPath layout's `conf` directory. percona:5.7's /etc/mysql
+ * is a symlink to /etc/my.cnf.d, and percona/percona-server 8.x reads only /etc/my.cnf.d.
+ */
+export function configIncludeDir(flavor: Flavor): string {
+    return flavor === "percona" ? "/etc/my.cnf.d" : "/etc/mysql/conf.d";
+}
+
+/** The mysqld flags of one member. */
+export function serverFlags(flavor: Flavor, version: ServerVersion, member: MemberSettings): string[] {
+    const flags = [
+        `--server-id=${member.serverId}`,
+        "--log-bin=mysql-bin",
+        "--binlog-format=ROW",
+        // A replica that logs what it applies can be promoted, and can feed replicas of its own.
+        `--${logReplicaUpdatesName(flavor, version)}=ON`,
+        `--report-host=${member.name}`,
+    ];
+    if (flavor === "mariadb") {
+        // MariaDB always writes GTIDs when the binlog is on; it has no gtid_mode/enforce_gtid_consistency and
+        // refuses to start on them. Strict mode makes an out-of-order (errant) GTID an error instead of a fork.
+        flags.push("--gtid-strict-mode=ON");
+    } else {
+        flags.push("--gtid-mode=ON", "--enforce-gtid-consistency=ON");
+    }
+    if (member.role === "replica") {
+        // read_only only: super_read_only as a startup flag would also bind the entrypoint's init server, whose
+        // root/user setup then fails. The replication provider sets super_read_only after bootstrap.
+        flags.push("--read-only=ON");
+    }
+    return flags;
+}
+
+/** MySQL 8.0.26 renamed log_slave_updates to log_replica_updates; MariaDB kept the old name. */
+export function logReplicaUpdatesName(flavor: Flavor, version: ServerVersion): string {
+    if (flavor !== "mariadb" && versionAtLeast(version, 8, 0, 26)) return "log-replica-updates";
+    return "log-slave-updates";
+}
+
+/** Environment variable that sets the root password at first start. */
+export function rootPasswordVariable(flavor: Flavor): string {
+    return flavor === "mariadb" ? "MARIADB_ROOT_PASSWORD" : "MYSQL_ROOT_PASSWORD";
+}
+
+/**
+ * A TCP health check. A socket ping already passes while the entrypoint's temporary init server runs with
+ * --skip-networking, so the check must go over TCP. `mysqladmin ping` exits 0 even on "Access denied" (the
+ * server answered), so it needs no password. The mariadb image has no mysqladmin from 11.0 but ships
+ * healthcheck.sh, whose --connect does the same TCP check.
+ */
+export function healthcheckTest(flavor: Flavor): string[] {
+    if (flavor === "mariadb") return ["CMD", "healthcheck.sh", "--connect"];
+    return ["CMD", "mysqladmin", "ping", "--protocol=tcp", "--host=127.0.0.1", `--port=${SERVER_PORT}`, "--silent"];
+}

@@ -1,0 +1,61 @@
+/**
+ * Reads the stack's config through Pulumi and validates it. The only config module that touches Pulumi.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { validateConfig, type RawConfig } from "./validate";
+import type { ReplicaSetSettings } from "./types";
+
+/** Every plain (non-secret) key the project reads; secrets are read separately as Outputs. */
+export const PLAIN_KEYS = [
+    "image",
+    "flavor",
+    "version",
+    "networkName",
+    "bindAddress",
+    "storage",
+    "storageRoot",
+    "dataOwner",
+    "members",
+    "replicationUser",
+    "replicationUserHost",
+    "replicationTls",
+    "connectRetrySeconds",
+    "readinessTimeoutSeconds",
+    "verifyReplication",
+    "deleteDataOnDestroy",
+    "restartPolicy",
+] as const;
+
+export interface LoadedConfig {
+    settings: ReplicaSetSettings;
+    /** Secret config values when the user set them; otherwise the component generates passwords. */
+    rootPassword?: pulumi.Output<string>;
+    replicationPassword?: pulumi.Output<string>;
+}
+
+/** Loads and validates the stack config; throws ConfigError (naming each key) before anything is declared. */
+export function loadConfig(config = new pulumi.Config()): LoadedConfig {
+    const raw: RawConfig = {};
+    for (const key of PLAIN_KEYS) {
+        const text = config.get(key);
+        if (text === undefined) continue;
+        raw[key] = key === "members" ? parseStructured(text) : text;
+    }
+    return {
+        settings: validateConfig(raw),
+        rootPassword: config.getSecret("rootPassword"),
+        replicationPassword: config.getSecret("replicationPassword"),
+    };
+}
+
+/**
+ * Structured values arrive as JSON text. Scalars stay text (the validator converts numbers and booleans):
+ * JSON-parsing `version: "8.0"` would turn it into the number 8.
+ */
+function parseStructured(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}

@@ -1,0 +1,93 @@
+/**
+ * The validated, fully defaulted settings of one replica set. Pure data: this module imports nothing from
+ * Pulumi so that the loader, the component and the tests share one definition.
+ */
+
+/** The server family. Percona Server uses MySQL's numbering and SQL; it differs in images and defaults. */
+export type Flavor = "mysql" | "percona" | "mariadb";
+
+/** A server version as numbers. A tag like `8.0` floats to the newest patch, so its patch is `Infinity`. */
+export interface ServerVersion {
+    major: number;
+    minor: number;
+    patch: number;
+}
+
+/** `source` is the runbook's master; every other member replicates from it. */
+export type MemberRole = "source" | "replica";
+
+export interface MemberSettings {
+    /** DNS label used as container name, hostname, network alias and report_host (runbook: db001). */
+    name: string;
+    role: MemberRole;
+    /** The server_id; unique in the set, 1..4294967295 (runbook: 100, 200, 300). */
+    serverId: number;
+    /** The host port that publishes the member's 3306 (runbook: 3306, 3307, 3308). */
+    hostPort: number;
+}
+
+/** Where members keep data and logs. */
+export type StorageSettings =
+    | { mode: "volume" }
+    /** The runbook's layout: `<root>/<member>/{data,log,conf}` bind-mounted from the Docker host. */
+    | { mode: "hostPath"; root: string };
+
+/** Replication over TLS: `auto` turns it on when the source server has TLS configured. */
+export type TlsMode = "auto" | "on" | "off";
+
+export interface ReplicaSetSettings {
+    /** Image reference used for every member, e.g. `percona:5.7.30`. */
+    image: string;
+    flavor: Flavor;
+    version: ServerVersion;
+    /** Name of the user-defined bridge network (runbook: mybridge). */
+    networkName: string;
+    /** Host address the member ports are published on. 127.0.0.1 unless the user widens it. */
+    bindAddress: string;
+    storage: StorageSettings;
+    /** uid:gid that owns hostPath directories: the user the image's mysqld runs as. */
+    dataOwner: string;
+    members: MemberSettings[];
+    /** Name of the replication account created on the source (runbook: repl). */
+    replicationUser: string;
+    /**
+     * Host part of the replication account. Empty means "the Docker network's subnet", written in the
+     * netmask notation that MySQL 5.7, 8.x and MariaDB all accept.
+     */
+    replicationUserHost: string;
+    replicationTls: TlsMode;
+    /** Seconds a replica waits between reconnect attempts to the source (MASTER_CONNECT_RETRY). */
+    connectRetrySeconds: number;
+    /** Deadline for a server to become healthy, and for the replication resource's waits. */
+    readinessTimeoutSeconds: number;
+    /** Write a probe row on the source and wait for it on every replica after (re)configuring. */
+    verifyReplication: boolean;
+    /** Opt-in: let `pulumi destroy` delete data volumes. Off by default: volumes are retained. */
+    deleteDataOnDestroy: boolean;
+    /** Docker restart policy of the containers. */
+    restartPolicy: "no" | "always" | "unless-stopped" | "on-failure";
+}
+
+/** The runbook topology: one source and two replicas. */
+export const RUNBOOK_MEMBERS: readonly MemberSettings[] = Object.freeze([
+    { name: "db001", role: "source", serverId: 100, hostPort: 3306 },
+    { name: "db002", role: "replica", serverId: 200, hostPort: 3307 },
+    { name: "db003", role: "replica", serverId: 300, hostPort: 3308 },
+] as MemberSettings[]);
+
+/** Defaults for every optional key: the runbook's values where it has one, the safe choice otherwise. */
+export const DEFAULTS = Object.freeze({
+    image: "percona:5.7.30",
+    networkName: "mybridge",
+    bindAddress: "127.0.0.1",
+    storage: "volume",
+    storageRoot: "/db",
+    replicationUser: "repl",
+    replicationUserHost: "",
+    replicationTls: "auto",
+    connectRetrySeconds: 10,
+    readinessTimeoutSeconds: 300,
+    verifyReplication: true,
+    deleteDataOnDestroy: false,
+    restartPolicy: "unless-stopped",
+});

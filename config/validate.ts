@@ -1,0 +1,263 @@
+/**
+ * Pure validation: raw stack config (as the user wrote it) → ReplicaSetSettings, or a ConfigError that lists
+ * every problem with the key, the bad value and the fix. Nothing is declared before this has passed.
+ */
+import { isIP } from "node:net";
+import {
+    DEFAULTS,
+    RUNBOOK_MEMBERS,
+    type Flavor,
+    type MemberSettings,
+    type ReplicaSetSettings,
+    type ServerVersion,
+    type StorageSettings,
+    type TlsMode,
+} from "./types";
+import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionFromTag } from "./imageRef";
+
+/** One problem in the config: which key, what was found, what to do. */
+export interface ConfigProblem {
+    key: string;
+    value: unknown;
+    fix: string;
+}
+
+export class ConfigError extends Error {
+    constructor(public readonly problems: ConfigProblem[]) {
+        super(
+            `Invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
+                problems.map((p) => `  - ${p.key} = ${show(p.value)}: ${p.fix}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** The raw config: every key optional, values as YAML gives them (strings, numbers, booleans, objects). */
+export type RawConfig = Record<string, unknown>;
+
+const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
+const TLS_MODES: readonly TlsMode[] = ["auto", "on", "off"];
+const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
+/** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_SERVER_ID = 4294967295;
+/** Per-flavor owner of the data directory: the uid:gid mysqld runs as in the official images. */
+const DATA_OWNER: Record<Flavor, string> = { mysql: "999:999", percona: "1001:1001", mariadb: "999:999" };
+
+export function validateConfig(raw: RawConfig): ReplicaSetSettings {
+    const problems: ConfigProblem[] = [];
+    const problem = (key: string, value: unknown, fix: string) => problems.push({ key, value, fix });
+
+    const image = stringKey(raw, "image", DEFAULTS.image, problem);
+    const reference = parseImageReference(image);
+    if (!reference) {
+        problem("image", image, "write a Docker image reference such as `percona:5.7.30` or `mysql:8.0.36`");
+    }
+
+    // Flavor and version: stated in config, else read from the image reference.
+    let flavor: Flavor | undefined;
+    if (raw.flavor !== undefined) {
+        if (FLAVORS.includes(raw.flavor as Flavor)) flavor = raw.flavor as Flavor;
+        else problem("flavor", raw.flavor, `use one of ${FLAVORS.join(", ")}`);
+    } else if (reference) {
+        flavor = flavorFromRepository(reference.repository);
+        if (!flavor) {
+            problem("flavor", undefined, `the image \`${image}\` does not say which server it runs; set flavor to one of ${FLAVORS.join(", ")}`);
+        }
+    }
+    let version: ServerVersion | undefined;
+    if (raw.version !== undefined) {
+        version = parseVersion(String(raw.version));
+        if (!version) problem("version", raw.version, "write the server version as MAJOR.MINOR[.PATCH], e.g. 8.0.36");
+    } else if (reference) {
+        version = versionFromTag(reference.tag);
+        if (!version) {
+            problem(
+                "version",
+                undefined,
+                `the image tag \`${reference.tag ?? "(none)"}\` does not say which server version runs (flag names depend on it); ` +
+                    "use a versioned tag such as `8.0.36`, or set version (and flavor) explicitly",
+            );
+        }
+    }
+    if (flavor && version) checkSupportedVersion(flavor, version, problem);
+
+    const networkName = stringKey(raw, "networkName", DEFAULTS.networkName, problem);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(networkName)) {
+        problem("networkName", networkName, "use letters, digits, '_', '.', '-' (Docker network name), starting with a letter or digit");
+    }
+
+    const bindAddress = stringKey(raw, "bindAddress", DEFAULTS.bindAddress, problem);
+    if (!isIP(bindAddress)) problem("bindAddress", bindAddress, "use an IP address such as 127.0.0.1 (or 0.0.0.0 to publish on every interface)");
+
+    const storage = storageKey(raw, problem);
+    const members = membersKey(raw, problem);
+
+    const replicationUser = stringKey(raw, "replicationUser", DEFAULTS.replicationUser, problem);
+    if (replicationUser.length === 0 || replicationUser.length > 32) {
+        problem("replicationUser", replicationUser, "use a user name of 1 to 32 characters");
+    }
+    const replicationUserHost = stringKey(raw, "replicationUserHost", DEFAULTS.replicationUserHost, problem);
+    if (replicationUserHost.length > 255) problem("replicationUserHost", replicationUserHost, "use at most 255 characters");
+
+    const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
+    if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
+
+    const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);
+    const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
+    const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
+    const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
+    const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
+    if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
+
+    const dataOwner = stringKey(raw, "dataOwner", flavor ? DATA_OWNER[flavor] : "999:999", problem);
+    if (!/^\d+:\d+$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
+
+    if (problems.length > 0) throw new ConfigError(problems);
+    return {
+        image,
+        flavor: flavor!,
+        version: version!,
+        networkName,
+        bindAddress,
+        storage,
+        dataOwner,
+        members,
+        replicationUser,
+        replicationUserHost,
+        replicationTls,
+        connectRetrySeconds,
+        readinessTimeoutSeconds,
+        verifyReplication,
+        deleteDataOnDestroy,
+        restartPolicy,
+    };
+}
+
+type Report = (key: string, value: unknown, fix: string) => void;
+
+function checkSupportedVersion(flavor: Flavor, version: ServerVersion, problem: Report): void {
+    const ok =
+        flavor === "mariadb"
+            ? version.major > 10 || (version.major === 10 && version.minor >= 5)
+            : version.major > 5 || (version.major === 5 && version.minor >= 7);
+    if (!ok) {
+        const minimum = flavor === "mariadb" ? "10.5" : "5.7";
+        problem("version", formatVersion(version), `${flavor} ${formatVersion(version)} is not supported; use ${minimum} or newer`);
+    }
+}
+
+function membersKey(raw: RawConfig, problem: Report): MemberSettings[] {
+    if (raw.members === undefined) return RUNBOOK_MEMBERS.map((m) => ({ ...m }));
+    if (!Array.isArray(raw.members)) {
+        problem("members", raw.members, "write a list of {name, role, serverId, hostPort}");
+        return [];
+    }
+    const members: MemberSettings[] = [];
+    raw.members.forEach((entry: unknown, index: number) => {
+        const key = `members[${index}]`;
+        if (typeof entry !== "object" || entry === null) {
+            problem(key, entry, "write {name, role, serverId, hostPort}");
+            return;
+        }
+        const m = entry as Record<string, unknown>;
+        const name = typeof m.name === "string" ? m.name : "";
+        if (!DNS_LABEL.test(name)) {
+            problem(`${key}.name`, m.name, "use a DNS label: lowercase letters, digits and '-', 1-63 characters, e.g. db001");
+        }
+        const role = m.role;
+        if (role !== "source" && role !== "replica") {
+            const hint = role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : "";
+            problem(`${key}.role`, role, `use source or replica${hint}`);
+        }
+        const serverId = Number(m.serverId);
+        if (!Number.isInteger(serverId) || serverId < 1 || serverId > MAX_SERVER_ID || typeof m.serverId === "boolean") {
+            problem(`${key}.serverId`, m.serverId, `use a whole number from 1 to ${MAX_SERVER_ID}, unique in the set`);
+        }
+        const hostPort = Number(m.hostPort);
+        if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535 || typeof m.hostPort === "boolean") {
+            problem(`${key}.hostPort`, m.hostPort, "use a port number from 1 to 65535, unique in the set");
+        }
+        for (const extra of Object.keys(m)) {
+            if (!["name", "role", "serverId", "hostPort"].includes(extra)) {
+                problem(`${key}.${extra}`, m[extra], "remove it: a member takes name, role, serverId and hostPort");
+            }
+        }
+        members.push({ name, role: role as MemberSettings["role"], serverId, hostPort });
+    });
+
+    duplicates(members, (m) => m.name, "name", "give every member its own name", problem);
+    duplicates(members, (m) => m.serverId, "serverId", "give every member its own server id", problem);
+    duplicates(members, (m) => m.hostPort, "hostPort", "give every member its own host port", problem);
+    const sources = members.filter((m) => m.role === "source");
+    if (members.length > 0 && sources.length !== 1) {
+        problem("members", sources.map((m) => m.name), "mark exactly one member with role: source (the runbook's master)");
+    }
+    if (members.length > 0 && !members.some((m) => m.role === "replica")) {
+        problem("members", members.map((m) => m.name), "add at least one member with role: replica");
+    }
+    if (members.length === 0) problem("members", [], "list at least one source and one replica");
+    return members;
+}
+
+function duplicates<T>(members: MemberSettings[], pick: (m: MemberSettings) => T, field: string, fix: string, problem: Report) {
+    const seen = new Map<T, number>();
+    members.forEach((m, index) => {
+        const value = pick(m);
+        const first = seen.get(value);
+        if (first !== undefined) problem(`members[${index}].${field}`, value, `${fix}: members[${first}] has it already`);
+        else seen.set(value, index);
+    });
+}
+
+function storageKey(raw: RawConfig, problem: Report): StorageSettings {
+    const mode = stringKey(raw, "storage", DEFAULTS.storage, problem);
+    if (mode === "volume") {
+        if (raw.storageRoot !== undefined) problem("storageRoot", raw.storageRoot, "remove it, or set storage: hostPath (it only applies there)");
+        return { mode };
+    }
+    if (mode === "hostPath") {
+        const root = stringKey(raw, "storageRoot", DEFAULTS.storageRoot, problem);
+        if (!root.startsWith("/") || root.includes("..") || /[\s'"`$\\]/.test(root) || root === "/") {
+            problem("storageRoot", root, "use an absolute directory path without spaces, quotes or '..', e.g. /db");
+        }
+        return { mode, root: root.replace(/\/+$/, "") };
+    }
+    problem("storage", mode, "use volume (Docker named volumes, the default) or hostPath (the runbook's <root>/<member>/{data,log,conf})");
+    return { mode: "volume" };
+}
+
+function stringKey(raw: RawConfig, key: string, fallback: string, problem: Report): string {
+    const value = raw[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "string") {
+        problem(key, value, "write it as a string");
+        return fallback;
+    }
+    return value;
+}
+
+function integerKey(raw: RawConfig, key: string, fallback: number, min: number, max: number, problem: Report): number {
+    const value = raw[key];
+    if (value === undefined) return fallback;
+    const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
+        problem(key, value, `use a whole number from ${min} to ${max}`);
+        return fallback;
+    }
+    return number;
+}
+
+function booleanKey(raw: RawConfig, key: string, fallback: boolean, problem: Report): boolean {
+    const value = raw[key];
+    if (value === undefined) return fallback;
+    if (value === true || value === "true") return true;
+    if (value === false || value === "false") return false;
+    problem(key, value, "use true or false");
+    return fallback;
+}
+
+function show(value: unknown): string {
+    if (value === undefined) return "(not set)";
+    return JSON.stringify(value);
+}
