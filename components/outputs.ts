@@ -64,3 +64,230 @@ export function replicaHealthy(status: ReplicaStatus): boolean {
 export function topologySummary(source: string, replicas: string[], network: string): string {
     return `${source} (source) -> ${replicas.join(", ")} (replicas) on network ${network}`;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading the contract back (CI, bin/check.ts): validate what `pulumi stack output --json` printed, then judge it.
+// Pure: no I/O, no Pulumi. The field tables below are checked against the interfaces at compile time.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The JSON type a contract field must have. */
+type FieldKind = "string" | "boolean" | "number|null";
+
+const SOURCE_FIELDS = {
+    member: "string",
+    endpoint: "string",
+    serverVersion: "string",
+    flavor: "string",
+    dialect: "string",
+} as const satisfies Record<keyof SourceStatus, FieldKind>;
+
+const REPLICA_FIELDS = {
+    endpoint: "string",
+    source: "string",
+    ioRunning: "boolean",
+    sqlRunning: "boolean",
+    secondsBehindSource: "number|null",
+    lastIoError: "string",
+    lastSqlError: "string",
+    retrievedGtidSet: "string",
+    executedGtidSet: "string",
+    probeLagMs: "number|null",
+    serverVersion: "string",
+    dialect: "string",
+} as const satisfies Record<keyof ReplicaStatus, FieldKind>;
+
+/** What `pulumi stack output --json` prints in place of a secret value. */
+const SECRET_PLACEHOLDER = "[secret]";
+
+/** The result of parseStackOutputs: the typed outputs, or every problem found (each naming a path). */
+export type ParseResult = { ok: true; outputs: StackOutputs } | { ok: false; problems: string[] };
+
+/**
+ * Validates a parsed JSON value against the output contract. Extra fields (e.g. the password outputs, which
+ * the CLI prints as "[secret]") are tolerated and dropped: the returned outputs hold only contract fields.
+ * Problems name the path and say what was expected and found, e.g.
+ * `replicas.db002.ioRunning: expected boolean, got "Yes"`.
+ */
+export function parseStackOutputs(value: unknown): ParseResult {
+    const problems: string[] = [];
+    const top = expectObject(value, "outputs", problems);
+    if (!top) return { ok: false, problems };
+    if (Object.keys(top).length === 0) problems.push("outputs: empty (the stack has no outputs; has `pulumi up` run?)");
+
+    const source = readFields(top.source, "source", SOURCE_FIELDS, problems) as SourceStatus | undefined;
+    const replicas: Record<string, ReplicaStatus> = {};
+    const rawReplicas = expectObject(top.replicas, "replicas", problems);
+    for (const [member, raw] of Object.entries(rawReplicas ?? {})) {
+        const status = readFields(raw, `replicas${pathKey(member)}`, REPLICA_FIELDS, problems) as ReplicaStatus | undefined;
+        if (status) replicas[member] = status;
+    }
+    const healthy = readField(top, "healthy", "", "boolean", problems) as boolean;
+    const topology = readField(top, "topology", "", "string", problems) as string;
+
+    if (problems.length > 0 || !source) return { ok: false, problems };
+    return { ok: true, outputs: { source, replicas, healthy, topology } };
+}
+
+/** Options of judge(). */
+export interface JudgeOptions {
+    /** A replica more than this many seconds behind its source is unhealthy. Default: lag is not judged. */
+    maxLagSeconds?: number;
+}
+
+/** The verdict on one replica. */
+export interface ReplicaVerdict {
+    /** Member name (the key in `replicas`). */
+    member: string;
+    role: "replica";
+    /** Published address, host:port. */
+    endpoint: string;
+    /** The IO (receiver) thread runs. */
+    io: boolean;
+    /** The SQL (applier) thread runs. */
+    sql: boolean;
+    /** Seconds behind the source; null when unknown. */
+    lag: number | null;
+    /** The last IO error, else the last SQL error, else "". */
+    lastError: string;
+    healthy: boolean;
+    /** Why it is unhealthy, each naming the member, e.g. "db002: IO thread not running"; empty when healthy. */
+    reasons: string[];
+}
+
+/** The verdict on the whole set: what `check --json` prints. */
+export interface Verdict {
+    /** True when every replica is healthy (and there is at least one, and the stack's `healthy` agrees). */
+    healthy: boolean;
+    /** The max-lag limit applied, in seconds; null when lag was not judged. */
+    maxLagSeconds: number | null;
+    source: SourceStatus;
+    /** Sorted by member name. */
+    replicas: ReplicaVerdict[];
+    /** Every reason for an unhealthy verdict: the replicas' reasons, then set-level ones. */
+    reasons: string[];
+}
+
+/**
+ * Judges validated outputs. A replica is healthy when replicaHealthy() holds and, with maxLagSeconds set, its
+ * lag is known and at most the limit. An unknown (null) lag is reported only when both threads run: with a
+ * stopped thread the lag is null by definition and the thread's own reason already says why.
+ */
+export function judge(outputs: StackOutputs, options: JudgeOptions = {}): Verdict {
+    const max = options.maxLagSeconds;
+    if (max !== undefined && !(Number.isFinite(max) && max >= 0)) {
+        throw new RangeError(`maxLagSeconds must be a finite number >= 0, got ${max}`);
+    }
+    const replicas = Object.keys(outputs.replicas)
+        .sort()
+        .map((member) => judgeReplica(member, outputs.replicas[member], max));
+    const reasons = replicas.flatMap((r) => r.reasons);
+    if (replicas.length === 0) reasons.push("no replicas in the outputs");
+    if (reasons.length === 0 && !outputs.healthy) {
+        reasons.push("the stack output `healthy` is false although every replica looks healthy (stale outputs? try --refresh)");
+    }
+    return { healthy: reasons.length === 0, maxLagSeconds: max ?? null, source: outputs.source, replicas, reasons };
+}
+
+function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined): ReplicaVerdict {
+    const why: string[] = [];
+    if (!s.ioRunning) why.push("IO thread not running");
+    if (s.lastIoError !== "") why.push(`IO error: ${s.lastIoError}`);
+    if (!s.sqlRunning) why.push("SQL thread not running");
+    if (s.lastSqlError !== "") why.push(`SQL error: ${s.lastSqlError}`);
+    const lag = s.secondsBehindSource;
+    if (max !== undefined) {
+        if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
+        else if (lag !== null && lag > max) why.push(`lag ${lag} s over the limit ${max} s`);
+    }
+    return {
+        member,
+        role: "replica",
+        endpoint: s.endpoint,
+        io: s.ioRunning,
+        sql: s.sqlRunning,
+        lag,
+        lastError: s.lastIoError || s.lastSqlError,
+        healthy: why.length === 0 && replicaHealthy(s),
+        reasons: why.map((reason) => `${member}: ${reason}`),
+    };
+}
+
+/** Longest error text shown in a table cell; the reasons carry the full text. */
+const TABLE_ERROR_WIDTH = 60;
+
+/** The verdict as a plain-text table (source first, then replicas), followed by the outcome and its reasons. */
+export function renderTable(verdict: Verdict): string {
+    const header = ["MEMBER", "ROLE", "ENDPOINT", "IO", "SQL", "LAG", "LAST ERROR"];
+    const rows = [
+        [verdict.source.member, "source", verdict.source.endpoint, "-", "-", "-", ""],
+        ...verdict.replicas.map((r) => [
+            r.member,
+            r.role,
+            r.endpoint,
+            r.io ? "yes" : "NO",
+            r.sql ? "yes" : "NO",
+            r.lag === null ? "unknown" : `${r.lag} s`,
+            truncate(r.lastError, TABLE_ERROR_WIDTH),
+        ]),
+    ];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+    const limit = verdict.maxLagSeconds === null ? "" : ` (max lag ${verdict.maxLagSeconds} s)`;
+    const unhealthy = verdict.replicas.filter((r) => !r.healthy).map((r) => r.member);
+    const outcome = verdict.healthy
+        ? `HEALTHY: ${verdict.replicas.length} of ${verdict.replicas.length} replicas${limit}`
+        : `UNHEALTHY${unhealthy.length > 0 ? `: ${unhealthy.join(", ")}` : ""}${limit}\n` +
+          verdict.reasons.map((r) => `  - ${r}`).join("\n");
+    return [line(header), ...rows.map(line), "", outcome].join("\n");
+}
+
+function truncate(text: string, width: number): string {
+    const oneLine = text.replace(/\s+/g, " ");
+    return oneLine.length <= width ? oneLine : `${oneLine.slice(0, width - 1)}…`;
+}
+
+/** `replicas.db002`, or `replicas["odd.name"]` when the key is not a plain identifier. */
+function pathKey(key: string): string {
+    return /^[A-Za-z_][\w-]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** Checks every field of a table on an object; returns a copy holding only those fields, or undefined. */
+function readFields(value: unknown, path: string, fields: Record<string, FieldKind>, problems: string[]): Record<string, unknown> | undefined {
+    const obj = expectObject(value, path, problems);
+    if (!obj) return undefined;
+    const before = problems.length;
+    const out: Record<string, unknown> = {};
+    for (const [name, kind] of Object.entries(fields)) out[name] = readField(obj, name, path, kind, problems);
+    return problems.length === before ? out : undefined;
+}
+
+function readField(obj: Record<string, unknown>, name: string, parent: string, kind: FieldKind, problems: string[]): unknown {
+    const path = parent === "" ? name : `${parent}.${name}`;
+    const value = obj[name];
+    const fits = kind === "number|null" ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind;
+    if (!fits) problems.push(value === undefined ? `${path}: missing (expected ${describeKind(kind)})` : `${path}: expected ${describeKind(kind)}, got ${describeValue(value)}`);
+    return value;
+}
+
+/** A JSON object (not an array, not null), or undefined after recording why not. */
+function expectObject(value: unknown, path: string, problems: string[]): Record<string, unknown> | undefined {
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (value === undefined) problems.push(`${path}: missing (expected object)`);
+    else if (value === SECRET_PLACEHOLDER) problems.push(`${path}: expected object, got a secret ("[secret]"); it must be a plain output`);
+    // The value itself is not echoed: a mistaken input (a password output, say) must not reach the log.
+    else problems.push(`${path}: expected object, got ${Array.isArray(value) ? "array" : value === null ? "null" : typeof value}`);
+    return undefined;
+}
+
+function describeKind(kind: FieldKind): string {
+    return kind === "number|null" ? "number or null" : kind;
+}
+
+/** A short rendering of a wrong-typed scalar, e.g. `"Yes"`, `3`, `null`, `object`. */
+function describeValue(value: unknown): string {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "array";
+    if (typeof value === "object") return "object";
+    if (typeof value === "string") return JSON.stringify(truncate(value, 40));
+    return String(value);
+}

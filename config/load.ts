@@ -38,7 +38,8 @@ export function loadConfig(config = new pulumi.Config()): LoadedConfig {
     const raw: RawConfig = {};
     for (const key of PLAIN_KEYS) {
         const text = config.get(key);
-        if (text === undefined) continue;
+        // Empty means unset: Pulumi.yaml declares optional keys with "" as their default.
+        if (text === undefined || text === "") continue;
         raw[key] = key === "members" ? parseStructured(text) : text;
     }
     return {

@@ -213,7 +213,6 @@ function duplicates<T>(members: MemberSettings[], pick: (m: MemberSettings) => T
 function storageKey(raw: RawConfig, problem: Report): StorageSettings {
     const mode = stringKey(raw, "storage", DEFAULTS.storage, problem);
     if (mode === "volume") {
-        if (raw.storageRoot !== undefined) problem("storageRoot", raw.storageRoot, "remove it, or set storage: hostPath (it only applies there)");
         return { mode };
     }
     if (mode === "hostPath") {

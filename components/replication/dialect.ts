@@ -88,6 +88,9 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
             ...MYSQL_OLD_TERMS,
             name: "mariadb",
             autoPosition: "MASTER_USE_GTID = slave_pos",
+            // Plain SHOW SLAVE STATUS has no Gtid_Slave_Pos (the applied position): MariaDB returns it "with SHOW
+            // ALL SLAVES STATUS only" (KB show-replica-status), one row per connection, the default one named ''.
+            status: "SHOW ALL SLAVES STATUS",
             executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
             superReadOnly: false,
             waitForGtids: (gtids: string, timeout: number) =>

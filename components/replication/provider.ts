@@ -386,13 +386,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         if (failures.length > 0) throw new Error(failures.map((f) => describe(f.reason)).join("\n"));
 
         const lags = inputs.verify ? await verifyReplication(source, replicas, deadline) : {};
-        const statuses: Record<string, ReplicaStatus> = {};
-        await Promise.all(
-            replicas.map(async (r) => {
-                statuses[r.endpoint.name] = replicaStatusOf(r.endpoint, await readThreads(r), r, lags[r.endpoint.name] ?? null);
-            }),
+        const statuses = await Promise.all(
+            replicas.map(async (r) => [r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, lags[r.endpoint.name] ?? null)] as const),
         );
-        return stateOf(inputs, sourceStatusOf(source), statuses, tls);
+        return stateOf(inputs, sourceStatusOf(source), Object.fromEntries(statuses), tls);
     } finally {
         await Promise.all(members.map((m) => closeQuietly(m.session)));
     }
@@ -410,24 +407,22 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
     try {
         const sourceStatus =
             sourceResult.status === "fulfilled" ? sourceStatusOf(sourceResult.value) : { ...state.sourceStatus, serverVersion: state.sourceStatus?.serverVersion ?? "" };
-        const statuses: Record<string, ReplicaStatus> = {};
-        await Promise.all(
-            state.replicas.map(async (endpoint, i) => {
+        const statuses = await Promise.all(
+            state.replicas.map(async (endpoint, i): Promise<[string, ReplicaStatus]> => {
                 const result = replicaResults[i];
                 const previousLag = state.replicaStatus?.[endpoint.name]?.probeLagMs ?? null;
                 if (result.status === "rejected") {
-                    statuses[endpoint.name] = {
+                    return [endpoint.name, {
                         ...replicaStatusOf(endpoint, parseReplicaStatus(undefined), undefined, previousLag),
                         serverVersion: state.replicaStatus?.[endpoint.name]?.serverVersion ?? "",
                         dialect: state.replicaStatus?.[endpoint.name]?.dialect ?? "",
                         lastIoError: `provider cannot reach ${endpoint.name}: ${describe(result.reason)}`,
-                    };
-                    return;
+                    }];
                 }
-                statuses[endpoint.name] = replicaStatusOf(endpoint, await readThreads(result.value), result.value, previousLag);
+                return [endpoint.name, replicaStatusOf(endpoint, await readThreads(result.value), result.value, previousLag)];
             }),
         );
-        return stateOf(stripStatus(state), sourceStatus, statuses, state.tlsInUse);
+        return stateOf(stripStatus(state), sourceStatus, Object.fromEntries(statuses), state.tlsInUse);
     } finally {
         await Promise.all(
             [sourceResult, ...replicaResults].map((r) => (r.status === "fulfilled" ? closeQuietly(r.value.session) : undefined)),

@@ -24,9 +24,12 @@ export interface ReplicaThreads {
 
 type Row = Record<string, unknown>;
 
-/** Picks the default channel's row (MySQL may list one row per channel). */
+/**
+ * Picks the default channel's row: MySQL lists one row per channel (Channel_Name), MariaDB's SHOW ALL SLAVES
+ * STATUS one per connection (Connection_name); the default one is named ''.
+ */
 export function defaultChannelRow(rows: Row[]): Row | undefined {
-    return rows.find((r) => (column(r, "Channel_Name") ?? "") === "") ?? rows[0];
+    return rows.find((r) => text(column(r, "Channel_Name", "Connection_name")) === "") ?? rows[0];
 }
 
 export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
