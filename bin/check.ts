@@ -124,13 +124,18 @@ async function readOutputs(options: Options): Promise<{ text: string; origin: st
     return { text: await pulumi(["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
 }
 
-/** JSON.parse, with an error that gives the position but not V8's quote of the input (it may hold secrets). */
+/**
+ * JSON.parse, with V8's error cut before its quote of the input (`Unexpected token 'h', ..."pw": hunter2" is
+ * not valid JSON`): the input may hold secrets (`--show-secrets`), so no part of it is echoed.
+ */
 function parseJson(text: string, origin: string): unknown {
     try {
         return JSON.parse(text);
     } catch (err) {
-        const reason = (err as Error).message.replace(/,\s*".*" is not valid JSON$/s, "");
-        throw new Unreadable(`${origin} is not valid JSON: ${reason}`);
+        const message = (err as Error).message;
+        const quote = message.indexOf('"');
+        const reason = (quote < 0 ? message : message.slice(0, quote)).replace(/[\s,.]+$/, "");
+        throw new Unreadable(`${origin} is not valid JSON${reason ? `: ${reason}` : ""}`);
     }
 }
 

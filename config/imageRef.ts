@@ -31,6 +31,8 @@ export function parseImageReference(text: string): ImageReference | undefined {
     const digest: string | undefined = match[4];
     // A first component without a dot, colon or "localhost" is a path component, not a registry.
     if (registry && !/[.:]/.test(registry) && registry !== "localhost") {
+        // Then it must also be a valid path component: `Foo/mysql` is not a reference (paths are lowercase).
+        if (!new RegExp(`^${COMPONENT}$`).test(registry)) return undefined;
         repository = `${registry}/${repository}`;
         registry = undefined;
     }

@@ -170,12 +170,12 @@ function membersKey(raw: RawConfig, problem: Report): MemberSettings[] {
             const hint = role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : "";
             problem(`${key}.role`, role, `use source or replica${hint}`);
         }
-        const serverId = Number(m.serverId);
-        if (!Number.isInteger(serverId) || serverId < 1 || serverId > MAX_SERVER_ID || typeof m.serverId === "boolean") {
+        const serverId = wholeNumber(m.serverId);
+        if (!Number.isInteger(serverId) || serverId < 1 || serverId > MAX_SERVER_ID) {
             problem(`${key}.serverId`, m.serverId, `use a whole number from 1 to ${MAX_SERVER_ID}, unique in the set`);
         }
-        const hostPort = Number(m.hostPort);
-        if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535 || typeof m.hostPort === "boolean") {
+        const hostPort = wholeNumber(m.hostPort);
+        if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) {
             problem(`${key}.hostPort`, m.hostPort, "use a port number from 1 to 65535, unique in the set");
         }
         for (const extra of Object.keys(m)) {
@@ -204,6 +204,8 @@ function duplicates<T>(members: MemberSettings[], pick: (m: MemberSettings) => T
     const seen = new Map<T, number>();
     members.forEach((m, index) => {
         const value = pick(m);
+        // An invalid value is reported once, as invalid, not again as a duplicate of another invalid one.
+        if (value === "" || Number.isNaN(value)) return;
         const first = seen.get(value);
         if (first !== undefined) problem(`members[${index}].${field}`, value, `${fix}: members[${first}] has it already`);
         else seen.set(value, index);
@@ -239,12 +241,22 @@ function stringKey(raw: RawConfig, key: string, fallback: string, problem: Repor
 function integerKey(raw: RawConfig, key: string, fallback: number, min: number, max: number, problem: Report): number {
     const value = raw[key];
     if (value === undefined) return fallback;
-    const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-    if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
+    const number = wholeNumber(value);
+    if (!Number.isInteger(number) || number < min || number > max) {
         problem(key, value, `use a whole number from ${min} to ${max}`);
         return fallback;
     }
     return number;
+}
+
+/**
+ * A number as YAML or the CLI gives it: a number, or decimal digits as text. Number() alone would also take
+ * true, [5], "0x10" and "1e3".
+ */
+function wholeNumber(value: unknown): number {
+    if (typeof value === "number") return value;
+    if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) return Number(value);
+    return NaN;
 }
 
 function booleanKey(raw: RawConfig, key: string, fallback: boolean, problem: Report): boolean {

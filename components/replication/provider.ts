@@ -92,8 +92,20 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
 
 /** Pure: which inputs changed. Replication is converged in place, so nothing forces a replacement. */
 export function diffInputs(olds: Partial<ReplicationInputs>, news: Partial<ReplicationInputs>): pulumi.dynamic.DiffResult {
-    const changed = INPUT_KEYS.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
+    const changed = INPUT_KEYS.filter((key) => canonical(olds[key]) !== canonical(news[key]));
     return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, stables: [] };
+}
+
+/**
+ * JSON with object keys sorted: olds come back from state through a protobuf Struct, whose map order is not
+ * the order the program wrote, so plain JSON.stringify would report a change on every preview.
+ */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+            : v,
+    );
 }
 
 /** Pure: what an update has to do beyond converging the new inputs. */
@@ -111,7 +123,9 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     const reconfigure = new Set<string>();
     if (sourceMoved || credentialsChanged) news.replicas.forEach((r) => reconfigure.add(r.name));
     const newNames = new Set(news.replicas.map((r) => r.name));
-    const detach = olds.replicas.filter((r) => !newNames.has(r.name) && r.name !== news.source.name);
+    // A replica that left the set stops replicating; so does one promoted to source, which would otherwise keep
+    // its channel to the old source (and, once that one replicates from it, replicate in a circle).
+    const detach = olds.replicas.filter((r) => !newNames.has(r.name));
     const accountMoved = olds.replicationUser !== news.replicationUser || olds.replicationUserHost !== news.replicationUserHost;
     return {
         reconfigure,

@@ -1,12 +1,15 @@
 /** Pure: keeps secrets out of error messages (a server's syntax error quotes the statement, password included). */
+import * as SqlString from "sqlstring";
+
 export function redact(text: string, secrets: Array<string | undefined>): string {
     let result = text;
     for (const secret of secrets) {
         if (!secret) continue;
-        result = result.split(secret).join("[secret]");
-        // The server quotes statements with escaping applied, so the escaped form may appear instead.
-        const escaped = secret.replace(/\\/g, "\\\\").replace(/'/g, "\\'");
+        // The server quotes statements as it received them, escaped the way dialect.ts escapes (sqlstring:
+        // quotes, backslashes, NUL, \b, \t, \n, \r, ^Z), so the escaped form may appear instead. Longest first.
+        const escaped = SqlString.escape(secret).slice(1, -1);
         if (escaped !== secret) result = result.split(escaped).join("[secret]");
+        result = result.split(secret).join("[secret]");
     }
     return result;
 }

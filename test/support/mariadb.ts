@@ -117,11 +117,11 @@ export class MariaServer {
         }
     }
 
-    /** Stops the server cleanly (SIGTERM), killing it if it does not stop within 30 s. */
-    async stop(): Promise<void> {
+    /** Stops the server cleanly (SIGTERM), killing it if it does not stop within 30 s; `kill` skips the clean part. */
+    async stop(kill = false): Promise<void> {
         const child = this.process;
         if (!child || child.exitCode !== null) return;
-        child.kill("SIGTERM");
+        child.kill(kill ? "SIGKILL" : "SIGTERM");
         const stopped = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30000))]);
         if (!stopped) {
             child.kill("SIGKILL");
@@ -170,7 +170,8 @@ export class MariaCluster {
 
     /** Stops every server and removes the datadirs. */
     async destroy(): Promise<void> {
-        await Promise.all(this.servers.map((s) => s.stop()));
+        // The datadirs are thrown away: no clean shutdown needed.
+        await Promise.all(this.servers.map((s) => s.stop(true)));
         await rm(this.baseDir, { recursive: true, force: true });
     }
 }

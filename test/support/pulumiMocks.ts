@@ -92,6 +92,8 @@ export function defaultState(args: pulumi.runtime.MockResourceArgs): Record<stri
 export interface ProgramRun<T> {
     /** Every registration, in the order the monitor received them. */
     resources: RecordedResource[];
+    /** Every `Mocks.newResource` call as "type name", failed ones included (a second witness for "nothing"). */
+    requested: string[];
     /** What the program returned (after awaiting it), when it did not throw. */
     result?: T;
     /** What the program threw, when it did. */
@@ -118,11 +120,13 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
     const project = options.project ?? "mysql-replicaset";
     const stack = options.stack ?? "dev";
     const resources: RecordedResource[] = [];
+    const requested: string[] = [];
     const inputsByKey = new Map<string, Record<string, unknown>>();
 
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+                requested.push(`${args.type} ${args.name}`);
                 inputsByKey.set(`${args.type}::${args.name}`, args.inputs ?? {});
                 const state = { ...defaultState(args), ...(options.state?.(args) ?? {}) };
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
@@ -138,7 +142,7 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
     wrapMonitor(resources, inputsByKey);
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
-    const run: ProgramRun<Awaited<T>> = { resources };
+    const run: ProgramRun<Awaited<T>> = { resources, requested };
     try {
         run.result = await program();
     } catch (error) {
@@ -281,4 +285,20 @@ export function readStackConfig(stack: string, project = "mysql-replicaset"): St
         raw[name] = value;
     }
     return { cli, raw };
+}
+
+/**
+ * The defaults Pulumi.yaml declares (`config: {key: {default}}`), as the CLI passes them to the program for
+ * keys the stack leaves unset: namespaced, as text.
+ */
+export function readProjectDefaults(project = "mysql-replicaset"): Record<string, string> {
+    const doc = (loadYaml(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const defaults: Record<string, string> = {};
+    for (const [key, spec] of Object.entries(doc.config ?? {})) {
+        if (typeof spec !== "object" || spec === null || !("default" in spec)) continue;
+        const value = (spec as { default: unknown }).default;
+        const name = key.includes(":") ? key : `${project}:${key}`;
+        defaults[name] = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+    }
+    return defaults;
 }

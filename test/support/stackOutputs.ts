@@ -2,7 +2,7 @@
  * Typed fixtures of the output contract (components/outputs.ts: StackOutputs) for the check command's tests:
  * the runbook's set (db001 source, db002 and db003 replicas), healthy, with per-test overrides.
  */
-import type { ReplicaStatus, SourceStatus, StackOutputs } from "../../components/outputs";
+import { replicaHealthy, type ReplicaStatus, type SourceStatus, type StackOutputs } from "../../components/outputs";
 
 export function sourceStatus(overrides: Partial<SourceStatus> = {}): SourceStatus {
     return {
@@ -44,7 +44,7 @@ export function stackOutputs(replicas: Record<string, Partial<ReplicaStatus>> = 
     return {
         source: sourceStatus(),
         replicas: all,
-        healthy: Object.values(all).every((r) => r.ioRunning && r.sqlRunning && !r.lastIoError && !r.lastSqlError),
+        healthy: Object.values(all).every(replicaHealthy),
         topology: "db001 (source) -> db002, db003 (replicas) on network mybridge",
         ...overrides,
     };

@@ -43,7 +43,8 @@ if [ ! -s "$TARBALL" ]; then
     # Keep it small: no package lists, caches, docs, manuals or locales.
     rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/cache/debconf/*-old \
         "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* \
-        "$ROOTFS"/usr/share/locale/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* "$ROOTFS"/tmp/*
+        "$ROOTFS"/usr/share/locale/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* "$ROOTFS"/tmp/* \
+        "$ROOTFS"/var/lib/mysql/* # the postinst's datadir (dropped again below)
     tar --numeric-owner -C "$ROOTFS" -cf "$TARBALL.partial" .
     mv "$TARBALL.partial" "$TARBALL"
     log "cached $TARBALL ($(du -h "$TARBALL" | cut -f1))"

@@ -47,7 +47,7 @@ if [ ! -d "$DATADIR/mysql" ]; then
     log "initialising $DATADIR"
     # The server flags go to the install too (as the official image does); --skip-log-bin comes last and wins.
     mariadb-install-db "${@:2}" --datadir="$DATADIR" --skip-test-db --auth-root-authentication-method=normal \
-        --skip-auth-anonymous-user --default-time-zone=SYSTEM --skip-log-bin --expire-logs-days=0 >/dev/null
+        --default-time-zone=SYSTEM --skip-log-bin --expire-logs-days=0 >/dev/null
 
     log "starting the init server (no networking)"
     "$@" --skip-networking --socket="$SOCKET" --skip-slave-start --default-time-zone=SYSTEM --expire-logs-days=0 &

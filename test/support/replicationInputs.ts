@@ -1,0 +1,41 @@
+/** Builds the replication provider's inputs for servers started by test/support/mariadb.ts. */
+import type { ReplicationInputs, MemberEndpoint } from "../../components/replication/types";
+import type { MariaCluster, MariaServer } from "./mariadb";
+
+/** On loopback the provider and the replicas both reach a server at 127.0.0.1:<its port>. */
+export function endpointOf(server: MariaServer): MemberEndpoint {
+    return { name: server.name, host: server.host, port: server.port, internalHost: server.host, internalPort: server.port };
+}
+
+export function inputsFor(cluster: MariaCluster, overrides: Partial<ReplicationInputs> = {}): ReplicationInputs {
+    return {
+        source: endpointOf(cluster.source),
+        replicas: cluster.replicas.map(endpointOf),
+        rootUser: "root",
+        rootPassword: cluster.source.rootPassword,
+        replicationUser: "repl",
+        replicationPassword: "repl-pässword with 'quotes' and \\backslash",
+        // --skip-name-resolve: accounts match the client's IP.
+        replicationUserHost: "127.0.0.1",
+        tls: "auto",
+        connectRetrySeconds: 1,
+        deadlineSeconds: 30,
+        verify: true,
+        ...overrides,
+    };
+}
+
+/** Polls `probe` every few ms until it returns true, or fails after `seconds` naming `what`. */
+export async function eventually(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    let last: unknown;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+        try {
+            if (await probe()) return;
+        } catch (error) {
+            last = error;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(250, 10 * 2 ** attempt)));
+    }
+    throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ""}`);
+}

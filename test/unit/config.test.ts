@@ -1,0 +1,335 @@
+/**
+ * config/validate.ts: raw stack config → validated settings, or a ConfigError naming the key, the bad value
+ * and the fix. One test per bad-config case; plus the runbook defaults and Pulumi.yaml's declared defaults.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as yaml from "js-yaml";
+import { ConfigError, validateConfig, type ConfigProblem, type RawConfig } from "../../config/validate";
+import { DEFAULTS, RUNBOOK_MEMBERS, type ReplicaSetSettings } from "../../config/types";
+import { PLAIN_KEYS } from "../../config/load";
+
+const REPO = join(__dirname, "..", "..");
+
+/** The runbook's members as a user would write them, with per-index overrides. */
+function members(...overrides: Array<Record<string, unknown> | undefined>): Array<Record<string, unknown>> {
+    return RUNBOOK_MEMBERS.map((m, i) => ({ ...m, ...(overrides[i] ?? {}) }));
+}
+
+function refusal(raw: RawConfig): ConfigError {
+    let caught: unknown;
+    try {
+        validateConfig(raw);
+    } catch (error) {
+        caught = error;
+    }
+    assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(raw)}, got ${String(caught)}`);
+    return caught;
+}
+
+/**
+ * Asserts that `raw` is refused with a problem on `key` whose value is `value`, and that the message names
+ * the key, shows the value as JSON and gives a fix matching `fix`.
+ */
+function expectProblem(raw: RawConfig, key: string, value: unknown, fix: RegExp): ConfigProblem {
+    const error = refusal(raw);
+    const problem = error.problems.find((p) => p.key === key);
+    assert.ok(problem, `no problem on ${key}; got ${JSON.stringify(error.problems)}`);
+    assert.deepEqual(problem.value, value);
+    assert.match(problem.fix, fix);
+    const shown = value === undefined ? "(not set)" : JSON.stringify(value);
+    const line = error.message.split("\n").find((l) => l.startsWith(`  - ${key} = `));
+    assert.ok(line, `message has no line for ${key}:\n${error.message}`);
+    assert.ok(line.includes(shown), `message line does not show the bad value ${shown}: ${line}`);
+    assert.match(line, fix);
+    assert.match(error.message, /nothing was created/);
+    return problem;
+}
+
+describe("validateConfig: member names", () => {
+    test("a name that is not a DNS label (uppercase, underscore) is refused", () => {
+        expectProblem({ members: members({ name: "DB_001" }) }, "members[0].name", "DB_001", /DNS label.*e\.g\. db001/);
+    });
+    test("a name starting with '-' is refused", () => {
+        expectProblem({ members: members(undefined, { name: "-db002" }) }, "members[1].name", "-db002", /DNS label/);
+    });
+    test("a name of 64 characters is refused (a label has at most 63)", () => {
+        const long = "d".repeat(64);
+        expectProblem({ members: members(undefined, undefined, { name: long }) }, "members[2].name", long, /1-63 characters/);
+        assert.doesNotThrow(() => validateConfig({ members: members(undefined, undefined, { name: "d".repeat(63) }) }));
+    });
+    test("a missing name is refused", () => {
+        const list = members();
+        delete list[1].name;
+        expectProblem({ members: list }, "members[1].name", undefined, /DNS label/);
+    });
+    test("a duplicate name is refused and points at the first holder", () => {
+        expectProblem({ members: members(undefined, { name: "db001" }) }, "members[1].name", "db001", /own name: members\[0\] has it already/);
+    });
+});
+
+describe("validateConfig: roles", () => {
+    test("no source at all is refused", () => {
+        expectProblem({ members: members({ role: "replica" }) }, "members", [], /exactly one member with role: source/);
+    });
+    test("two sources are refused, listing both", () => {
+        expectProblem({ members: members(undefined, { role: "source" }) }, "members", ["db001", "db002"], /exactly one member with role: source/);
+    });
+    test("a source without any replica is refused", () => {
+        expectProblem({ members: [RUNBOOK_MEMBERS[0]] }, "members", ["db001"], /at least one member with role: replica/);
+    });
+    test("an empty member list is refused", () => {
+        expectProblem({ members: [] }, "members", [], /at least one source and one replica/);
+    });
+    test("members that are not a list are refused", () => {
+        expectProblem({ members: "db001,db002" }, "members", "db001,db002", /list of \{name, role, serverId, hostPort\}/);
+    });
+    test("role `master` is refused with a hint that the runbook's master is the source", () => {
+        expectProblem({ members: members({ role: "master" }) }, "members[0].role", "master", /use source or replica \(the runbook's master is the `source`\)/);
+    });
+    test("role `slave` is refused with a hint that a slave is a replica", () => {
+        expectProblem({ members: members(undefined, { role: "slave" }) }, "members[1].role", "slave", /the runbook's slave is a `replica`/);
+    });
+});
+
+describe("validateConfig: server ids", () => {
+    test("a duplicate server id is refused", () => {
+        expectProblem({ members: members(undefined, { serverId: 100 }) }, "members[1].serverId", 100, /own server id: members\[0\] has it already/);
+    });
+    test("server id 0 is refused (replication needs a non-zero id)", () => {
+        expectProblem({ members: members({ serverId: 0 }) }, "members[0].serverId", 0, /whole number from 1 to 4294967295/);
+    });
+    test("server id 4294967296 (2^32) is refused; 4294967295 is the largest accepted", () => {
+        expectProblem({ members: members({ serverId: 4294967296 }) }, "members[0].serverId", 4294967296, /1 to 4294967295/);
+        assert.equal(validateConfig({ members: members({ serverId: 4294967295 }) }).members[0].serverId, 4294967295);
+    });
+    test("a non-integer server id is refused", () => {
+        expectProblem({ members: members({ serverId: 100.5 }) }, "members[0].serverId", 100.5, /whole number/);
+    });
+    test("server ids that only coerce to numbers (text, boolean, list, hex) are refused", () => {
+        for (const bad of ["abc", true, [5], "0x10", "1e2", ""]) {
+            expectProblem({ members: members({ serverId: bad }) }, "members[0].serverId", bad, /whole number/);
+        }
+    });
+    test("a server id written as digits text is accepted as the number", () => {
+        assert.equal(validateConfig({ members: members({ serverId: "150" }) }).members[0].serverId, 150);
+    });
+    test("two invalid ids are each reported as invalid, not as duplicates of each other", () => {
+        const error = refusal({ members: members({ serverId: "x" }, { serverId: "y" }) });
+        assert.deepEqual(
+            error.problems.filter((p) => p.key.endsWith(".serverId")).map((p) => p.key),
+            ["members[0].serverId", "members[1].serverId"],
+        );
+        assert.ok(!error.problems.some((p) => /own server id/.test(p.fix)));
+    });
+});
+
+describe("validateConfig: host ports", () => {
+    test("a duplicate host port is refused", () => {
+        expectProblem({ members: members(undefined, undefined, { hostPort: 3307 }) }, "members[2].hostPort", 3307, /own host port: members\[1\] has it already/);
+    });
+    test("host port 0 is refused", () => {
+        expectProblem({ members: members({ hostPort: 0 }) }, "members[0].hostPort", 0, /port number from 1 to 65535/);
+    });
+    test("host port 70000 is refused; 65535 is accepted", () => {
+        expectProblem({ members: members({ hostPort: 70000 }) }, "members[0].hostPort", 70000, /1 to 65535/);
+        assert.equal(validateConfig({ members: members({ hostPort: 65535 }) }).members[0].hostPort, 65535);
+    });
+    test("a non-integer host port is refused", () => {
+        expectProblem({ members: members({ hostPort: "33o6" }) }, "members[0].hostPort", "33o6", /port number/);
+    });
+});
+
+describe("validateConfig: member fields", () => {
+    test("an unknown member field is refused and named", () => {
+        expectProblem({ members: members({ port: 3306 }) }, "members[0].port", 3306, /remove it: a member takes name, role, serverId and hostPort/);
+    });
+    test("a member that is not an object is refused", () => {
+        expectProblem({ members: ["db001", ...RUNBOOK_MEMBERS.slice(1)] }, "members[0]", "db001", /\{name, role, serverId, hostPort\}/);
+    });
+});
+
+describe("validateConfig: image, flavor and version", () => {
+    test("a malformed image reference is refused", () => {
+        for (const bad of ["Percona:5.7.30", "percona:5.7.30:x", "percona: 5.7", "", "percona@sha256:abc", "Team/mysql:8.0"]) {
+            expectProblem({ image: bad }, "image", bad, /Docker image reference such as `percona:5\.7\.30`/);
+        }
+    });
+    test("tag `latest` without flavor/version is refused with an error asking for them", () => {
+        const problem = expectProblem({ image: "percona:latest" }, "version", undefined, /tag `latest` does not say which server version/);
+        assert.match(problem.fix, /set version \(and flavor\) explicitly/);
+    });
+    test("an image whose name says no flavor is refused asking for flavor (and version for its `latest` tag)", () => {
+        const error = refusal({ image: "registry.example.com/db/custom:latest" });
+        const keys = error.problems.map((p) => p.key);
+        assert.deepEqual(keys.sort(), ["flavor", "version"]);
+        assert.match(error.problems.find((p) => p.key === "flavor")!.fix, /does not say which server it runs; set flavor to one of mysql, percona, mariadb/);
+    });
+    test("an image without a tag asks for the version", () => {
+        expectProblem({ image: "mysql" }, "version", undefined, /tag `\(none\)` does not say/);
+    });
+    test("tag `latest` is accepted once flavor and version are stated", () => {
+        const s = validateConfig({ image: "registry.example.com/db/custom:latest", flavor: "mysql", version: "8.0.36" });
+        assert.equal(s.flavor, "mysql");
+        assert.deepEqual(s.version, { major: 8, minor: 0, patch: 36 });
+    });
+    test("an unknown flavor is refused", () => {
+        expectProblem({ flavor: "oracle" }, "flavor", "oracle", /use one of mysql, percona, mariadb/);
+    });
+    test("version text that is not MAJOR.MINOR[.PATCH] is refused", () => {
+        for (const bad of ["8.x", "eight", "8", "v8.0", "8.0.36-28"]) {
+            expectProblem({ version: bad }, "version", bad, /MAJOR\.MINOR\[\.PATCH\], e\.g\. 8\.0\.36/);
+        }
+    });
+    test("a version older than the supported ones is refused (MySQL 5.6, MariaDB 10.4)", () => {
+        expectProblem({ image: "mysql:5.6.51" }, "version", "5.6.51", /mysql 5\.6\.51 is not supported; use 5\.7 or newer/);
+        expectProblem({ image: "mariadb:10.4" }, "version", "10.4", /mariadb 10\.4 is not supported; use 10\.5 or newer/);
+    });
+});
+
+describe("validateConfig: other keys", () => {
+    test("a network name Docker would refuse is refused", () => {
+        expectProblem({ networkName: "my bridge" }, "networkName", "my bridge", /Docker network name/);
+        expectProblem({ networkName: "-net" }, "networkName", "-net", /starting with a letter or digit/);
+    });
+    test("an unknown storage mode is refused", () => {
+        expectProblem({ storage: "nfs" }, "storage", "nfs", /use volume .* or hostPath/);
+    });
+    test("a hostPath storageRoot that is relative, '/', has '..' or spaces is refused", () => {
+        for (const bad of ["db", "/", "/db/../etc", "/my db", "/db'x"]) {
+            expectProblem({ storage: "hostPath", storageRoot: bad }, "storageRoot", bad, /absolute directory path .* e\.g\. \/db/);
+        }
+    });
+    test("hostPath defaults its root to the runbook's /db and drops a trailing slash", () => {
+        assert.deepEqual(validateConfig({ storage: "hostPath" }).storage, { mode: "hostPath", root: "/db" });
+        assert.deepEqual(validateConfig({ storage: "hostPath", storageRoot: "/srv/db/" }).storage, { mode: "hostPath", root: "/srv/db" });
+    });
+    test("a bindAddress that is not an IP address is refused", () => {
+        expectProblem({ bindAddress: "localhost" }, "bindAddress", "localhost", /IP address such as 127\.0\.0\.1/);
+        expectProblem({ bindAddress: "300.1.1.1" }, "bindAddress", "300.1.1.1", /IP address/);
+    });
+    test("an unknown replicationTls mode is refused", () => {
+        expectProblem({ replicationTls: "required" }, "replicationTls", "required", /use one of auto, on, off/);
+    });
+    test("integer keys refuse words, fractions, hex and out-of-range numbers", () => {
+        expectProblem({ connectRetrySeconds: "ten" }, "connectRetrySeconds", "ten", /whole number from 1 to 3600/);
+        expectProblem({ connectRetrySeconds: 0 }, "connectRetrySeconds", 0, /whole number from 1 to 3600/);
+        expectProblem({ connectRetrySeconds: "1.5" }, "connectRetrySeconds", "1.5", /whole number/);
+        expectProblem({ connectRetrySeconds: "0x10" }, "connectRetrySeconds", "0x10", /whole number/);
+        expectProblem({ readinessTimeoutSeconds: 4 }, "readinessTimeoutSeconds", 4, /whole number from 5 to 86400/);
+    });
+    test("integer keys accept digits as text (how the Pulumi CLI hands them over)", () => {
+        assert.equal(validateConfig({ connectRetrySeconds: "30" }).connectRetrySeconds, 30);
+    });
+    test("boolean keys refuse anything but true/false", () => {
+        expectProblem({ verifyReplication: "yes" }, "verifyReplication", "yes", /use true or false/);
+        expectProblem({ deleteDataOnDestroy: 1 }, "deleteDataOnDestroy", 1, /use true or false/);
+    });
+    test("boolean keys accept true/false as text", () => {
+        assert.equal(validateConfig({ verifyReplication: "false" }).verifyReplication, false);
+        assert.equal(validateConfig({ deleteDataOnDestroy: "true" }).deleteDataOnDestroy, true);
+    });
+    test("an unknown restart policy is refused", () => {
+        expectProblem({ restartPolicy: "sometimes" }, "restartPolicy", "sometimes", /no, always, unless-stopped, on-failure/);
+    });
+    test("a dataOwner that is not uid:gid is refused", () => {
+        expectProblem({ dataOwner: "mysql" }, "dataOwner", "mysql", /uid:gid as numbers/);
+    });
+    test("a string key given a number is refused", () => {
+        expectProblem({ networkName: 5 }, "networkName", 5, /write it as a string/);
+    });
+    test("every problem is reported at once, not only the first", () => {
+        const error = refusal({ storage: "nfs", bindAddress: "localhost", members: members({ role: "master" }) });
+        const keys = error.problems.map((p) => p.key);
+        for (const key of ["storage", "bindAddress", "members[0].role", "members"]) assert.ok(keys.includes(key), `${key} missing from ${keys}`);
+        assert.match(error.message, /^Invalid stack config \(\d+ problems\); nothing was created:/);
+    });
+});
+
+describe("defaults", () => {
+    test("an empty config is the runbook: percona:5.7.30 on mybridge, db001/100/3306 source, db002/200/3307 and db003/300/3308 replicas, 127.0.0.1", () => {
+        const expected: ReplicaSetSettings = {
+            image: "percona:5.7.30",
+            flavor: "percona",
+            version: { major: 5, minor: 7, patch: 30 },
+            networkName: "mybridge",
+            bindAddress: "127.0.0.1",
+            storage: { mode: "volume" },
+            dataOwner: "1001:1001",
+            members: [
+                { name: "db001", role: "source", serverId: 100, hostPort: 3306 },
+                { name: "db002", role: "replica", serverId: 200, hostPort: 3307 },
+                { name: "db003", role: "replica", serverId: 300, hostPort: 3308 },
+            ],
+            replicationUser: "repl",
+            replicationUserHost: "",
+            replicationTls: "auto",
+            connectRetrySeconds: 10,
+            readinessTimeoutSeconds: 300,
+            verifyReplication: true,
+            deleteDataOnDestroy: false,
+            restartPolicy: "unless-stopped",
+        };
+        assert.deepEqual(validateConfig({}), expected);
+    });
+    test("the defaulted members are copies: changing them leaves the runbook constant alone", () => {
+        validateConfig({}).members[0].serverId = 1;
+        assert.equal(RUNBOOK_MEMBERS[0].serverId, 100);
+    });
+    test("dataOwner follows the flavor: mysql and mariadb run as 999, percona as 1001", () => {
+        assert.equal(validateConfig({ image: "mysql:8.0.36" }).dataOwner, "999:999");
+        assert.equal(validateConfig({ image: "mariadb:11.4" }).dataOwner, "999:999");
+        assert.equal(validateConfig({ image: "percona/percona-server:8.0.36-28" }).dataOwner, "1001:1001");
+    });
+});
+
+describe("Pulumi.yaml", () => {
+    type Declaration = { type?: string; default?: unknown; secret?: boolean; description?: string };
+    const project = yaml.load(readFileSync(join(REPO, "Pulumi.yaml"), "utf8")) as {
+        runtime?: unknown;
+        config?: Record<string, Declaration>;
+    };
+    const declared = project.config ?? {};
+    const defaults = DEFAULTS as Record<string, unknown>;
+    /** Keys config/types.ts defaults whose default Pulumi.yaml does not declare: it only applies with storage: hostPath. */
+    const NOT_DECLARED = ["storageRoot"];
+
+    test("declares its config under `config:` (not under runtime)", () => {
+        assert.ok(project.config && Object.keys(project.config).length > 0, "Pulumi.yaml has no config section");
+        const runtime = project.runtime as Record<string, unknown>;
+        for (const key of Object.keys(defaults)) assert.ok(!(key in runtime), `${key} is declared under runtime:`);
+    });
+    test("every declared default equals config/types.ts DEFAULTS, with the matching type", () => {
+        for (const [key, declaration] of Object.entries(declared)) {
+            if (!("default" in declaration)) continue;
+            assert.ok(key in defaults, `Pulumi.yaml defaults ${key}, config/types.ts DEFAULTS does not`);
+            assert.deepEqual(declaration.default, defaults[key], `default of ${key}`);
+            const type = typeof defaults[key] === "number" ? "integer" : typeof defaults[key];
+            assert.equal(declaration.type, type, `type of ${key}`);
+        }
+    });
+    test("every DEFAULTS key is declared in Pulumi.yaml with that default (storageRoot aside)", () => {
+        for (const key of Object.keys(defaults)) {
+            if (NOT_DECLARED.includes(key)) continue;
+            assert.ok(key in declared, `${key} is not declared in Pulumi.yaml`);
+            assert.deepEqual(declared[key].default, defaults[key], `default of ${key}`);
+        }
+    });
+    test("every declared key is one the loader reads", () => {
+        const secrets = ["rootPassword", "replicationPassword"];
+        for (const [key, declaration] of Object.entries(declared)) {
+            if (secrets.includes(key)) assert.equal(declaration.secret, true, `${key} must be declared secret`);
+            else assert.ok((PLAIN_KEYS as readonly string[]).includes(key), `${key} is declared but config/load.ts never reads it`);
+        }
+    });
+    test("the declared defaults, fed to the validator as the CLI would, give the runbook settings", () => {
+        const raw: RawConfig = {};
+        for (const [key, declaration] of Object.entries(declared)) {
+            // config/load.ts skips empty text, and the CLI hands every value over as text.
+            if ("default" in declaration && declaration.default !== "") raw[key] = String(declaration.default);
+        }
+        assert.deepEqual(validateConfig(raw), validateConfig({}));
+    });
+});
