@@ -29,7 +29,7 @@ start() {
     until engine_answers; do
         if ! kill -0 "$pid" 2>/dev/null; then
             tail -n 30 "$logfile" >&2 || true
-            rm -f "$PIDFILE"
+            rm -f "$PIDFILE" "$PIDFILE.log"
             log "dockerd exited during startup (last lines of $logfile above)"
             return 1
         fi

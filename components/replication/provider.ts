@@ -245,8 +245,12 @@ async function attachReplica(replica: Member, source: Member, inputs: Replicatio
     for (const statement of makeReadOnly(replica.dialect)) await query(replica.session, statement);
 }
 
-/** IO errors that retrying does not cure: wrong password, missing privilege, source purged what we need. */
-const FATAL_IO_ERRNOS = new Set([1045, 1236, 1593, 2061, 13114, 13117, 13120]);
+/**
+ * IO errors that retrying does not cure: wrong password, missing privilege, source purged what we need.
+ * An array, not a Set: the engine serializes this module's captured values into state, and a serialized Set
+ * loses its contents (its `has` then throws "incompatible receiver"). test/unit/serializedProvider.test.ts.
+ */
+const FATAL_IO_ERRNOS: readonly number[] = [1045, 1236, 1593, 2061, 13114, 13117, 13120];
 
 async function waitForThreads(replica: Member, deadline: number): Promise<ReplicaThreads> {
     let last: ReplicaThreads | undefined;
@@ -260,7 +264,7 @@ async function waitForThreads(replica: Member, deadline: number): Promise<Replic
                 throw new Error(`${replica.endpoint.name}: the SQL thread stopped: ${last.lastSqlError}`);
             }
             const ioErrno = Number(last.lastIoError.split(":")[0]);
-            if (last.lastIoError && FATAL_IO_ERRNOS.has(ioErrno)) {
+            if (last.lastIoError && FATAL_IO_ERRNOS.includes(ioErrno)) {
                 throw new Error(`${replica.endpoint.name}: the IO thread cannot replicate from the source: ${last.lastIoError}`);
             }
             if (!last.ioRunning && last.ioState === "No" && last.lastIoError) {

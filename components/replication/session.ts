@@ -26,8 +26,8 @@ export interface Session {
     secrets: string[];
 }
 
-/** mysql2 error codes that retrying cannot fix. */
-const FATAL_CONNECT_ERRORS = new Set(["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"]);
+/** mysql2 error codes that retrying cannot fix. An array, not a Set: a serialized Set loses its contents (provider.ts). */
+const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"];
 
 /** Backoff for polls: starts short (the common case is fast on a LAN), grows to a cap, never a fixed sleep. */
 export function backoff(attempt: number, firstMs = 20, capMs = 250): number {
@@ -75,7 +75,7 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
         } catch (error) {
             lastError = redact(describe(error), [credentials.password]);
             const code = (error as { code?: string }).code ?? "";
-            if (FATAL_CONNECT_ERRORS.has(code)) {
+            if (FATAL_CONNECT_ERRORS.includes(code)) {
                 throw new Error(
                     `${endpoint.name} (${endpoint.host}:${endpoint.port}) refused ${credentials.user}: ${lastError}. ` +
                         "Check the root password in the stack config (rootPassword) against the one the server was initialised with.",

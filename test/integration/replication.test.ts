@@ -4,7 +4,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/mariadb";
-import { inputsFor, eventually } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 
@@ -106,14 +106,14 @@ describe("provider on 1 source + 2 replicas", () => {
     it("read (refresh) reports a replica whose SQL thread was stopped by hand", async () => {
         const db002 = cluster.byName("db002");
         await db002.query("STOP SLAVE SQL_THREAD");
-        const refreshed = await provider.read!(state.source.name, state);
-        assert.equal(refreshed.props.healthy, false);
-        assert.equal(refreshed.props.replicaStatus.db002.sqlRunning, false);
-        assert.equal(refreshed.props.replicaStatus.db002.ioRunning, true);
-        assert.equal(refreshed.props.replicaStatus.db003.sqlRunning, true);
+        const refreshed = await refresh(state);
+        assert.equal(refreshed.healthy, false);
+        assert.equal(refreshed.replicaStatus.db002.sqlRunning, false);
+        assert.equal(refreshed.replicaStatus.db002.ioRunning, true);
+        assert.equal(refreshed.replicaStatus.db003.sqlRunning, true);
         await db002.query("START SLAVE SQL_THREAD");
-        const healed = await provider.read!(state.source.name, state);
-        assert.equal(healed.props.healthy, true);
+        const healed = await refresh(state);
+        assert.equal(healed.healthy, true);
     });
 
     it("diff is pure and reports changes", async () => {

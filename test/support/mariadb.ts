@@ -192,6 +192,8 @@ function templateDatadir(): Promise<string> {
         ]);
         return datadir;
     })();
+    // A failed install is not cached: the next start tries again.
+    template.catch(() => (template = undefined));
     return template;
 }
 

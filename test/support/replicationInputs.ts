@@ -1,5 +1,6 @@
 /** Builds the replication provider's inputs for servers started by test/support/mariadb.ts. */
-import type { ReplicationInputs, MemberEndpoint } from "../../components/replication/types";
+import type { ReplicationInputs, MemberEndpoint, ReplicationState } from "../../components/replication/types";
+import { replicationProvider } from "../../components/replication/provider";
 import type { MariaCluster, MariaServer } from "./mariadb";
 
 /** On loopback the provider and the replicas both reach a server at 127.0.0.1:<its port>. */
@@ -38,4 +39,10 @@ export async function eventually(what: string, seconds: number, probe: () => Pro
         await new Promise((r) => setTimeout(r, Math.min(250, 10 * 2 ** attempt)));
     }
     throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ""}`);
+}
+
+/** The provider's read (what `pulumi refresh` runs), typed. */
+export async function refresh(state: ReplicationState): Promise<ReplicationState> {
+    const result = await replicationProvider.read!(`${state.source.name}-replicaset`, state);
+    return result.props as ReplicationState;
 }

@@ -1,0 +1,417 @@
+/**
+ * Apply hooks for `pulumi.runtime.setMocks`: every resource the program declares is applied to a real Docker
+ * engine (through its API, with dockerode) instead of being faked, so the end-to-end test runs the containers
+ * exactly as declared. Each hook honours the args below and THROWS on any other declared arg, so the test
+ * cannot silently drift from what the program declares: teach the hook first, then declare.
+ *
+ * Honoured args (defaults as the Docker provider documents them):
+ * - docker:index/network:Network         name, driver (bridge). State reads ipamConfigs {subnet, gateway, ipRange,
+ *                                        auxAddress} back from the engine.
+ * - docker:index/volume:Volume           name. An existing volume is reused (retained data). Never deleted here.
+ * - docker:index/remoteImage:RemoteImage name, keepLocally. Never pulls: the image must exist locally. State has
+ *                                        imageId (the engine's image id) and repoDigest.
+ * - docker:index/container:Container     name, image, hostname, networksAdvanced {name, aliases}, ports {internal,
+ *                                        external, ip (0.0.0.0), protocol (tcp)}, volumes {volumeName | hostPath,
+ *                                        containerPath, readOnly}, envs, command, restart (no), healthcheck {tests,
+ *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
+ *                                        mustRun (true).
+ * - random:index/randomPassword:RandomPassword  length, special, overrideSpecial. A result is kept per name
+ *                                        across runs of one DockerHooks, as Pulumi state keeps it across updates.
+ * - command:local:Command                create (run with /bin/sh -c), delete (run on destroy), triggers (they only
+ *                                        matter to updates, which these hooks never do).
+ * - pulumi-nodejs:dynamic/*              everything: run as the engine does, by the serialized provider text in
+ *                                        inputs.__provider, in a separate plain `node` process (no tsx, no program
+ *                                        modules loaded), as `require-from-string(text).handler()`; check then
+ *                                        create. read/diff/update/delete go through the same process.
+ * Component resources pass through. Function calls (invokes) are not honoured.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import type * as pulumi from "@pulumi/pulumi";
+
+type Inputs = Record<string, unknown>;
+type MockArgs = pulumi.runtime.MockResourceArgs;
+type MockResult = pulumi.runtime.MockResourceResult;
+
+/** Label on everything the hooks create, so a test can remove it all by run, whatever failed. */
+export const RUN_LABEL = "mysql-replicaset-e2e.run";
+
+/** One applied resource, in creation order. */
+export interface Applied {
+    type: string;
+    name: string;
+    id: string;
+    inputs: Inputs;
+    state: Inputs;
+}
+
+const HONOURED: Record<string, readonly string[]> = {
+    "docker:index/network:Network": ["name", "driver"],
+    "docker:index/volume:Volume": ["name"],
+    "docker:index/remoteImage:RemoteImage": ["name", "keepLocally"],
+    "docker:index/container:Container": [
+        "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart",
+        "healthcheck", "wait", "waitTimeout", "mustRun",
+    ],
+    "random:index/randomPassword:RandomPassword": ["length", "special", "overrideSpecial"],
+    "command:local:Command": ["create", "delete", "triggers"],
+    networksAdvanced: ["name", "aliases"],
+    ports: ["internal", "external", "ip", "protocol"],
+    volumes: ["volumeName", "hostPath", "containerPath", "readOnly"],
+    healthcheck: ["tests", "interval", "timeout", "retries", "startPeriod"],
+};
+
+/** Throws when `inputs` declares anything the hook for `kind` does not apply. */
+function honour(kind: string, where: string, inputs: Inputs): void {
+    const allowed = HONOURED[kind];
+    const extra = Object.keys(inputs).filter((k) => inputs[k] !== undefined && !allowed.includes(k));
+    if (extra.length > 0) {
+        throw new Error(
+            `${where} declares ${extra.map((k) => `${k}=${JSON.stringify(inputs[k])}`).join(", ")}, which the e2e hooks do not ` +
+                "apply; teach test/e2e/dockerHooks.ts to apply it (and list it there) before declaring it",
+        );
+    }
+}
+
+/** Mocks deliver secret inputs wrapped ({4dabf18193072939515e22adb298388d: <sig>, value}); the engine hands providers plain values. */
+function plain(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(plain);
+    if (value && typeof value === "object") {
+        const o = value as Inputs;
+        if (o["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return plain(o.value);
+        return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+    }
+    return value;
+}
+
+/** Go duration ("2s", "1m30s", "500ms") → nanoseconds, as the Docker provider parses healthcheck times. */
+export function durationNs(text: string): number {
+    const units: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) throw new Error(`not a duration: ${JSON.stringify(text)}`);
+    return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
+}
+
+function pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Docker's multiplexed log stream (no TTY): 8-byte frame headers before each chunk. */
+function demux(buffer: Buffer): string {
+    let out = "";
+    for (let i = 0; i + 8 <= buffer.length; ) {
+        const size = buffer.readUInt32BE(i + 4);
+        out += buffer.subarray(i + 8, i + 8 + size).toString("utf8");
+        i += 8 + size;
+    }
+    return out;
+}
+
+export async function containerLogTail(container: Docker.Container, lines = 25): Promise<string> {
+    try {
+        return demux(await container.logs({ stdout: true, stderr: true, tail: lines })).trimEnd();
+    } catch (error) {
+        return `(no log: ${(error as Error).message})`;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The dynamic provider host: a plain node process, like the engine's, that knows only the serialized text.
+
+const HOST_SCRIPT = `
+const requireFromString = require("require-from-string");
+const providers = new Map();
+process.on("message", async ({ id, text, method, args }) => {
+    try {
+        let provider = providers.get(text);
+        if (!provider) {
+            provider = requireFromString(text).handler();
+            if (provider.configure) throw new Error("the e2e provider host does not honour configure()");
+            providers.set(text, provider);
+        }
+        if (typeof provider[method] !== "function") throw new Error("the provider has no " + method + "()");
+        const result = await provider[method](...args);
+        process.send({ id, ok: true, result: result === undefined ? null : result });
+    } catch (error) {
+        process.send({ id, ok: false, error: (error && error.stack) || String(error) });
+    }
+});
+process.on("disconnect", () => process.exit(0));
+`;
+
+export class ProviderHost {
+    private child?: ChildProcess;
+    private next = 0;
+    private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+    /** `cwd` is where the engine runs the host: the project directory, whose node_modules it requires from. */
+    constructor(private readonly cwd: string) {}
+
+    call<T>(text: string, method: string, ...args: unknown[]): Promise<T> {
+        const child = this.start();
+        const id = this.next++;
+        return new Promise<T>((resolve, reject) => {
+            this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+            // JSON over IPC, as the engine's gRPC Structs: no undefined, no functions, no class instances.
+            child.send({ id, text, method, args: JSON.parse(JSON.stringify(args)) });
+        });
+    }
+
+    stop(): void {
+        this.child?.disconnect();
+        this.child = undefined;
+    }
+
+    private start(): ChildProcess {
+        if (this.child) return this.child;
+        const env = { ...process.env };
+        delete env.NODE_OPTIONS; // the real host runs without the test's TypeScript loader
+        const child = spawn(process.execPath, ["-e", HOST_SCRIPT], { cwd: this.cwd, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+        child.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+            const p = this.pending.get(m.id);
+            this.pending.delete(m.id);
+            if (m.ok) p?.resolve(m.result);
+            else p?.reject(new Error(`dynamic provider: ${m.error}`));
+        });
+        child.on("exit", (code) => {
+            for (const p of this.pending.values()) p.reject(new Error(`the dynamic provider host exited (code ${code})`));
+            this.pending.clear();
+            if (this.child === child) this.child = undefined;
+        });
+        this.child = child;
+        return child;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface DockerHooksOptions {
+    docker: Docker;
+    /** Labels every engine object; the test's cleanup removes by it. */
+    runId: string;
+    /** The project directory (Pulumi.yaml): the dynamic provider host runs there. */
+    projectDir: string;
+    /** Passwords kept from an earlier run, by resource name (Pulumi state keeps them across updates). */
+    keptPasswords?: Map<string, string>;
+}
+
+export class DockerHooks implements pulumi.runtime.Mocks {
+    readonly applied: Applied[] = [];
+    readonly host: ProviderHost;
+    readonly keptPasswords: Map<string, string>;
+    private readonly docker: Docker;
+
+    constructor(private readonly options: DockerHooksOptions) {
+        this.docker = options.docker;
+        this.host = new ProviderHost(options.projectDir);
+        this.keptPasswords = options.keptPasswords ?? new Map();
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        throw new Error(`the e2e hooks honour no function calls; the program invoked ${args.token}`);
+    }
+
+    async newResource(args: MockArgs): Promise<MockResult> {
+        if (!args.custom) return { id: undefined, state: {} }; // component resources
+        const inputs = plain(args.inputs) as Inputs;
+        const where = `${args.type} ${args.name}`;
+        let result: { id: string; state: Inputs };
+        if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+            result = await this.dynamic(where, inputs);
+        } else {
+            if (!(args.type in HONOURED)) throw new Error(`${where}: the e2e hooks do not apply this resource type`);
+            honour(args.type, where, inputs);
+            result = await this.apply(args.type, where, inputs);
+        }
+        this.applied.push({ type: args.type, name: args.name, id: result.id, inputs, state: result.state });
+        return { id: result.id, state: result.state };
+    }
+
+    /** The applied dynamic resource of this name. */
+    dynamicResource(name: string): Applied {
+        const found = this.applied.find((a) => a.type.startsWith("pulumi-nodejs:dynamic") && a.name === name);
+        if (!found) throw new Error(`no dynamic resource ${name} was applied`);
+        return found;
+    }
+
+    /** Calls a method of a dynamic resource's serialized provider, in the provider host. */
+    provider<T>(resource: Applied, method: "read" | "diff" | "update" | "delete", ...args: unknown[]): Promise<T> {
+        return this.host.call<T>(String(resource.inputs.__provider), method, ...args);
+    }
+
+    /**
+     * Deletes what was applied in reverse order, as `pulumi destroy` does: dynamic resources through their
+     * provider's delete, containers (stopped gracefully), networks. Volumes are retained, images kept.
+     */
+    async destroy(): Promise<void> {
+        for (const a of [...this.applied].reverse()) {
+            if (a.type.startsWith("pulumi-nodejs:dynamic")) await this.provider(a, "delete", a.id, a.state);
+            else if (a.type === "docker:index/container:Container") {
+                const container = this.docker.getContainer(a.id);
+                await container.stop({ t: 30 }).catch(ignoreStatus(304, 404));
+                await container.remove({ v: true }).catch(ignoreStatus(404));
+            } else if (a.type === "docker:index/network:Network") await this.docker.getNetwork(a.id).remove().catch(ignoreStatus(404));
+            else if (a.type === "docker:index/remoteImage:RemoteImage" && a.inputs.keepLocally !== true) {
+                await this.docker.getImage(String(a.state.imageId)).remove().catch(ignoreStatus(404));
+            } else if (a.type === "command:local:Command" && typeof a.inputs.delete === "string") await shell(a.inputs.delete);
+        }
+        this.applied.length = 0;
+        this.host.stop();
+    }
+
+    /** As the engine's dynamic provider host: check (failures stop here), then create; outs keep __provider. */
+    private async dynamic(where: string, inputs: Inputs): Promise<{ id: string; state: Inputs }> {
+        const text = inputs.__provider;
+        if (typeof text !== "string" || text === "") throw new Error(`${where}: no serialized provider in __provider`);
+        const checked = await this.host.call<{ inputs?: Inputs; failures?: Array<{ property: string; reason: string }> } | null>(text, "check", {}, inputs);
+        if (checked?.failures?.length) {
+            throw new Error(`${where}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+        }
+        const news = { ...(checked?.inputs ?? inputs), __provider: text };
+        const created = await this.host.call<{ id: string; outs?: Inputs }>(text, "create", news);
+        // Stored as both inputs and state: later diff/update/delete get them as the engine would.
+        Object.assign(inputs, news);
+        return { id: created.id, state: { ...(created.outs ?? {}), __provider: text } };
+    }
+
+    private async apply(type: string, where: string, a: Inputs): Promise<{ id: string; state: Inputs }> {
+        const labels = { [RUN_LABEL]: this.options.runId };
+        switch (type) {
+            case "docker:index/network:Network": {
+                const network = await this.docker.createNetwork({ Name: String(a.name), Driver: String(a.driver ?? "bridge"), CheckDuplicate: true, Labels: labels });
+                const info = await network.inspect();
+                const ipamConfigs = (info.IPAM?.Config ?? []).map((c: Record<string, unknown>) =>
+                    plain({ subnet: c.Subnet, gateway: c.Gateway, ipRange: c.IPRange, auxAddress: c.AuxiliaryAddresses }),
+                );
+                return { id: info.Id, state: { ...a, driver: info.Driver, ipamConfigs } };
+            }
+            case "docker:index/volume:Volume": {
+                const volume = await this.docker.createVolume({ Name: String(a.name), Labels: labels });
+                const info = await volume.inspect();
+                return { id: info.Name, state: { ...a, driver: info.Driver, mountpoint: info.Mountpoint } };
+            }
+            case "docker:index/remoteImage:RemoteImage": {
+                const name = String(a.name);
+                const info = await this.docker.getImage(name).inspect().catch((error: Error) => {
+                    throw new Error(`${where}: image ${name} is not on the engine and the e2e hooks never pull (${error.message}); build it with test/support/image/build-image.sh`);
+                });
+                const repoDigest = info.RepoDigests?.[0] ?? `${name.replace(/:[^:/]*$/, "")}@${info.Id}`;
+                return { id: `${info.Id}${name}`, state: { ...a, imageId: info.Id, repoDigest } };
+            }
+            case "docker:index/container:Container":
+                return this.container(where, a, labels);
+            case "random:index/randomPassword:RandomPassword": {
+                const kept = this.keptPasswords.get(where);
+                const result = kept ?? randomPassword(Number(a.length), a.special !== false, a.overrideSpecial as string | undefined);
+                this.keptPasswords.set(where, result);
+                return { id: "none", state: { ...a, result } };
+            }
+            case "command:local:Command": {
+                const { stdout, stderr } = typeof a.create === "string" ? await shell(a.create) : { stdout: "", stderr: "" };
+                return { id: where, state: { ...a, stdout, stderr } };
+            }
+        }
+        throw new Error(`${where}: no hook`);
+    }
+
+    private async container(where: string, a: Inputs, labels: Record<string, string>): Promise<{ id: string; state: Inputs }> {
+        const networks = (a.networksAdvanced ?? []) as Inputs[];
+        const ports = (a.ports ?? []) as Inputs[];
+        const volumes = (a.volumes ?? []) as Inputs[];
+        const health = a.healthcheck as Inputs | undefined;
+        networks.forEach((n, i) => honour("networksAdvanced", `${where} networksAdvanced[${i}]`, n));
+        ports.forEach((p, i) => honour("ports", `${where} ports[${i}]`, p));
+        volumes.forEach((v, i) => honour("volumes", `${where} volumes[${i}]`, v));
+        if (health) honour("healthcheck", `${where} healthcheck`, health);
+
+        const exposed: Record<string, object> = {};
+        const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+        for (const p of ports) {
+            const key = `${p.internal}/${p.protocol ?? "tcp"}`;
+            exposed[key] = {};
+            (bindings[key] ??= []).push({ HostIp: String(p.ip ?? "0.0.0.0"), HostPort: p.external === undefined ? "" : String(p.external) });
+        }
+        const binds = volumes.map((v, i) => {
+            if ((v.volumeName === undefined) === (v.hostPath === undefined)) throw new Error(`${where} volumes[${i}]: give exactly one of volumeName and hostPath`);
+            return `${v.volumeName ?? v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`;
+        });
+        const [first, ...more] = networks;
+        const created = await this.docker.createContainer({
+            name: String(a.name),
+            Image: String(a.image),
+            Hostname: a.hostname as string | undefined,
+            Env: a.envs as string[] | undefined,
+            Cmd: a.command as string[] | undefined,
+            Labels: labels,
+            ExposedPorts: exposed,
+            Healthcheck: health && {
+                Test: health.tests as string[],
+                Interval: health.interval === undefined ? undefined : durationNs(String(health.interval)),
+                Timeout: health.timeout === undefined ? undefined : durationNs(String(health.timeout)),
+                StartPeriod: health.startPeriod === undefined ? undefined : durationNs(String(health.startPeriod)),
+                Retries: health.retries as number | undefined,
+            },
+            HostConfig: {
+                Binds: binds,
+                PortBindings: bindings,
+                RestartPolicy: { Name: String(a.restart ?? "no") },
+                NetworkMode: first ? String(first.name) : "bridge",
+            },
+            NetworkingConfig: first ? { EndpointsConfig: { [String(first.name)]: { Aliases: first.aliases as string[] | undefined } } } : undefined,
+        });
+        // API 1.41 attaches one network at create; the others are connected before the start.
+        for (const n of more) await this.docker.getNetwork(String(n.name)).connect({ Container: created.id, EndpointConfig: { Aliases: n.aliases as string[] | undefined } });
+        await created.start();
+
+        if (a.wait === true) {
+            const info = await created.inspect();
+            if (!info.Config.Healthcheck?.Test?.length) throw new Error(`${where}: wait is set but the container has no healthcheck`);
+            await waitHealthy(created, where, Number(a.waitTimeout ?? 60));
+        }
+        const info = await created.inspect();
+        if (a.mustRun !== false && !info.State.Running) {
+            throw new Error(`${where} is not running after its start (status ${info.State.Status}); its log:\n${await containerLogTail(created)}`);
+        }
+        const networkData = Object.entries(info.NetworkSettings.Networks).map(([name, n]) => ({ networkName: name, ipAddress: n.IPAddress, gateway: n.Gateway }));
+        return { id: info.Id, state: { ...a, networkData } };
+    }
+}
+
+/** Polls the container's health until "healthy"; fails on "unhealthy", on exit, and at the deadline. */
+async function waitHealthy(container: Docker.Container, where: string, timeoutSeconds: number): Promise<void> {
+    const started = Date.now();
+    const deadline = started + timeoutSeconds * 1000;
+    let last = "not inspected yet";
+    for (let attempt = 0; ; attempt++) {
+        const info = await container.inspect();
+        const health = info.State.Health?.Status ?? "none";
+        last = `status ${info.State.Status}, health ${health}, restarts ${info.RestartCount}`;
+        if (health === "healthy") return;
+        const gaveUp = health === "unhealthy" || (!info.State.Running && !info.State.Restarting) || Date.now() >= deadline;
+        if (gaveUp) {
+            const probe = info.State.Health?.Log?.at(-1);
+            throw new Error(
+                `${where}: waited ${((Date.now() - started) / 1000).toFixed(1)}s (waitTimeout ${timeoutSeconds}s) for the container to be healthy; ` +
+                    `last seen: ${last}${probe ? `, last check exit ${probe.ExitCode}: ${probe.Output.trim()}` : ""}. Its log:\n${await containerLogTail(container)}`,
+            );
+        }
+        await pause(Math.min(50 * 1.5 ** attempt, 500, Math.max(0, deadline - Date.now())));
+    }
+}
+
+function randomPassword(length: number, special: boolean, overrideSpecial?: string): string {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + (special ? (overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?") : "");
+    return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+}
+
+async function shell(script: string): Promise<{ stdout: string; stderr: string }> {
+    return promisify(execFile)("/bin/sh", ["-c", script]);
+}
+
+function ignoreStatus(...codes: number[]) {
+    return (error: { statusCode?: number }) => {
+        if (!codes.includes(error.statusCode ?? 0)) throw error;
+    };
+}

@@ -1,0 +1,160 @@
+/**
+ * Faults and hostile input on real MariaDB servers: restarts, interrupted runs, hand-made writes on a
+ * replica, awkward passwords, and replication over TLS.
+ */
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/mariadb";
+import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
+import { replicationProvider as provider } from "../../components/replication/provider";
+import type { ReplicationState } from "../../components/replication/types";
+
+const run = promisify(execFile);
+
+async function count(server: MariaServer, where = "1=1"): Promise<number> {
+    const r = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM app.items WHERE ${where}`).catch(() => [{ n: -1 }]);
+    return Number(r[0].n);
+}
+
+async function seed(cluster: MariaCluster): Promise<void> {
+    await cluster.source.query(
+        "CREATE DATABASE IF NOT EXISTS app",
+        "CREATE TABLE IF NOT EXISTS app.items (id INT PRIMARY KEY, value VARCHAR(100)) ENGINE=InnoDB",
+    );
+}
+
+async function insertRange(cluster: MariaCluster, from: number, to: number): Promise<void> {
+    const values = Array.from({ length: to - from + 1 }, (_, i) => `(${from + i}, 'row ${from + i}')`).join(",");
+    await cluster.source.query(`INSERT INTO app.items VALUES ${values}`);
+}
+
+describe("faults with a running set", () => {
+    let cluster: MariaCluster;
+    let state: ReplicationState;
+    // Quotes, backslashes, spaces and non-ASCII go through escaping on every path.
+    const rootPassword = `r00t 'quoted' "double" \\back ü 密码`;
+
+    before(async () => {
+        cluster = await startCluster(runbookSpecs(2), { rootPassword, binlogInitialisation: true });
+        const created = await provider.create!(inputsFor(cluster, { rootPassword }));
+        state = created.outs;
+        assert.equal(state.healthy, true);
+        await seed(cluster);
+    });
+    after(async () => cluster?.destroy());
+
+    it("replicas reconnect by themselves after the source restarts, and the status shows it", async () => {
+        await insertRange(cluster, 1, 10);
+        await cluster.source.stop();
+        await eventually("a replica to notice the source is gone", 15, async () => {
+            const props = await refresh(state);
+            return props.healthy === false && Object.values(props.replicaStatus).some((r) => !r.ioRunning || r.lastIoError !== "");
+        });
+        await cluster.source.start();
+        // Within the configured retry (connectRetrySeconds = 1) plus a margin.
+        await eventually("every replica to reconnect", 15, async () => (await refresh(state)).healthy);
+        await insertRange(cluster, 11, 20);
+        for (const replica of cluster.replicas) await eventually(`${replica.name} rows`, 10, async () => (await count(replica)) === 20);
+    });
+
+    it("a restarted replica resumes where it stopped and applies nothing twice", async () => {
+        const db002 = cluster.byName("db002");
+        await db002.stop();
+        await insertRange(cluster, 21, 70);
+        await db002.start();
+        await eventually("db002 to catch up", 15, async () => (await count(db002)) === 70);
+        const status = (await db002.query("SHOW SLAVE STATUS"))[0];
+        assert.equal(status.Slave_SQL_Running, "Yes");
+        assert.equal(status.Last_SQL_Errno, 0);
+        assert.equal((await refresh(state)).healthy, true);
+    });
+
+    it("a write made by hand on a replica with read_only off shows as an SQL error and unhealthy", async () => {
+        const db003 = cluster.byName("db003");
+        await db003.query("SET GLOBAL read_only = OFF", "INSERT INTO app.items VALUES (71, 'written on the replica')", "SET GLOBAL read_only = ON");
+        await insertRange(cluster, 71, 71);
+        let props: ReplicationState | undefined;
+        await eventually("db003's SQL thread to report the conflict", 15, async () => {
+            props = await refresh(state);
+            return props.replicaStatus.db003.lastSqlError !== "";
+        });
+        assert.equal(props!.healthy, false);
+        assert.equal(props!.replicaStatus.db003.sqlRunning, false);
+        assert.equal(props!.replicaStatus.db002.sqlRunning, true);
+        assert.match(props!.replicaStatus.db003.lastSqlError, /^\d+: /);
+        // And a later create refuses to paper over it: db003 holds a transaction the source lacks.
+        await assert.rejects(provider.create!(inputsFor(cluster, { rootPassword })), /db003: refusing/);
+    });
+});
+
+describe("an interrupted create converges on the next run", () => {
+    let cluster: MariaCluster;
+    before(async () => {
+        cluster = await startCluster(runbookSpecs(3), { binlogInitialisation: true });
+    });
+    after(async () => cluster?.destroy());
+
+    it("after a run cut short by its deadline, and a run that got through only some replicas", async () => {
+        // A run cut short part-way: its deadline ends it wherever it is.
+        await assert.rejects(provider.create!(inputsFor(cluster, { deadlineSeconds: 0.05 })));
+        // A run that attached db002 only, and a db003 left half-configured (pointed at the source, never started).
+        await provider.create!(inputsFor(cluster, { replicas: [endpointOf(cluster.byName("db002"))] }));
+        await cluster.byName("db003").query(
+            "STOP SLAVE",
+            "RESET SLAVE ALL",
+            `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${cluster.source.port}, MASTER_USER='repl', MASTER_PASSWORD='stale', MASTER_USE_GTID=slave_pos`,
+        );
+        const { outs } = await provider.create!(inputsFor(cluster));
+        assert.equal(outs.healthy, true);
+        assert.deepEqual(Object.keys(outs.replicaStatus), ["db002", "db003", "db004"]);
+        for (const name of ["db002", "db003", "db004"]) assert.equal(outs.replicaStatus[name].source, `127.0.0.1:${cluster.source.port}`);
+    });
+});
+
+describe("replication over TLS", () => {
+    let cluster: MariaCluster;
+    let certs: string;
+    let tlsState: ReplicationState;
+    before(async () => {
+        certs = await mkdtemp(join(tmpdir(), "replicaset-certs-"));
+        const key = join(certs, "server-key.pem");
+        const cert = join(certs, "server-cert.pem");
+        await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=replicaset-test", "-keyout", key, "-out", cert]);
+        cluster = await startCluster(runbookSpecs(1), { extraFlags: [`--ssl-cert=${cert}`, `--ssl-key=${key}`] });
+    });
+    after(async () => {
+        await cluster?.destroy();
+        if (certs) await rm(certs, { recursive: true, force: true });
+    });
+
+    it("tls auto turns TLS on when the source has a certificate, and the account requires it", async () => {
+        const { outs } = await provider.create!(inputsFor(cluster, { tls: "auto" }));
+        tlsState = outs;
+        assert.equal(outs.tlsInUse, true);
+        assert.equal(outs.healthy, true);
+        const account = await cluster.source.query<{ ssl_type: string }>(
+            "SELECT JSON_VALUE(Priv, '$.ssl_type') AS ssl_type FROM mysql.global_priv WHERE User = 'repl' AND Host = '127.0.0.1'",
+        );
+        assert.equal(String(account[0].ssl_type), "1", "the replication account does not REQUIRE SSL");
+        const status = (await cluster.byName("db002").query("SHOW SLAVE STATUS"))[0];
+        assert.equal(status.Master_SSL_Allowed, "Yes");
+        assert.equal(status.Slave_IO_Running, "Yes");
+    });
+
+    it("tls off replicates in the clear and the account no longer requires TLS", async () => {
+        const { outs } = await provider.update!("id", tlsState, inputsFor(cluster, { tls: "off" }));
+        assert.equal(outs!.tlsInUse, false);
+        assert.equal(outs!.healthy, true);
+        const status = (await cluster.byName("db002").query("SHOW SLAVE STATUS"))[0];
+        assert.equal(status.Master_SSL_Allowed, "No");
+        const account = await cluster.source.query<{ ssl_type: string }>(
+            "SELECT JSON_VALUE(Priv, '$.ssl_type') AS ssl_type FROM mysql.global_priv WHERE User = 'repl' AND Host = '127.0.0.1'",
+        );
+        assert.equal(String(account[0].ssl_type), "0");
+    });
+});

@@ -1,0 +1,172 @@
+/**
+ * components/replication/provider.ts, its pure part: check (inputs → failures naming the property), diff
+ * (changes, never a replacement) and planUpdate (what an update must do beyond converging). No database.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { checkInputs, diffInputs, planUpdate } from "../../components/replication/provider";
+import type { MemberEndpoint, ReplicationInputs } from "../../components/replication/types";
+
+function endpoint(name: string, port: number): MemberEndpoint {
+    return { name, host: "127.0.0.1", port, internalHost: name, internalPort: 3306 };
+}
+
+function inputs(overrides: Partial<ReplicationInputs> = {}): ReplicationInputs {
+    return {
+        source: endpoint("db001", 3306),
+        replicas: [endpoint("db002", 3307), endpoint("db003", 3308)],
+        rootUser: "root",
+        rootPassword: "root-secret",
+        replicationUser: "repl",
+        replicationPassword: "repl-secret",
+        replicationUserHost: "172.18.0.0/255.255.0.0",
+        tls: "auto",
+        connectRetrySeconds: 10,
+        deadlineSeconds: 300,
+        verify: true,
+        ...overrides,
+    };
+}
+
+/** The inputs as the engine hands them to check: plain JSON. */
+function news(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...JSON.parse(JSON.stringify(inputs())), ...overrides };
+}
+
+function failedProperties(values: Record<string, unknown>): string[] {
+    return checkInputs(values).map((f) => f.property);
+}
+
+describe("checkInputs", () => {
+    test("valid inputs pass", () => {
+        assert.deepEqual(checkInputs(news()), []);
+    });
+    test("a missing source is named", () => {
+        const values = news();
+        delete values.source;
+        assert.deepEqual(checkInputs(values), [{ property: "source", reason: "must be a member endpoint" }]);
+    });
+    test("each bad endpoint field is named with its path", () => {
+        const values = news({
+            source: { ...endpoint("db001", 3306), host: "" },
+            replicas: [endpoint("db002", 3307), { ...endpoint("db003", 3308), port: "3308", internalHost: undefined, name: "" }],
+        });
+        assert.deepEqual(failedProperties(values), ["source.host", "replicas[1].name", "replicas[1].port", "replicas[1].internalHost"]);
+    });
+    test("no replicas, or replicas that are not a list, are named", () => {
+        assert.deepEqual(failedProperties(news({ replicas: [] })), ["replicas"]);
+        assert.deepEqual(failedProperties(news({ replicas: "db002" })), ["replicas"]);
+    });
+    test("empty credentials are named one by one", () => {
+        for (const key of ["rootUser", "rootPassword", "replicationUser", "replicationPassword"]) {
+            const failures = checkInputs(news({ [key]: "" }));
+            assert.deepEqual(failures, [{ property: key, reason: "must be a non-empty string" }], key);
+        }
+    });
+    test("the account host, tls mode, retry, deadline and verify are each checked", () => {
+        assert.deepEqual(failedProperties(news({ replicationUserHost: "" })), ["replicationUserHost"]);
+        assert.deepEqual(failedProperties(news({ tls: "required" })), ["tls"]);
+        assert.deepEqual(failedProperties(news({ connectRetrySeconds: 0 })), ["connectRetrySeconds"]);
+        assert.deepEqual(failedProperties(news({ connectRetrySeconds: 2.5 })), ["connectRetrySeconds"]);
+        assert.deepEqual(failedProperties(news({ deadlineSeconds: 0 })), ["deadlineSeconds"]);
+        assert.deepEqual(failedProperties(news({ deadlineSeconds: "300" })), ["deadlineSeconds"]);
+        assert.deepEqual(failedProperties(news({ verify: "yes" })), ["verify"]);
+    });
+    test("every failure carries a reason", () => {
+        const failures = checkInputs({});
+        assert.ok(failures.length >= 10, JSON.stringify(failures));
+        for (const f of failures) assert.ok(f.reason.length > 0, f.property);
+    });
+});
+
+describe("diffInputs", () => {
+    test("no change: no update", () => {
+        assert.deepEqual(diffInputs(inputs(), inputs()), { changes: false, replaces: [], deleteBeforeReplace: false, stables: [] });
+    });
+    test("state kept next to the inputs (statuses, observedAt) is not a change", () => {
+        const olds = { ...inputs(), healthy: false, observedAt: "2026-01-01T00:00:00Z", replicaStatus: {} } as unknown as ReplicationInputs;
+        assert.equal(diffInputs(olds, inputs()).changes, false);
+    });
+    test("the same endpoints with keys in another order (as state comes back through protobuf) are not a change", () => {
+        const reorder = (e: MemberEndpoint): MemberEndpoint =>
+            Object.fromEntries(Object.entries(e).reverse()) as unknown as MemberEndpoint;
+        const olds = inputs({ source: reorder(inputs().source), replicas: inputs().replicas.map(reorder) });
+        assert.equal(diffInputs(olds, inputs()).changes, false);
+    });
+    const changes: Array<[string, Partial<ReplicationInputs>]> = [
+        ["the replication password", { replicationPassword: "new-secret" }],
+        ["the root password", { rootPassword: "new-root" }],
+        ["the source", { source: endpoint("db002", 3307) }],
+        ["a replica's port", { replicas: [endpoint("db002", 4407), endpoint("db003", 3308)] }],
+        ["the replica list", { replicas: [endpoint("db002", 3307)] }],
+        ["the replicas' order", { replicas: [endpoint("db003", 3308), endpoint("db002", 3307)] }],
+        ["tls", { tls: "off" }],
+        ["verify", { verify: false }],
+    ];
+    for (const [what, change] of changes) {
+        test(`a change of ${what} is an update in place, never a replacement`, () => {
+            const result = diffInputs(inputs(), inputs(change));
+            assert.equal(result.changes, true);
+            assert.deepEqual(result.replaces, []);
+            assert.equal(result.deleteBeforeReplace, false);
+        });
+    }
+});
+
+describe("planUpdate", () => {
+    test("nothing that matters changed: nothing beyond converging", () => {
+        const plan = planUpdate(inputs(), inputs({ deadlineSeconds: 60, verify: false, rootPassword: "new-root" }));
+        assert.deepEqual([...plan.reconfigure], []);
+        assert.deepEqual(plan.detach, []);
+        assert.equal(plan.dropAccount, undefined);
+    });
+    test("the source moved (another alias or port): every replica is re-pointed", () => {
+        for (const source of [{ ...endpoint("db001", 3306), internalHost: "db001-new" }, { ...endpoint("db001", 3306), internalPort: 3307 }]) {
+            const plan = planUpdate(inputs(), inputs({ source }));
+            assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
+            assert.deepEqual(plan.detach, []);
+            assert.equal(plan.dropAccount, undefined);
+        }
+    });
+    test("a promotion (db002 becomes source, db001 a replica): all re-pointed, and db002 leaves its old channel", () => {
+        const plan = planUpdate(inputs(), inputs({ source: endpoint("db002", 3307), replicas: [endpoint("db001", 3306), endpoint("db003", 3308)] }));
+        assert.deepEqual([...plan.reconfigure].sort(), ["db001", "db003"]);
+        assert.deepEqual(plan.detach.map((e) => e.name), ["db002"]);
+        assert.equal(plan.dropAccount, undefined);
+    });
+    test("the replication password changed: every replica is re-pointed with it", () => {
+        const plan = planUpdate(inputs(), inputs({ replicationPassword: "new-secret" }));
+        assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
+        assert.deepEqual(plan.detach, []);
+        assert.equal(plan.dropAccount, undefined);
+    });
+    test("tls or the retry interval changed: every replica is re-pointed", () => {
+        assert.equal(planUpdate(inputs(), inputs({ tls: "on" })).reconfigure.size, 2);
+        assert.equal(planUpdate(inputs(), inputs({ connectRetrySeconds: 30 })).reconfigure.size, 2);
+    });
+    test("a replica removed: it is detached, the others are left alone", () => {
+        const plan = planUpdate(inputs(), inputs({ replicas: [endpoint("db002", 3307)] }));
+        assert.deepEqual(plan.detach, [endpoint("db003", 3308)]);
+        assert.deepEqual([...plan.reconfigure], []);
+        assert.equal(plan.dropAccount, undefined);
+    });
+    test("a replica added: neither detach nor reconfigure (converge attaches it)", () => {
+        const plan = planUpdate(inputs(), inputs({ replicas: [...inputs().replicas, endpoint("db004", 3309)] }));
+        assert.deepEqual(plan.detach, []);
+        assert.deepEqual([...plan.reconfigure], []);
+        assert.equal(plan.dropAccount, undefined);
+    });
+    test("the replication user changed: the old account is dropped and every replica re-pointed", () => {
+        const plan = planUpdate(inputs(), inputs({ replicationUser: "repl2" }));
+        assert.deepEqual(plan.dropAccount, { user: "repl", host: "172.18.0.0/255.255.0.0" });
+        assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
+    });
+    test("the account host changed: the old account is dropped", () => {
+        const plan = planUpdate(inputs(), inputs({ replicationUserHost: "%" }));
+        assert.deepEqual(plan.dropAccount, { user: "repl", host: "172.18.0.0/255.255.0.0" });
+    });
+    test("the account changed together with the source: no drop (the provider never drops on a source it just moved to)", () => {
+        const plan = planUpdate(inputs(), inputs({ replicationUser: "repl2", source: { ...endpoint("db001", 3306), internalHost: "db001-new" } }));
+        assert.equal(plan.dropAccount, undefined);
+    });
+});
