@@ -4,30 +4,37 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config/load";
+import { assertHostPortsFree } from "./config/preflight";
 import { ReplicaSet } from "./components/replicaSet";
 import type { StackOutputs } from "./components/outputs";
 
-// Validates every key first: bad input throws here, naming the key, before any resource is declared.
-const config = loadConfig();
-
-const replicaSet = new ReplicaSet(pulumi.getProject(), {
-    settings: config.settings,
-    rootPassword: config.rootPassword,
-    replicationPassword: config.replicationPassword,
-});
-
-/** The contract CI reads with `pulumi stack output --json` (type: StackOutputs). */
-const outputs: { [K in keyof StackOutputs]: pulumi.Output<StackOutputs[K]> } = {
-    source: replicaSet.source,
-    replicas: replicaSet.replicas,
-    healthy: replicaSet.healthy,
-    topology: replicaSet.topology,
+/** The contract CI reads with `pulumi stack output --json` (StackOutputs), plus the two secrets. */
+type ProgramOutputs = { [K in keyof StackOutputs]: pulumi.Output<StackOutputs[K]> } & {
+    /** Secret: shown only with `pulumi stack output --show-secrets`. */
+    rootPassword: pulumi.Output<string>;
+    /** Secret, as rootPassword. */
+    replicationPassword: pulumi.Output<string>;
 };
 
-export const source = outputs.source;
-export const replicas = outputs.replicas;
-export const healthy = outputs.healthy;
-export const topology = outputs.topology;
-/** Secrets: shown only with `pulumi stack output --show-secrets`. */
-export const rootPassword = replicaSet.rootPassword;
-export const replicationPassword = replicaSet.replicationPassword;
+/** The program: Pulumi runs the exported function and exports the properties of what it returns. */
+export = async (): Promise<ProgramOutputs> => {
+    // Every key is validated first, and the host ports checked: bad input throws here, naming the key,
+    // before any resource is declared.
+    const config = loadConfig();
+    if (config.settings.checkHostPorts) await assertHostPortsFree(config.settings);
+
+    const replicaSet = new ReplicaSet(pulumi.getProject(), {
+        settings: config.settings,
+        rootPassword: config.rootPassword,
+        replicationPassword: config.replicationPassword,
+    });
+
+    return {
+        source: replicaSet.source,
+        replicas: replicaSet.replicas,
+        healthy: replicaSet.healthy,
+        topology: replicaSet.topology,
+        rootPassword: replicaSet.rootPassword,
+        replicationPassword: replicaSet.replicationPassword,
+    };
+};

@@ -21,6 +21,8 @@ export interface CreateRow {
 export interface ReadRow {
     n: number;
     samples: number[];
+    /** Bare parallel connects to every member, on the same servers: the floor under any per-member refresh. */
+    connectFloor: number[];
 }
 
 export interface DiffCount {
@@ -81,6 +83,7 @@ export function finishMachine(machine: Machine): Machine {
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : "—");
+const ms1 = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : "—");
 const ratio = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : "—");
 
 export interface Targets {
@@ -103,6 +106,11 @@ export function judgeTargets(rows: CreateRow[], reads: ReadRow[], diff: DiffCoun
         read8over1: { value: rd, met: rd <= 2 },
         diffOpensNothing: { met: diff.mysql2 === 0 && diff.sockets === 0 && diff.serverConnections === 0 },
     };
+}
+
+function floorRatio(reads: ReadRow[]): number {
+    const at = (n: number) => median(reads.find((r) => r.n === n)?.connectFloor ?? []);
+    return at(8) / at(1);
 }
 
 export function renderMarkdown(rows: CreateRow[], reads: ReadRow[], diff: DiffCount, machine: Machine, repetitions: number): string {
@@ -134,8 +142,10 @@ export function renderMarkdown(rows: CreateRow[], reads: ReadRow[], diff: DiffCo
         "",
         "| refresh (`read`) and `diff` | value |",
         "|---|---|",
-        ...reads.map((r) => `| read median, N = ${r.n} (ms, ${r.samples.length} calls) | ${ms(median(r.samples))} |`),
+        ...reads.map((r) => `| read median, N = ${r.n} (ms, ${r.samples.length} calls) | ${ms1(median(r.samples))} |`),
         `| read N = 8 / read N = 1 | ${ratio(t.read8over1.value)} |`,
+        ...reads.map((r) => `| floor: bare connect to all ${r.n + 1} members at once, N = ${r.n} (ms) | ${ms1(median(r.connectFloor))} |`),
+        `| floor N = 8 / floor N = 1 | ${ratio(floorRatio(reads))} |`,
         `| connections opened by ${diff.calls} \`diff\` calls (mysql2 / TCP sockets / servers' Connections counter) | ${diff.mysql2} / ${diff.sockets} / ${diff.serverConnections} |`,
         "",
         "## Targets",
@@ -157,7 +167,7 @@ export function renderMarkdown(rows: CreateRow[], reads: ReadRow[], diff: DiffCo
         "Raw samples (ms):",
         "",
         ...rows.map((r) => `- N = ${r.n}: provider [${r.provider.map(ms).join(", ")}]; by hand [${r.byHand.map(ms).join(", ")}]`),
-        ...reads.map((r) => `- read N = ${r.n}: [${r.samples.map(ms).join(", ")}]`),
+        ...reads.map((r) => `- read N = ${r.n}: [${r.samples.map(ms1).join(", ")}]; bare connects [${r.connectFloor.map(ms1).join(", ")}]`),
         "",
     ];
     return lines.join("\n");

@@ -133,6 +133,30 @@ async function timedReads(id: string, state: ReplicationState, count: number): P
     return samples;
 }
 
+/**
+ * The floor under any refresh that asks every member itself: a bare connect (TCP + handshake + auth) to every
+ * member at once, then close — what `read` costs before it runs a single statement.
+ */
+async function connectFloor(cluster: MariaCluster, count: number): Promise<number[]> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
+    const once = () =>
+        Promise.all(
+            cluster.servers.map(async (s) => {
+                const c = await mysql.createConnection({ host: s.host, port: s.port, user: "root", password: ROOT_PASSWORD, maxPreparedStatements: 1 });
+                c.destroy();
+            }),
+        );
+    await once(); // warm-up, not counted
+    const samples: number[] = [];
+    for (let i = 0; i < count; i++) {
+        const started = performance.now();
+        await once();
+        samples.push(performance.now() - started);
+    }
+    return samples;
+}
+
 async function byHand(cluster: MariaCluster): Promise<{ ms: number; invocations: number }> {
     const started = performance.now();
     const result = await runbookByHand({
@@ -232,7 +256,7 @@ async function bench(args: Args): Promise<void> {
     }
 
     const rows: CreateRow[] = args.sizes.map((n) => ({ n, provider: [], byHand: [] }));
-    const reads: ReadRow[] = READ_SIZES.filter((n) => args.sizes.includes(n)).map((n) => ({ n, samples: [] }));
+    const reads: ReadRow[] = READ_SIZES.filter((n) => args.sizes.includes(n)).map((n) => ({ n, samples: [], connectFloor: [] }));
     for (let rep = 1; rep <= args.reps; rep++) {
         for (const [index, row] of rows.entries()) {
             const providerFirst = (rep + index) % 2 === 1;
@@ -247,8 +271,10 @@ async function bench(args: Args): Promise<void> {
                         const readRow = reads.find((r) => r.n === row.n);
                         if (readRow) {
                             const samples = await timedReads(id, state, READS_PER_RUN);
+                            const floor = await connectFloor(cluster, READS_PER_RUN);
                             readRow.samples.push(...samples);
-                            readNote = `; read median ${median(samples).toFixed(1)} ms`;
+                            readRow.connectFloor.push(...floor);
+                            readNote = `; read median ${median(samples).toFixed(1)} ms (bare connects ${median(floor).toFixed(1)} ms)`;
                         }
                         progress(`rep ${rep}/${args.reps} N=${row.n} (a) provider create ${ms.toFixed(0)} ms (probe lag ${Math.max(...(lags as number[]))} ms max)${readNote}`);
                     } else {

@@ -141,7 +141,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
         this.replication = replication;
         this.source = replication.sourceStatus;
         this.replicas = replication.replicaStatus;
-        this.healthy = replication.replicaStatus.apply((r) => Object.values(r ?? {}).every(replicaHealthy));
+        // Every declared replica must report a status, and a healthy one: a missing status is not health.
+        this.healthy = replication.replicaStatus.apply((r) =>
+            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])),
+        );
         this.topology = pulumi.output(topologySummary(source.name, replicaMembers.map((m) => m.name), s.networkName));
         this.rootPassword = rootPassword;
         this.replicationPassword = replicationPassword;

@@ -23,6 +23,7 @@ export const PLAIN_KEYS = [
     "readinessTimeoutSeconds",
     "verifyReplication",
     "deleteDataOnDestroy",
+    "checkHostPorts",
     "restartPolicy",
 ] as const;
 

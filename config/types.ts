@@ -64,6 +64,11 @@ export interface ReplicaSetSettings {
     verifyReplication: boolean;
     /** Opt-in: let `pulumi destroy` delete data volumes. Off by default: volumes are retained. */
     deleteDataOnDestroy: boolean;
+    /**
+     * Before declaring anything, check on this host that every member's host port is free or held by that
+     * member's own container. Turn off when the Docker engine is on another host.
+     */
+    checkHostPorts: boolean;
     /** Docker restart policy of the containers. */
     restartPolicy: "no" | "always" | "unless-stopped" | "on-failure";
 }
@@ -89,5 +94,6 @@ export const DEFAULTS = Object.freeze({
     readinessTimeoutSeconds: 300,
     verifyReplication: true,
     deleteDataOnDestroy: false,
+    checkHostPorts: true,
     restartPolicy: "unless-stopped",
 });

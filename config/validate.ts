@@ -107,6 +107,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
     const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
     const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
+    const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
     if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
 
@@ -130,6 +131,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         readinessTimeoutSeconds,
         verifyReplication,
         deleteDataOnDestroy,
+        checkHostPorts,
         restartPolicy,
     };
 }

@@ -203,11 +203,15 @@ export function makeReadOnly(dialect: Dialect): string[] {
 /**
  * Wipes a fresh replica's own binlog and GTID history (the runbook's `reset master`). MariaDB also keeps the
  * applied position in gtid_slave_pos, which RESET MASTER does not clear.
+ *
+ * MariaDB's RESET MASTER first waits for a binlog checkpoint, i.e. for InnoDB to make its redo log durable up
+ * to the current LSN; on a server that has just initialised, that happens at the next once-a-second background
+ * flush, so RESET MASTER alone took 0.2–1 s (bench/). Flushing the redo log first (not binlogged: no GTID)
+ * makes it return in tens of ms. The flush changes no data.
  */
 export function resetLocalHistory(dialect: Dialect): string[] {
-    const statements = [dialect.resetBinaryLogs];
-    if (dialect.name === "mariadb") statements.push("SET GLOBAL gtid_slave_pos = ''");
-    return statements;
+    if (dialect.name === "mariadb") return ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs, "SET GLOBAL gtid_slave_pos = ''"];
+    return [dialect.resetBinaryLogs];
 }
 
 /** Schema and table of the replication probe: one row per verification, nothing else is written there. */

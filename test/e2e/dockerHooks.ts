@@ -15,8 +15,7 @@
  *                                        containerPath, readOnly}, envs, command, restart (no), healthcheck {tests,
  *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
  *                                        mustRun (true).
- * - random:index/randomPassword:RandomPassword  length, special, overrideSpecial. A result is kept per name
- *                                        across runs of one DockerHooks, as Pulumi state keeps it across updates.
+ * - random:index/randomPassword:RandomPassword  length, special (true), overrideSpecial.
  * - command:local:Command                create (run with /bin/sh -c), delete (run on destroy), triggers (they only
  *                                        matter to updates, which these hooks never do).
  * - pulumi-nodejs:dynamic/*              everything: run as the engine does, by the serialized provider text in
@@ -193,20 +192,16 @@ export interface DockerHooksOptions {
     runId: string;
     /** The project directory (Pulumi.yaml): the dynamic provider host runs there. */
     projectDir: string;
-    /** Passwords kept from an earlier run, by resource name (Pulumi state keeps them across updates). */
-    keptPasswords?: Map<string, string>;
 }
 
 export class DockerHooks implements pulumi.runtime.Mocks {
     readonly applied: Applied[] = [];
     readonly host: ProviderHost;
-    readonly keptPasswords: Map<string, string>;
     private readonly docker: Docker;
 
     constructor(private readonly options: DockerHooksOptions) {
         this.docker = options.docker;
         this.host = new ProviderHost(options.projectDir);
-        this.keptPasswords = options.keptPasswords ?? new Map();
     }
 
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
@@ -303,9 +298,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             case "docker:index/container:Container":
                 return this.container(where, a, labels);
             case "random:index/randomPassword:RandomPassword": {
-                const kept = this.keptPasswords.get(where);
-                const result = kept ?? randomPassword(Number(a.length), a.special !== false, a.overrideSpecial as string | undefined);
-                this.keptPasswords.set(where, result);
+                const result = randomPassword(Number(a.length), a.special !== false, a.overrideSpecial as string | undefined);
                 return { id: "none", state: { ...a, result } };
             }
             case "command:local:Command": {

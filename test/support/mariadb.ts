@@ -73,6 +73,9 @@ export class MariaServer {
             `--socket=${this.socket}`,
             `--pid-file=${join(this.dir, "mysqld.pid")}`,
             `--log-error=${this.errorLog}`,
+            // Not /tmp: servers of other processes (other PID namespaces sharing /tmp) can have the same pid, and
+            // with it the same #sql-temptable-<pid>-... names, and delete each other's temporary tables.
+            `--tmpdir=${this.dir}`,
             `--port=${this.port}`,
             "--bind-address=127.0.0.1",
             "--skip-name-resolve",
@@ -188,6 +191,9 @@ function templateDatadir(): Promise<string> {
             `--datadir=${datadir}`,
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
+            // A private tmpdir, as for the servers (MariaServer.start): a shared /tmp made bootstraps fail with
+            // "Error on delete of '/tmp/#sql-temptable-...'" and "Unknown table 'mysql.tmp_proxies_priv'".
+            `--tmpdir=${dir}`,
             ...(process.getuid?.() === 0 ? ["--user=root"] : []),
         ]);
         return datadir;

@@ -270,6 +270,7 @@ describe("defaults", () => {
             readinessTimeoutSeconds: 300,
             verifyReplication: true,
             deleteDataOnDestroy: false,
+            checkHostPorts: true,
             restartPolicy: "unless-stopped",
         };
         assert.deepEqual(validateConfig({}), expected);

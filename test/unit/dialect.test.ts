@@ -220,7 +220,7 @@ const EXPECTED: Record<DialectName, Expected> = {
         stop: "STOP SLAVE",
         status: "SHOW ALL SLAVES STATUS",
         resetReplicaAll: "RESET SLAVE ALL",
-        resetLocalHistory: ["RESET MASTER", "SET GLOBAL gtid_slave_pos = ''"],
+        resetLocalHistory: ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", "RESET MASTER", "SET GLOBAL gtid_slave_pos = ''"],
         readOnly: ["SET GLOBAL read_only = ON"],
         waitFunction: "MASTER_GTID_WAIT",
         executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",

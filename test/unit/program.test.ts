@@ -5,6 +5,7 @@
  * requires it (a fresh copy each time: its cache entry is dropped; the modules it imports are pure).
  */
 import { describe, test, before } from "node:test";
+import { createServer } from "node:net";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../config/validate";
@@ -30,16 +31,22 @@ import {
 const PROJECT = "mysql-replicaset";
 const INDEX = require.resolve("../../index");
 
-type ProgramExports = typeof import("../../index");
+type ProgramExports = Awaited<ReturnType<typeof import("../../index")>>;
 
+/**
+ * Runs index.ts as Pulumi does: require the module, call the exported function, take what it returns.
+ * The host-port preflight is off unless a test turns it on: it would depend on this machine's ports
+ * (test/unit/preflight.test.ts covers it).
+ */
 function runIndex(config: Record<string, string>, options: { secretKeys?: string[]; state?: StateOverride } = {}): Promise<ProgramRun<ProgramExports>> {
     return runProgram(
-        () => {
+        async () => {
             delete require.cache[INDEX];
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(INDEX) as ProgramExports;
+            const program = require(INDEX) as typeof import("../../index");
+            return program();
         },
-        { config, ...options },
+        { config: { [key("checkHostPorts")]: "false", ...config }, ...options },
     );
 }
 
@@ -172,6 +179,13 @@ describe("stack outputs from the replication resource's state", () => {
         });
         assert.equal(await valueOf(run.result!.healthy), false);
     });
+
+    test("healthy is false when a replica reports no status at all", async () => {
+        const run = await runIndex(devConfig(), { state: withStatus({ db002: replica(3307) }) });
+        assert.equal(await valueOf(run.result!.healthy), false);
+        const none = await runIndex(devConfig(), { state: withStatus({}) });
+        assert.equal(await valueOf(none.result!.healthy), false);
+    });
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -274,5 +288,23 @@ describe("bad config: index.ts throws ConfigError naming the key, and declares n
         const run = await runIndex(devConfig());
         assert.equal(run.error, undefined);
         assert.ok(run.resources.length > 0);
+    });
+
+    test("a host port already in use on this host → members[1].hostPort, before anything is declared", async () => {
+        const server = createServer();
+        const taken = await new Promise<number>((r) => server.listen(0, "127.0.0.1", () => r((server.address() as { port: number }).port)));
+        try {
+            const members = [
+                { name: "db001", role: "source", serverId: 100, hostPort: taken === 65535 ? taken - 1 : taken + 1 },
+                { name: "db002", role: "replica", serverId: 200, hostPort: taken },
+            ];
+            const run = await runIndex({ ...devConfig(), [key("members")]: JSON.stringify(members), [key("checkHostPorts")]: "true" });
+            assert.ok(run.error instanceof ConfigError, `expected a ConfigError, got ${String(run.error)}`);
+            assert.deepEqual((run.error as ConfigError).problems.map((p) => p.key), ["members[1].hostPort"]);
+            assert.match((run.error as ConfigError).message, /already in use by another process/);
+            assert.deepEqual(run.requested, [], "no resource was even requested");
+        } finally {
+            server.close();
+        }
     });
 });
