@@ -181,23 +181,20 @@ async function readThreads(member: Member): Promise<ReplicaThreads> {
 async function readHistory(replica: Member, source: Member): Promise<ReplicaHistory> {
     const schemas = await query<{ name: string }>(replica.session, "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA");
     const userSchemas = schemas.map((s) => String(s.name)).filter((name) => !SYSTEM_SCHEMAS.includes(name.toLowerCase()));
+    // Read the replica first: the source's history only grows, so the comparison cannot race.
     if (replica.dialect.name === "mariadb") {
-        // Read the replica first: the source's history only grows, so the comparison cannot race.
-        const mine = String(await scalar(replica.session, "SELECT @@GLOBAL.gtid_binlog_state"));
-        const ownId = String(await scalar(replica.session, "SELECT @@GLOBAL.server_id"));
+        const [mine] = await query<{ state: string; id: string }>(replica.session, "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id");
         const theirs = String(await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state"));
-        const errant = mariaErrantGtids(mine, theirs);
-        return { errant: formatMariaGtids(errant), errantOrigins: errant.map((g) => String(g.server)), ownOrigin: ownId, userSchemas };
+        const errant = mariaErrantGtids(String(mine.state), theirs);
+        return { errant: formatMariaGtids(errant), errantOrigins: errant.map((g) => String(g.server)), ownOrigin: String(mine.id), userSchemas };
     }
-    const mine = String(await scalar(replica.session, "SELECT @@GLOBAL.gtid_executed"));
-    const ownUuid = String(await scalar(replica.session, "SELECT @@GLOBAL.server_uuid")).toLowerCase();
-    const theirs = String(await scalar(source.session, "SELECT @@GLOBAL.gtid_executed"));
+    const [mine] = await query<{ gtids: string; uuid: string }>(replica.session, "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid");
     const [row] = await query<{ errant: string }>(
         source.session,
-        `SELECT GTID_SUBTRACT(${escape(mine)}, ${escape(theirs)}) AS errant`,
+        `SELECT GTID_SUBTRACT(${escape(String(mine.gtids))}, @@GLOBAL.gtid_executed) AS errant`,
     );
     const errant = String(row.errant ?? "").replace(/\s+/g, "");
-    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: ownUuid, userSchemas };
+    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas };
 }
 
 function escape(value: string): string {
