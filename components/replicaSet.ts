@@ -56,6 +56,15 @@ export class ReplicaSet extends pulumi.ComponentResource {
         const source = s.members.find((m) => m.role === "source")!;
         const replicaMembers = s.members.filter((m) => m.role === "replica");
 
+        if ((!args.rootPassword || !args.replicationPassword) && !s.deleteDataOnDestroy) {
+            // The data outlives `pulumi destroy`, but a generated password lives only in the stack's state.
+            pulumi.log.warn(
+                "Passwords are generated and kept in state, while data volumes survive `pulumi destroy`: before destroying, " +
+                    'save them as config (pulumi config set --secret rootPassword "$(pulumi stack output rootPassword --show-secrets)", ' +
+                    "and replicationPassword likewise) or the kept data will refuse the next stack's new root password.",
+                this,
+            );
+        }
         const rootPassword = pulumi.secret(args.rootPassword ?? generatedPassword(`${name}-root-password`, this));
         const replicationPassword = pulumi.secret(
             args.replicationPassword ?? generatedPassword(`${name}-replication-password`, this),

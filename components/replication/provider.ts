@@ -282,15 +282,24 @@ async function verifyReplication(source: Member, replicas: Member[], deadline: n
     const gtids = String(await scalar(source.session, source.dialect.executedGtids));
     const lags = await Promise.all(
         replicas.map(async (replica) => {
-            const seconds = Math.max(1, (deadline - Date.now()) / 1000);
-            // The server does the waiting: no polling, and it returns the moment the GTIDs are applied.
-            const result = await scalar(replica.session, replica.dialect.waitForGtids(gtids, seconds));
-            if (Number(result) !== 0) {
+            const started = Date.now();
+            // The server does the waiting (it returns the moment the GTIDs are applied), in slices of at most 5 s:
+            // between slices, an applier stopped by an error or a fatal IO error fails at once, not at the deadline.
+            for (;;) {
+                const slice = Math.max(1, Math.min(5, (deadline - Date.now()) / 1000));
+                const result = await scalar(replica.session, replica.dialect.waitForGtids(gtids, slice));
+                if (Number(result) === 0) break;
                 const threads = await readThreads(replica);
-                throw new Error(
-                    `${replica.endpoint.name} did not apply the probe row (source GTIDs ${gtids}) within ${seconds.toFixed(0)}s; ` +
-                        `IO=${threads.ioState} SQL=${threads.sqlRunning ? "Yes" : "No"} ${threads.lastIoError} ${threads.lastSqlError}`.trim(),
-                );
+                const stopped =
+                    (!threads.sqlRunning && threads.lastSqlError !== "") ||
+                    FATAL_IO_ERRNOS.includes(Number(threads.lastIoError.split(":")[0]));
+                if (stopped || Date.now() >= deadline) {
+                    throw new Error(
+                        `${replica.endpoint.name} did not apply the probe row (source GTIDs ${gtids}) within ` +
+                            `${((Date.now() - started) / 1000).toFixed(0)}s; ` +
+                            `IO=${threads.ioState} SQL=${threads.sqlRunning ? "Yes" : "No"} ${threads.lastIoError} ${threads.lastSqlError}`.trim(),
+                    );
+                }
             }
             const lag = Date.now() - written;
             const rows = await query(replica.session, probeRead(token));

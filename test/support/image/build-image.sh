@@ -64,6 +64,7 @@ printf '[mariadbd]\nbind-address = 0.0.0.0\nskip-name-resolve\nhost-cache-size =
 install -m 0755 "$HERE/docker-entrypoint.sh" "$HERE/healthcheck.sh" "$ROOTFS/usr/local/bin/"
 
 log "importing the rootfs as $IMAGE"
+previous="$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 tar --numeric-owner -C "$ROOTFS" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'VOLUME /var/lib/mysql' \
@@ -71,4 +72,8 @@ tar --numeric-owner -C "$ROOTFS" -c . | docker import \
     --change 'CMD ["mariadbd"]' \
     --change 'EXPOSE 3306' \
     - "$IMAGE" >/dev/null
+# A --force rebuild leaves the old image untagged: drop it unless a container still uses it.
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 log "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec))"
