@@ -201,17 +201,21 @@ export function makeReadOnly(dialect: Dialect): string[] {
 }
 
 /**
- * Wipes a fresh replica's own binlog and GTID history (the runbook's `reset master`). MariaDB also keeps the
- * applied position in gtid_slave_pos, which RESET MASTER does not clear.
+ * Wipes a replica's own binlog and GTID history (the runbook's `reset master`) while keeping what it already
+ * applied from the source, so auto-positioning does not send those transactions again (row events applied
+ * twice fail with duplicate keys):
+ * - MySQL: RESET MASTER empties gtid_executed, so the source's GTIDs the replica holds (`keep`) are declared
+ *   purged again; gtid_purged may be set like this only while gtid_executed is empty, i.e. right after the reset.
+ * - MariaDB: the applied position lives in gtid_slave_pos, which RESET MASTER leaves alone: it stays.
  *
  * MariaDB's RESET MASTER first waits for a binlog checkpoint, i.e. for InnoDB to make its redo log durable up
  * to the current LSN; on a server that has just initialised, that happens at the next once-a-second background
  * flush, so RESET MASTER alone took 0.2–1 s (bench/). Flushing the redo log first (not binlogged: no GTID)
  * makes it return in tens of ms. The flush changes no data.
  */
-export function resetLocalHistory(dialect: Dialect): string[] {
-    if (dialect.name === "mariadb") return ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs, "SET GLOBAL gtid_slave_pos = ''"];
-    return [dialect.resetBinaryLogs];
+export function resetLocalHistory(dialect: Dialect, keep = ""): string[] {
+    if (dialect.name === "mariadb") return ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs];
+    return keep === "" ? [dialect.resetBinaryLogs] : [dialect.resetBinaryLogs, `SET GLOBAL gtid_purged = ${SqlString.escape(keep)}`];
 }
 
 /** Schema and table of the replication probe: one row per verification, nothing else is written there. */

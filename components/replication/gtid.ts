@@ -54,7 +54,7 @@ export function mariaErrantGtids(replicaBinlogState: string, sourceBinlogState: 
 export type HistoryVerdict =
     | { action: "keep" }
     /** Only the replica's own initialisation: safe to wipe (the runbook's `reset master`). */
-    | { action: "reset"; errant: string }
+    | { action: "reset"; errant: string; keep: string }
     /** Someone wrote to this replica: refuse and change nothing. */
     | { action: "refuse"; errant: string; reason: string };
 
@@ -67,6 +67,8 @@ export interface ReplicaHistory {
     ownOrigin: string;
     /** Schemas on the replica that the server did not create itself. */
     userSchemas: string[];
+    /** MySQL: the replica's GTIDs that the source has too (kept across a reset); "" for MariaDB. */
+    shared: string;
 }
 
 export function judgeHistory(history: ReplicaHistory): HistoryVerdict {
@@ -86,5 +88,5 @@ export function judgeHistory(history: ReplicaHistory): HistoryVerdict {
             reason: `it holds local transactions and user schemas (${history.userSchemas.join(", ")}), so they are not just its initialisation`,
         };
     }
-    return { action: "reset", errant: history.errant };
+    return { action: "reset", errant: history.errant, keep: history.shared };
 }

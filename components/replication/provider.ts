@@ -186,15 +186,24 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
         const [mine] = await query<{ state: string; id: string }>(replica.session, "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id");
         const theirs = String(await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state"));
         const errant = mariaErrantGtids(String(mine.state), theirs);
-        return { errant: formatMariaGtids(errant), errantOrigins: errant.map((g) => String(g.server)), ownOrigin: String(mine.id), userSchemas };
+        return {
+            errant: formatMariaGtids(errant),
+            errantOrigins: errant.map((g) => String(g.server)),
+            ownOrigin: String(mine.id),
+            userSchemas,
+            shared: "",
+        };
     }
     const [mine] = await query<{ gtids: string; uuid: string }>(replica.session, "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid");
-    const [row] = await query<{ errant: string }>(
+    const replicaSet = escape(String(mine.gtids));
+    const [row] = await query<{ errant: string; shared: string }>(
         source.session,
-        `SELECT GTID_SUBTRACT(${escape(String(mine.gtids))}, @@GLOBAL.gtid_executed) AS errant`,
+        `SELECT GTID_SUBTRACT(${replicaSet}, @@GLOBAL.gtid_executed) AS errant, ` +
+            `GTID_SUBTRACT(${replicaSet}, GTID_SUBTRACT(${replicaSet}, @@GLOBAL.gtid_executed)) AS shared`,
     );
     const errant = String(row.errant ?? "").replace(/\s+/g, "");
-    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas };
+    const shared = String(row.shared ?? "").replace(/\s+/g, "");
+    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas, shared };
 }
 
 function escape(value: string): string {
@@ -223,7 +232,7 @@ async function attachReplica(replica: Member, source: Member, inputs: Replicatio
         }
         if (before.configured) await query(replica.session, replica.dialect.stop);
         if (verdict.action === "reset") {
-            for (const statement of resetLocalHistory(replica.dialect)) await query(replica.session, statement);
+            for (const statement of resetLocalHistory(replica.dialect, verdict.keep)) await query(replica.session, statement);
         }
         await query(
             replica.session,

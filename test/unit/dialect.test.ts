@@ -220,7 +220,7 @@ const EXPECTED: Record<DialectName, Expected> = {
         stop: "STOP SLAVE",
         status: "SHOW ALL SLAVES STATUS",
         resetReplicaAll: "RESET SLAVE ALL",
-        resetLocalHistory: ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", "RESET MASTER", "SET GLOBAL gtid_slave_pos = ''"],
+        resetLocalHistory: ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", "RESET MASTER"],
         readOnly: ["SET GLOBAL read_only = ON"],
         waitFunction: "MASTER_GTID_WAIT",
         executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
@@ -298,6 +298,17 @@ describe("every dialect, statement by statement", () => {
             });
             test(`wipes local history with ${want.resetLocalHistory.join("; ")}`, () => {
                 assert.deepEqual(resetLocalHistory(d), want.resetLocalHistory);
+            });
+            test("a reset keeps the GTIDs already applied from the source", () => {
+                const keep = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-40";
+                if (d.name === "mariadb") {
+                    // gtid_slave_pos survives RESET MASTER: nothing to restore, and nothing may clear it.
+                    assert.deepEqual(resetLocalHistory(d, keep), want.resetLocalHistory);
+                    assert.ok(!resetLocalHistory(d, keep).some((s) => s.includes("gtid_slave_pos")));
+                } else {
+                    // gtid_purged: settable in 5.7, 8.0 and 8.4 while gtid_executed is empty (right after the reset).
+                    assert.deepEqual(resetLocalHistory(d, keep), [...want.resetLocalHistory, `SET GLOBAL gtid_purged = '${keep}'`]);
+                }
             });
             test(`makes replicas read-only with ${want.readOnly.join("; ")}`, () => {
                 assert.deepEqual(makeReadOnly(d), want.readOnly);

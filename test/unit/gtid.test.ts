@@ -77,7 +77,7 @@ describe("mariaErrantGtids(replica gtid_binlog_state, source gtid_binlog_state)"
 });
 
 describe("judgeHistory", () => {
-    const clean: ReplicaHistory = { errant: "", errantOrigins: [], ownOrigin: REPLICA, userSchemas: [] };
+    const clean: ReplicaHistory = { errant: "", errantOrigins: [], ownOrigin: REPLICA, userSchemas: [], shared: "" };
 
     test("no errant GTIDs: keep", () => {
         assert.deepEqual(judgeHistory(clean), { action: "keep" });
@@ -86,7 +86,13 @@ describe("judgeHistory", () => {
     });
     test("only the replica's own initialisation: reset", () => {
         const errant = `${REPLICA}:1-5`;
-        assert.deepEqual(judgeHistory({ ...clean, errant, errantOrigins: mysqlGtidOrigins(errant) }), { action: "reset", errant });
+        assert.deepEqual(judgeHistory({ ...clean, errant, errantOrigins: mysqlGtidOrigins(errant) }), { action: "reset", errant, keep: "" });
+    });
+    test("a reset keeps what the replica already applied from the source", () => {
+        const errant = `${REPLICA}:1-5`;
+        const shared = `${SOURCE}:1-40`;
+        const verdict = judgeHistory({ ...clean, errant, errantOrigins: mysqlGtidOrigins(errant), shared });
+        assert.deepEqual(verdict, { action: "reset", errant, keep: shared });
     });
     test("MariaDB: only the replica's own server id: reset", () => {
         const errant = mariaErrantGtids("0-100-9,0-200-3", "0-100-9");
@@ -95,8 +101,9 @@ describe("judgeHistory", () => {
             errantOrigins: errant.map((g) => String(g.server)),
             ownOrigin: "200",
             userSchemas: [],
+            shared: "",
         });
-        assert.deepEqual(verdict, { action: "reset", errant: "0-200-3" });
+        assert.deepEqual(verdict, { action: "reset", errant: "0-200-3", keep: "" });
     });
     test("transactions from another server: refuse, naming the origin and listing the GTIDs", () => {
         const errant = `${REPLICA}:1-5,${OTHER}:1-2`;
