@@ -91,9 +91,12 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
 }
 
 /** Pure: which inputs changed. Replication is converged in place, so nothing forces a replacement. */
-export function diffInputs(olds: Partial<ReplicationInputs>, news: Partial<ReplicationInputs>): pulumi.dynamic.DiffResult {
+export function diffInputs(olds: Partial<ReplicationState>, news: Partial<ReplicationInputs>): pulumi.dynamic.DiffResult {
     const changed = INPUT_KEYS.filter((key) => canonical(olds[key]) !== canonical(news[key]));
-    return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, stables: [] };
+    // A set last observed unhealthy (e.g. by `pulumi refresh`) is converged again by the next `pulumi up`,
+    // even without a config change; a healthy one is left alone, so a second `up` changes nothing.
+    const unhealthy = olds.healthy === false;
+    return { changes: changed.length > 0 || unhealthy, replaces: [], deleteBeforeReplace: false, stables: [] };
 }
 
 /**

@@ -84,8 +84,14 @@ describe("diffInputs", () => {
         assert.deepEqual(diffInputs(inputs(), inputs()), { changes: false, replaces: [], deleteBeforeReplace: false, stables: [] });
     });
     test("state kept next to the inputs (statuses, observedAt) is not a change", () => {
-        const olds = { ...inputs(), healthy: false, observedAt: "2026-01-01T00:00:00Z", replicaStatus: {} } as unknown as ReplicationInputs;
+        const olds = { ...inputs(), healthy: true, observedAt: "2026-01-01T00:00:00Z", replicaStatus: {} } as unknown as ReplicationInputs;
         assert.equal(diffInputs(olds, inputs()).changes, false);
+    });
+    test("a set last observed unhealthy is converged again, in place, without a config change", () => {
+        const olds = { ...inputs(), healthy: false, observedAt: "2026-01-01T00:00:00Z", replicaStatus: {} } as unknown as ReplicationInputs;
+        const result = diffInputs(olds, inputs());
+        assert.equal(result.changes, true);
+        assert.deepEqual(result.replaces, []);
     });
     test("the same endpoints with keys in another order (as state comes back through protobuf) are not a change", () => {
         const reorder = (e: MemberEndpoint): MemberEndpoint =>
