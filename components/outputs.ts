@@ -57,7 +57,7 @@ export interface StackOutputs {
 }
 
 /** True when both threads run and neither reports an error. */
-export function replicaHealthy(status: ReplicaStatus): boolean {
+export function replicaHealthy(status: Pick<ReplicaStatus, "ioRunning" | "sqlRunning" | "lastIoError" | "lastSqlError">): boolean {
     return status.ioRunning && status.sqlRunning && status.lastIoError === "" && status.lastSqlError === "";
 }
 

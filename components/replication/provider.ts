@@ -6,7 +6,7 @@
  * nothing but code: mysql2 is required inside the functions, and passwords only ever arrive as inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { ReplicaStatus, SourceStatus } from "../outputs";
+import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
 import {
     changeSource,
     dialectFor,
@@ -354,9 +354,7 @@ function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThreads, memb
 }
 
 function stateOf(inputs: ReplicationInputs, sourceStatus: SourceStatus, replicaStatus: Record<string, ReplicaStatus>, tlsInUse: boolean): ReplicationState {
-    const healthy = Object.values(replicaStatus).every(
-        (r) => r.ioRunning && r.sqlRunning && r.lastIoError === "" && r.lastSqlError === "",
-    );
+    const healthy = Object.values(replicaStatus).every(replicaHealthy);
     return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, observedAt: new Date().toISOString() };
 }
 

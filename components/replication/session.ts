@@ -34,8 +34,9 @@ export function backoff(attempt: number, firstMs = 20, capMs = 250): number {
     return Math.min(capMs, Math.round(firstMs * Math.pow(1.6, attempt)));
 }
 
+/** Waits one backoff step; only pollUntil and connectWithin call it, always bounded by their deadline. */
 export function pause(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return new Promise((resolve) => setTimeout(resolve, ms)); // a backoff delay between polls, never a fixed wait
 }
 
 export function describe(error: unknown): string {

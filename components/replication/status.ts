@@ -67,11 +67,6 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
     };
 }
 
-/** True when both threads run and neither reports an error. */
-export function isHealthy(threads: ReplicaThreads): boolean {
-    return threads.ioRunning && threads.sqlRunning && threads.lastIoError === "" && threads.lastSqlError === "";
-}
-
 function column(row: Row, ...names: string[]): unknown {
     for (const name of names) if (name in row) return row[name];
     return undefined;

@@ -7,7 +7,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { defaultChannelRow, isHealthy, normaliseGtids, parseReplicaStatus, type ReplicaThreads } from "../../components/replication/status";
+import { defaultChannelRow, normaliseGtids, parseReplicaStatus, type ReplicaThreads } from "../../components/replication/status";
+import { replicaHealthy as isHealthy } from "../../components/outputs";
 
 const SOURCE_UUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
 const REPLICA_UUID = "9b2f4e10-5a1c-11ef-8a3e-0242ac120003";
