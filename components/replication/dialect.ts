@@ -195,9 +195,15 @@ export function changeSource(dialect: Dialect, source: SourceConnection): string
     return `${dialect.change} ${options.join(", ")}`;
 }
 
-/** Statements that make a configured replica read-only for everyone but its replication threads. */
+/**
+ * Statements that make a configured replica read-only for everyone but its replication threads. MySQL 8
+ * persists super_read_only (mysqld-auto.cnf in the datadir), so it survives a restart of the container; the
+ * entrypoint's init server never sees it, since it only runs on an empty datadir. 5.7 has no SET PERSIST: after
+ * a restart only the --read-only flag holds until the next `pulumi up`. MariaDB has no super_read_only.
+ */
 export function makeReadOnly(dialect: Dialect): string[] {
-    return dialect.superReadOnly ? ["SET GLOBAL super_read_only = ON"] : ["SET GLOBAL read_only = ON"];
+    if (!dialect.superReadOnly) return ["SET GLOBAL read_only = ON"];
+    return dialect.name === "mysql-5.7" ? ["SET GLOBAL super_read_only = ON"] : ["SET PERSIST super_read_only = ON"];
 }
 
 /**

@@ -193,7 +193,8 @@ const EXPECTED: Record<DialectName, Expected> = {
         autoPosition: [...MYSQL_OLD.autoPosition],
         publicKey: "GET_MASTER_PUBLIC_KEY",
         resetLocalHistory: [...MYSQL_OLD.resetLocalHistory],
-        readOnly: [...MYSQL_OLD.readOnly],
+        // SET PERSIST (8.0): super_read_only survives a restart of the replica's container.
+        readOnly: ["SET PERSIST super_read_only = ON"],
     },
     "mysql-8.0": {
         ...MYSQL_NEW,
@@ -201,14 +202,14 @@ const EXPECTED: Record<DialectName, Expected> = {
         autoPosition: [...MYSQL_NEW.autoPosition],
         // RESET BINARY LOGS AND GTIDS only exists from 8.2; 8.0.23-8.3 all take RESET MASTER.
         resetLocalHistory: ["RESET MASTER"],
-        readOnly: [...MYSQL_NEW.readOnly],
+        readOnly: ["SET PERSIST super_read_only = ON"],
     },
     "mysql-8.4": {
         ...MYSQL_NEW,
         servers: [["8.4.3", "MySQL Community Server - GPL"], ["9.1.0", "MySQL Community Server - GPL"], ["8.4.2-2", "Percona Server (GPL), Release 2, Revision 2d2d2d2"]],
         autoPosition: [...MYSQL_NEW.autoPosition],
         resetLocalHistory: ["RESET BINARY LOGS AND GTIDS"],
-        readOnly: [...MYSQL_NEW.readOnly],
+        readOnly: ["SET PERSIST super_read_only = ON"],
     },
     mariadb: {
         servers: [["10.11.6-MariaDB-0+deb12u1-log", "Debian 12"], ["11.4.2-MariaDB-ubu2404", "mariadb.org binary distribution"], ["10.5.27-MariaDB", "MariaDB Server"]],
