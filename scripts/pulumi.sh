@@ -20,8 +20,7 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
     export PULUMI_CONFIG_PASSPHRASE="mysql-replicaset-dev"
 fi
 pulumi stack select --non-interactive --create "$stack" >/dev/null
-case "$action" in
-    up|destroy|refresh) exec pulumi "$action" --non-interactive --stack "$stack" "$@" ;;
-    preview) exec pulumi preview --non-interactive --stack "$stack" "$@" ;;
-    *) exec pulumi "$action" --stack "$stack" "$@" ;;
-esac
+# At a terminal, pulumi asks before it changes anything; elsewhere (CI, no stdin) it must be told --yes.
+interactive=()
+[ -t 0 ] && [ -t 1 ] || interactive=(--non-interactive)
+exec pulumi "$action" "${interactive[@]}" --stack "$stack" "$@"
