@@ -196,6 +196,27 @@ export function changeSource(dialect: Dialect, source: SourceConnection): string
 }
 
 /**
+ * Statements that make the source writable again, e.g. a replica promoted to source (it still has read_only,
+ * and on MySQL 8 a persisted super_read_only that would come back at every restart). read_only = OFF also turns
+ * super_read_only off (MySQL WL#6799).
+ */
+export function makeWritable(dialect: Dialect): string[] {
+    if (dialect.superReadOnly && dialect.name !== "mysql-5.7") return ["RESET PERSIST IF EXISTS super_read_only", "SET GLOBAL read_only = OFF"];
+    return ["SET GLOBAL read_only = OFF"];
+}
+
+/**
+ * MariaDB positions a replica by gtid_slave_pos, which only replication advances. A server whose history came
+ * from its own binlog (a former source, or data loaded with the binlog on) and holds no errant GTIDs has applied
+ * exactly gtid_current_pos: start from there, or everything would be sent again. MySQL's auto-position reads
+ * gtid_executed, which already says so.
+ */
+export function alignAppliedPosition(dialect: Dialect, currentPosition: string, appliedPosition: string): string[] {
+    if (dialect.name !== "mariadb" || currentPosition === appliedPosition) return [];
+    return [`SET GLOBAL gtid_slave_pos = ${SqlString.escape(currentPosition)}`];
+}
+
+/**
  * Statements that make a configured replica read-only for everyone but its replication threads. MySQL 8
  * persists super_read_only (mysqld-auto.cnf in the datadir), so it survives a restart of the container; the
  * entrypoint's init server never sees it, since it only runs on an empty datadir. 5.7 has no SET PERSIST: after

@@ -69,6 +69,9 @@ export interface ReplicaHistory {
     userSchemas: string[];
     /** MySQL: the replica's GTIDs that the source has too (kept across a reset); "" for MariaDB. */
     shared: string;
+    /** MariaDB: gtid_current_pos and gtid_slave_pos of the replica; "" for MySQL. */
+    currentPosition?: string;
+    appliedPosition?: string;
 }
 
 export function judgeHistory(history: ReplicaHistory): HistoryVerdict {

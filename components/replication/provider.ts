@@ -8,8 +8,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
 import {
+    alignAppliedPosition,
     changeSource,
     dialectFor,
+    makeWritable,
     ensureReplicationAccount,
     identifyServer,
     makeReadOnly,
@@ -186,7 +188,11 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
     const userSchemas = schemas.map((s) => String(s.name)).filter((name) => !SYSTEM_SCHEMAS.includes(name.toLowerCase()));
     // Read the replica first: the source's history only grows, so the comparison cannot race.
     if (replica.dialect.name === "mariadb") {
-        const [mine] = await query<{ state: string; id: string }>(replica.session, "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id");
+        const [mine] = await query<{ state: string; id: string; current: string; applied: string }>(
+            replica.session,
+            "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id, " +
+                "@@GLOBAL.gtid_current_pos AS current, @@GLOBAL.gtid_slave_pos AS applied",
+        );
         const theirs = String(await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state"));
         const errant = mariaErrantGtids(String(mine.state), theirs);
         return {
@@ -195,6 +201,8 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
             ownOrigin: String(mine.id),
             userSchemas,
             shared: "",
+            currentPosition: String(mine.current ?? ""),
+            appliedPosition: String(mine.applied ?? ""),
         };
     }
     const [mine] = await query<{ gtids: string; uuid: string }>(replica.session, "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid");
@@ -236,6 +244,10 @@ async function attachReplica(replica: Member, source: Member, inputs: Replicatio
         if (before.configured) await query(replica.session, replica.dialect.stop);
         if (verdict.action === "reset") {
             for (const statement of resetLocalHistory(replica.dialect, verdict.keep)) await query(replica.session, statement);
+        } else {
+            for (const statement of alignAppliedPosition(replica.dialect, history.currentPosition ?? "", history.appliedPosition ?? "")) {
+                await query(replica.session, statement);
+            }
         }
         await query(
             replica.session,
@@ -397,6 +409,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const tls = inputs.tls === "on" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
         if (inputs.tls === "on" && !(await tlsAvailable(source))) {
             throw new Error(`${source.endpoint.name} has no TLS certificate loaded, but tls is "on"; give the server certificates or set tls to auto`);
+        }
+        // The source takes writes: a replica promoted to source is still read-only until told otherwise.
+        if (Number(await scalar(source.session, "SELECT @@GLOBAL.read_only")) === 1) {
+            for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
         }
         for (const statement of ensureReplicationAccount({
             user: inputs.replicationUser,

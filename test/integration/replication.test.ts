@@ -4,7 +4,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/mariadb";
-import { inputsFor, eventually, refresh } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 
@@ -274,5 +274,37 @@ describe("a replica reset after it already replicated", () => {
         assert.equal(Number(n), 2, "every probe row arrived exactly once");
         // The account made by hand is data: the reset did not remove it.
         assert.equal((await db002.query("SELECT User FROM mysql.global_priv WHERE User = 'made_by_hand'")).length, 1);
+    });
+});
+
+describe("update that changes the source (a replica promoted)", () => {
+    let cluster: MariaCluster;
+    before(async () => {
+        cluster = await startCluster(runbookSpecs(2), { binlogInitialisation: true });
+    });
+    after(async () => cluster?.destroy());
+
+    it("re-points every replica, the old source included, and makes the new source writable", async () => {
+        const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
+        const before = await provider.create!(inputsFor(cluster));
+        await writeOnSource(cluster, "written on db001");
+        await eventually("db002 to have the row", 10, () => hasValue(db002, "written on db001"));
+        await eventually("db003 to have the row", 10, () => hasValue(db003, "written on db001"));
+
+        const promoted = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
+        const { outs } = await provider.update!("id", before.outs, promoted);
+        assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
+        assert.deepEqual(Object.keys(outs!.replicaStatus), ["db001", "db003"]);
+        for (const name of ["db001", "db003"]) assert.equal(outs!.replicaStatus[name].source, `127.0.0.1:${db002.port}`);
+        assert.equal(Number((await db002.query<{ r: number }>("SELECT @@read_only AS r"))[0].r), 0, "the new source is still read-only");
+        assert.equal(await slaveStatus(db002), undefined, "the new source still replicates from the old one");
+
+        await db002.query("INSERT INTO app.items (value) VALUES ('written on db002')");
+        for (const replica of [db001, db003]) {
+            await eventually(`${replica.name} to have db002's row`, 10, () => hasValue(replica, "written on db002"));
+            // Nothing was applied twice: the old source started from what it had, not from the beginning.
+            const [{ n }] = await replica.query<{ n: number }>("SELECT COUNT(*) AS n FROM app.items");
+            assert.equal(Number(n), 2, `${replica.name} has ${n} rows`);
+        }
     });
 });

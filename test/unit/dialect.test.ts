@@ -41,6 +41,8 @@ import {
     probeWrite,
     PROBE_SCHEMA,
     resetLocalHistory,
+    makeWritable,
+    alignAppliedPosition,
     SYSTEM_SCHEMAS,
     type Dialect,
     type DialectName,
@@ -468,5 +470,24 @@ describe("redact", () => {
     });
     test("empty or missing secrets change nothing", () => {
         assert.equal(redact("nothing to hide", ["", undefined]), "nothing to hide");
+    });
+});
+
+describe("promotion: making a source writable and aligning a former source's position", () => {
+    const server = (version: string, comment = "MySQL Community Server - GPL") => dialectFor(identifyServer(version, comment));
+    test("MySQL 8 forgets the persisted super_read_only before turning read_only off", () => {
+        for (const version of ["8.0.36", "8.4.3"]) {
+            assert.deepEqual(makeWritable(server(version)), ["RESET PERSIST IF EXISTS super_read_only", "SET GLOBAL read_only = OFF"]);
+        }
+    });
+    test("MySQL 5.7 and MariaDB only turn read_only off (it also turns super_read_only off)", () => {
+        assert.deepEqual(makeWritable(server("5.7.30-33-log", "Percona Server (GPL)")), ["SET GLOBAL read_only = OFF"]);
+        assert.deepEqual(makeWritable(server("10.11.6-MariaDB", "")), ["SET GLOBAL read_only = OFF"]);
+    });
+    test("MariaDB starts a former source from its current position; MySQL needs nothing", () => {
+        const mariadb = server("10.11.6-MariaDB", "");
+        assert.deepEqual(alignAppliedPosition(mariadb, "0-100-42", ""), ["SET GLOBAL gtid_slave_pos = '0-100-42'"]);
+        assert.deepEqual(alignAppliedPosition(mariadb, "0-100-42", "0-100-42"), []);
+        assert.deepEqual(alignAppliedPosition(server("8.0.36"), "x", "y"), []);
     });
 });
