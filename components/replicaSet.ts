@@ -141,6 +141,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 connectRetrySeconds: s.connectRetrySeconds,
                 deadlineSeconds: s.readinessTimeoutSeconds,
                 verify: s.verifyReplication,
+                containerIds: s.members.map((m) => containers[m.name].id),
             },
             { parent: this, dependsOn: Object.values(containers) },
         );

@@ -61,6 +61,7 @@ const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "connectRetrySeconds",
     "deadlineSeconds",
     "verify",
+    "containerIds",
 ];
 
 export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {

@@ -29,6 +29,8 @@ export interface ReplicationArgs {
     deadlineSeconds?: pulumi.Input<number>;
     /** Verify with a probe row after (re)configuring. Default: true. */
     verify?: pulumi.Input<boolean>;
+    /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
+    containerIds?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** Output properties that carry passwords: stored in state as secrets, never in plain text. */

@@ -37,6 +37,11 @@ export interface ReplicationInputs {
     deadlineSeconds: number;
     /** Write a probe row on the source and wait for it on every replica. */
     verify: boolean;
+    /**
+     * Ids of the members' containers. Not used to connect: a replaced container (new image, new flags) changes
+     * them, so the next `pulumi up` converges the set again (read-only state, statuses, versions).
+     */
+    containerIds?: string[];
 }
 
 /** What the provider stores in state: its inputs (passwords as secrets) plus the observed status. */

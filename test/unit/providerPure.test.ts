@@ -108,6 +108,7 @@ describe("diffInputs", () => {
         ["the replicas' order", { replicas: [endpoint("db003", 3308), endpoint("db002", 3307)] }],
         ["tls", { tls: "off" }],
         ["verify", { verify: false }],
+        ["a container (replaced: new id)", { containerIds: ["db001-new", "db002", "db003"] }],
     ];
     for (const [what, change] of changes) {
         test(`a change of ${what} is an update in place, never a replacement`, () => {

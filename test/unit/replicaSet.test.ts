@@ -185,13 +185,14 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
         }
     });
 
-    test("replication: depends on all three containers through dependsOn", () => {
+    test("replication: depends on all three containers, and re-runs when one is replaced", () => {
         const r = replication(run);
         const containerUrns = MEMBERS.map((m) => container(run, m).urn);
         for (const urn of containerUrns) assert.ok(r.dependencies.includes(urn), `replication waits for ${urn}`);
-        // No input of the replication resource is computed from a container, so the container URNs in its
-        // dependencies can only come from the dependsOn option: removing dependsOn fails the assertion above.
+        // The containers' ids are an input (a replaced container changes them); no other input comes from a container.
+        assert.deepEqual(sorted(r.propertyDependencies.containerIds ?? []), sorted(containerUrns));
         for (const [property, urns] of Object.entries(r.propertyDependencies)) {
+            if (property === "containerIds") continue;
             assert.ok(!urns.some((u) => containerUrns.includes(u)), `${property} is not computed from a container`);
         }
     });
@@ -213,6 +214,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             connectRetrySeconds: 10,
             deadlineSeconds: 300,
             verify: true,
+            containerIds: MEMBERS.map((m) => `${m}-id`),
         });
         assert.deepEqual(r.propertyDependencies.replicationUserHost, [find(run.resources, TYPES.network, "mybridge").urn]);
     });
