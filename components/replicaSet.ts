@@ -94,7 +94,11 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: s.bindAddress, protocol: "tcp" }],
                     volumes: storage.volumes,
                     envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
-                    command: serverFlags(s.flavor, s.version, member),
+                    command: [
+                        ...serverFlags(s.flavor, s.version, member),
+                        // The conf mount hides the image's docker.cnf in that directory; keep its skip-name-resolve.
+                        ...(s.storage.mode === "hostPath" ? ["--skip-name-resolve"] : []),
+                    ],
                     restart: s.restartPolicy,
                     healthcheck: {
                         tests: healthcheckTest(s.flavor),

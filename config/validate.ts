@@ -41,8 +41,13 @@ const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as con
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_SERVER_ID = 4294967295;
-/** Per-flavor owner of the data directory: the uid:gid mysqld runs as in the official images. */
-const DATA_OWNER: Record<Flavor, string> = { mysql: "999:999", percona: "1001:1001", mariadb: "999:999" };
+/**
+ * Owner of the data directory: the uid:gid mysqld runs as in the image. The Docker Hub images (mysql, mariadb,
+ * and percona up to 8.0) create mysql as 999; Percona's own percona/percona-server images create it as 1001.
+ */
+function defaultDataOwner(repository: string | undefined): string {
+    return /(^|\/)percona-server$/.test(repository ?? "") ? "1001:1001" : "999:999";
+}
 
 export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const problems: ConfigProblem[] = [];
@@ -111,7 +116,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
     if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
 
-    const dataOwner = stringKey(raw, "dataOwner", flavor ? DATA_OWNER[flavor] : "999:999", problem);
+    const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
     if (!/^\d+:\d+$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
     if (problems.length > 0) throw new ConfigError(problems);

@@ -257,7 +257,7 @@ describe("defaults", () => {
             networkName: "mybridge",
             bindAddress: "127.0.0.1",
             storage: { mode: "volume" },
-            dataOwner: "1001:1001",
+            dataOwner: "999:999",
             members: [
                 { name: "db001", role: "source", serverId: 100, hostPort: 3306 },
                 { name: "db002", role: "replica", serverId: 200, hostPort: 3307 },
@@ -279,9 +279,11 @@ describe("defaults", () => {
         validateConfig({}).members[0].serverId = 1;
         assert.equal(RUNBOOK_MEMBERS[0].serverId, 100);
     });
-    test("dataOwner follows the flavor: mysql and mariadb run as 999, percona as 1001", () => {
+    test("dataOwner follows the image: Docker Hub mysql, mariadb and percona run as 999, percona/percona-server as 1001", () => {
         assert.equal(validateConfig({ image: "mysql:8.0.36" }).dataOwner, "999:999");
         assert.equal(validateConfig({ image: "mariadb:11.4" }).dataOwner, "999:999");
+        // percona:5.7.30's Dockerfile: `useradd -u 999 -r -g 999 ... mysql`.
+        assert.equal(validateConfig({ image: "percona:5.7.30" }).dataOwner, "999:999");
         assert.equal(validateConfig({ image: "percona/percona-server:8.0.36-28" }).dataOwner, "1001:1001");
     });
 });

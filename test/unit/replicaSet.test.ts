@@ -352,7 +352,7 @@ describe("storage: hostPath (the runbook's /db/<member>/{data,log,conf})", () =>
     });
 
     for (const m of MEMBERS) {
-        test(`${m}: its directories are made and owned by percona's mysqld (1001:1001), not chmod 777`, () => {
+        test(`${m}: its directories are made and owned by percona:5.7.30's mysqld (999:999), not chmod 777`, () => {
             const command = find(run.resources, TYPES.command, `${m}-dirs`);
             assert.equal(command.parent, find(run.resources, TYPES.replicaSet, NAME).urn);
             const create = String(reveal(command.inputs).create);
@@ -363,11 +363,17 @@ describe("storage: hostPath (the runbook's /db/<member>/{data,log,conf})", () =>
             assert.deepEqual(mkdir.slice(2).sort(), [`/db/${m}/conf`, `/db/${m}/data`, `/db/${m}/log`]);
             const chown = steps.find((words) => words[0] === "chown");
             assert.ok(chown, `create runs chown: ${create}`);
-            assert.equal(chown[1], "1001:1001");
+            assert.equal(chown[1], "999:999");
             assert.ok(chown.includes(`/db/${m}/data`) && chown.includes(`/db/${m}/log`), `data and log are chowned: ${create}`);
             assert.ok(steps.indexOf(mkdir) < steps.indexOf(chown), "chown after mkdir");
             assert.ok(!/chmod|777/.test(create), "no chmod 777");
             assert.equal(reveal(command.inputs).delete, undefined, "host data stays on destroy by default");
+        });
+
+        test(`${m}: keeps the skip-name-resolve of the image's docker.cnf, which the conf mount hides`, () => {
+            const command = reveal(container(run, m).inputs.command) as string[];
+            assert.ok(command.includes("--skip-name-resolve"), command.join(" "));
+            assert.ok(command.includes(`--report-host=${m}`), "the replication flags are still there");
         });
 
         test(`${m}: bind mounts data, log and (read-only) conf`, () => {
