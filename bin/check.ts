@@ -78,10 +78,16 @@ function parseOptions(argv: string[]): Options {
     return { file: values.file, stack: values.stack, refresh: values.refresh, maxLagSeconds, json: values.json, help: values.help };
 }
 
+/** The dev stack's documented passphrase (README), used when the caller set none. */
+const DEV_PASSPHRASE = "mysql-replicaset-dev";
+
 /** Runs the Pulumi CLI; resolves with its stdout. Its own progress goes to our stderr when `echo` is set. */
 function pulumi(args: string[], echo: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", args, { stdio: ["ignore", echo ? process.stderr : "pipe", "pipe"] });
+        // The same default as scripts/pulumi.sh (npm run up): a refresh decrypts the dev stack's secrets.
+        const env = { ...process.env };
+        if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
+        const child = spawn("pulumi", args, { env, stdio: ["ignore", echo ? process.stderr : "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

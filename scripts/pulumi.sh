@@ -23,4 +23,4 @@ pulumi stack select --non-interactive --create "$stack" >/dev/null
 # At a terminal, pulumi asks before it changes anything; elsewhere (CI, no stdin) it must be told --yes.
 interactive=()
 [ -t 0 ] && [ -t 1 ] || interactive=(--non-interactive)
-exec pulumi "$action" "${interactive[@]}" --stack "$stack" "$@"
+exec pulumi "$action" ${interactive[@]+"${interactive[@]}"} --stack "$stack" "$@"
