@@ -172,10 +172,12 @@ export interface SourceConnection {
     user: string;
     password: string;
     connectRetrySeconds: number;
-    /** Replicate over TLS (MASTER_SSL / SOURCE_SSL = 1). */
+    /**
+     * Replicate over TLS (MASTER_SSL / SOURCE_SSL = 1). Certificates are not verified, except on MariaDB 11.4+,
+     * which verifies by default and accepts its own zero-configuration certificate through the password
+     * fingerprint of the (password-protected) replication account.
+     */
     tls: boolean;
-    /** MariaDB 11.4+ verifies the source's certificate by default. */
-    serverVersion?: string;
 }
 
 /** The CHANGE ... TO statement that points a replica at the source, positioned by GTID. */
