@@ -185,8 +185,12 @@ async function readThreads(member: Member): Promise<ReplicaThreads> {
 
 /** The replica's transactions that the source lacks, and where they came from. */
 async function readHistory(replica: Member, source: Member): Promise<ReplicaHistory> {
-    const schemas = await query<{ name: string }>(replica.session, "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA");
-    const userSchemas = schemas.map((s) => String(s.name)).filter((name) => !SYSTEM_SCHEMAS.includes(name.toLowerCase()));
+    // Which schemas the replica holds matters only when it has transactions the source lacks.
+    const userSchemasIf = async (errant: string): Promise<string[]> => {
+        if (errant === "") return [];
+        const schemas = await query<{ name: string }>(replica.session, "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA");
+        return schemas.map((s) => String(s.name)).filter((name) => !SYSTEM_SCHEMAS.includes(name.toLowerCase()));
+    };
     // Read the replica first: the source's history only grows, so the comparison cannot race.
     if (replica.dialect.name === "mariadb") {
         const [mine] = await query<{ state: string; id: string; current: string; applied: string }>(
@@ -200,7 +204,7 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
             errant: formatMariaGtids(errant),
             errantOrigins: errant.map((g) => String(g.server)),
             ownOrigin: String(mine.id),
-            userSchemas,
+            userSchemas: await userSchemasIf(formatMariaGtids(errant)),
             shared: "",
             currentPosition: String(mine.current ?? ""),
             appliedPosition: String(mine.applied ?? ""),
@@ -215,7 +219,7 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
     );
     const errant = String(row.errant ?? "").replace(/\s+/g, "");
     const shared = String(row.shared ?? "").replace(/\s+/g, "");
-    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas, shared };
+    return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas: await userSchemasIf(errant), shared };
 }
 
 function escape(value: string): string {
