@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, then every test in one run of node's test runner —
+# `npm test`: type-check and house-rule lint (scripts/lint.mjs), then every test in one run of node's test runner —
 #   test/unit         pure logic and the resource graph under Pulumi mocks (no servers)
 #   test/integration  the replication provider against real mariadbd servers on loopback
 #   test/e2e          the declared containers on a real Docker engine (skipped loudly when none answers,
@@ -9,5 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p tsconfig.json
+node scripts/lint.mjs
 exec node --import tsx --test --test-reporter=spec \
     test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts
