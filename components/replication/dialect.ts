@@ -140,6 +140,23 @@ export function account(user: string, host: string): string {
     return `${SqlString.escape(user)}@${SqlString.escape(host)}`;
 }
 
+/** Drops a replication account that is no longer wanted (user or host changed). */
+export function dropReplicationAccount(user: string, host: string): string {
+    return `DROP USER IF EXISTS ${account(user, host)}`;
+}
+
+/**
+ * MySQL, run on the source: of a replica's gtid_executed, the GTIDs the source lacks (errant) and the ones it
+ * has too (shared, kept across a reset).
+ */
+export function compareWithSourceGtids(replicaGtids: string): string {
+    const mine = SqlString.escape(replicaGtids);
+    return (
+        `SELECT GTID_SUBTRACT(${mine}, @@GLOBAL.gtid_executed) AS errant, ` +
+        `GTID_SUBTRACT(${mine}, GTID_SUBTRACT(${mine}, @@GLOBAL.gtid_executed)) AS shared`
+    );
+}
+
 export interface ReplicationAccount {
     user: string;
     /** Host part: a netmask pattern such as 172.18.0.0/255.255.0.0, or '%'. */

@@ -10,7 +10,9 @@ import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../output
 import {
     alignAppliedPosition,
     changeSource,
+    compareWithSourceGtids,
     dialectFor,
+    dropReplicationAccount,
     makeWritable,
     ensureReplicationAccount,
     identifyServer,
@@ -211,20 +213,10 @@ async function readHistory(replica: Member, source: Member): Promise<ReplicaHist
         };
     }
     const [mine] = await query<{ gtids: string; uuid: string }>(replica.session, "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid");
-    const replicaSet = escape(String(mine.gtids));
-    const [row] = await query<{ errant: string; shared: string }>(
-        source.session,
-        `SELECT GTID_SUBTRACT(${replicaSet}, @@GLOBAL.gtid_executed) AS errant, ` +
-            `GTID_SUBTRACT(${replicaSet}, GTID_SUBTRACT(${replicaSet}, @@GLOBAL.gtid_executed)) AS shared`,
-    );
+    const [row] = await query<{ errant: string; shared: string }>(source.session, compareWithSourceGtids(String(mine.gtids)));
     const errant = String(row.errant ?? "").replace(/\s+/g, "");
     const shared = String(row.shared ?? "").replace(/\s+/g, "");
     return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas: await userSchemasIf(errant), shared };
-}
-
-function escape(value: string): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("sqlstring") as typeof import("sqlstring")).escape(value);
 }
 
 /** Makes one replica replicate from the source; returns once both threads run. */
@@ -430,7 +422,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         if (options.dropAccount) {
             const { user, host } = options.dropAccount;
             if (user !== inputs.replicationUser || host !== inputs.replicationUserHost) {
-                await query(source.session, `DROP USER IF EXISTS ${escape(user)}@${escape(host)}`);
+                await query(source.session, dropReplicationAccount(user, host));
             }
         }
         // Every replica at once: the set is ready when the slowest replica is, not the sum of them.

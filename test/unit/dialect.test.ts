@@ -43,6 +43,8 @@ import {
     resetLocalHistory,
     makeWritable,
     alignAppliedPosition,
+    dropReplicationAccount,
+    compareWithSourceGtids,
     SYSTEM_SCHEMAS,
     type Dialect,
     type DialectName,
@@ -489,5 +491,19 @@ describe("promotion: making a source writable and aligning a former source's pos
         assert.deepEqual(alignAppliedPosition(mariadb, "0-100-42", ""), ["SET GLOBAL gtid_slave_pos = '0-100-42'"]);
         assert.deepEqual(alignAppliedPosition(mariadb, "0-100-42", "0-100-42"), []);
         assert.deepEqual(alignAppliedPosition(server("8.0.36"), "x", "y"), []);
+    });
+});
+
+describe("statements the provider runs outside the dialect table", () => {
+    test("dropping an old replication account escapes user and host", () => {
+        assert.equal(dropReplicationAccount("re'pl", "172.18.0.0/255.255.0.0"), "DROP USER IF EXISTS 're\\'pl'@'172.18.0.0/255.255.0.0'");
+    });
+    test("comparing a replica's GTIDs with the source's: errant and shared, the set escaped", () => {
+        const sql = compareWithSourceGtids("uuid:1-5'");
+        assert.equal(
+            sql,
+            "SELECT GTID_SUBTRACT('uuid:1-5\\'', @@GLOBAL.gtid_executed) AS errant, " +
+                "GTID_SUBTRACT('uuid:1-5\\'', GTID_SUBTRACT('uuid:1-5\\'', @@GLOBAL.gtid_executed)) AS shared",
+        );
     });
 });
