@@ -20,6 +20,7 @@ import {
     SERVER_PORT,
     serverFlags,
 } from "./serverFlags";
+import { createMemberDirectoriesCommand, deleteMemberDirectoriesCommand, memberDirectories } from "./shell";
 
 export interface ReplicaSetArgs {
     /** Validated settings (config/validate.ts): image, flavor, version, members, storage, options. */
@@ -186,7 +187,8 @@ interface MemberStorage {
 
 /**
  * Named volumes (default) or the runbook's host directories. Data survives `pulumi destroy` unless
- * deleteDataOnDestroy is set: volumes are declared with retainOnDelete, host directories are never removed.
+ * deleteDataOnDestroy is set: volumes are declared with retainOnDelete, host directories are removed only
+ * with deleteDataOnDestroy, and then only the member's data/ and log/ (conf/ and the member directory when empty).
  */
 function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: pulumi.Resource): MemberStorage {
     if (s.storage.mode === "volume") {
@@ -201,22 +203,27 @@ function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: p
             dependsOn: [data, log],
         };
     }
-    const dir = `${s.storage.root}/${member.name}`;
+    const dir = memberDirectories(s.storage.root, member.name);
     // mysqld runs as a non-root user inside the image: the directories must be its own (not chmod 777).
+    // Every path and the owner are shell-quoted (components/shell.ts); delete removes only the member's data/
+    // and log/, and conf/ and the member directory only when empty (why: see deleteMemberDirectoriesCommand).
     const dirs = new command.local.Command(
         `${member.name}-dirs`,
         {
-            create: `mkdir -p ${dir}/data ${dir}/log ${dir}/conf && chown ${s.dataOwner} ${dir}/data ${dir}/log`,
-            delete: s.deleteDataOnDestroy ? `rm -rf ${dir}` : undefined,
-            triggers: [dir, s.dataOwner],
+            create: createMemberDirectoriesCommand(s.storage.root, member.name, s.dataOwner),
+            delete: s.deleteDataOnDestroy ? deleteMemberDirectoriesCommand(s.storage.root, member.name) : undefined,
         },
-        { parent },
+        // No `triggers`: a changed trigger REPLACES the command, and a replacement runs the old delete after
+        // the new create — with deleteDataOnDestroy, `rm` of the live data of a member whose owner or root
+        // changed. A changed create is re-run in place instead (mkdir -p and chown are idempotent). Stacks
+        // made before this change hold triggers in state: ignoring them keeps that value, so no replacement.
+        { parent, ignoreChanges: ["triggers"] },
     );
     return {
         volumes: [
-            { hostPath: `${dir}/data`, containerPath: DATA_DIR },
-            { hostPath: `${dir}/log`, containerPath: LOG_DIR },
-            { hostPath: `${dir}/conf`, containerPath: configIncludeDir(s.flavor), readOnly: true },
+            { hostPath: dir.data, containerPath: DATA_DIR },
+            { hostPath: dir.log, containerPath: LOG_DIR },
+            { hostPath: dir.conf, containerPath: configIncludeDir(s.flavor), readOnly: true },
         ],
         dependsOn: [dirs],
     };

@@ -43,6 +43,12 @@ export function loadConfig(config = new pulumi.Config()): LoadedConfig {
         if (text === undefined || text === "") continue;
         raw[key] = key === "members" ? parseStructured(text) : text;
     }
+    // The passwords' plain text, only to check their length before anything is declared (validateConfig never
+    // returns or shows them); the component receives them as secrets below. Set-but-empty counts as set.
+    for (const key of ["rootPassword", "replicationPassword"] as const) {
+        const text = config.get(key);
+        if (text !== undefined) raw[key] = text;
+    }
     return {
         settings: validateConfig(raw),
         rootPassword: config.getSecret("rootPassword"),

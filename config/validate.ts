@@ -13,20 +13,23 @@ import {
     type StorageSettings,
     type TlsMode,
 } from "./types";
-import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionFromTag } from "./imageRef";
+import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
 export interface ConfigProblem {
     key: string;
+    /** The bad value; for a secret key only a description such as "(secret, 4 characters)", never the secret. */
     value: unknown;
     fix: string;
+    /** The key holds a secret: `value` is a description, shown as is. */
+    secret?: boolean;
 }
 
 export class ConfigError extends Error {
     constructor(public readonly problems: ConfigProblem[]) {
         super(
             `Invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
-                problems.map((p) => `  - ${p.key} = ${show(p.value)}: ${p.fix}`).join("\n"),
+                problems.map((p) => `  - ${p.key} = ${p.secret ? String(p.value) : show(p.value)}: ${p.fix}`).join("\n"),
         );
         this.name = "ConfigError";
     }
@@ -117,7 +120,10 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
 
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
-    if (!/^\d+:\d+$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
+    // It goes into the chown command (quoted there too): digits and one colon only.
+    if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
+
+    checkPasswords(raw, replicationUser, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
@@ -143,15 +149,51 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
 
 type Report = (key: string, value: unknown, fix: string) => void;
 
-function checkSupportedVersion(flavor: Flavor, version: ServerVersion, problem: Report): void {
-    const ok =
-        flavor === "mariadb"
-            ? version.major > 10 || (version.major === 10 && version.minor >= 5)
-            : version.major > 5 || (version.major === 5 && version.minor >= 7);
-    if (!ok) {
-        const minimum = flavor === "mariadb" ? "10.5" : "5.7";
-        problem("version", formatVersion(version), `${flavor} ${formatVersion(version)} is not supported; use ${minimum} or newer`);
+/** The shortest password accepted: error messages are redacted by the password's text (redact.ts), which a
+ * short password would match inside ordinary words and names (`repl` in `user 'repl'@…`). */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * rootPassword and replicationPassword, when the stack sets them (config/load.ts passes their plain text; they
+ * are never part of the settings). Unset means generated (24 characters). The problem shows the length, never
+ * the value.
+ */
+function checkPasswords(raw: RawConfig, replicationUser: string, problems: ConfigProblem[]): void {
+    for (const key of ["rootPassword", "replicationPassword"] as const) {
+        const value = raw[key];
+        if (value === undefined) continue;
+        const secret = (fix: string, described: string) => problems.push({ key, value: described, fix, secret: true });
+        if (typeof value !== "string") {
+            secret(`write it as a string: pulumi config set --secret ${key} <password>`, "(secret, not a string)");
+            continue;
+        }
+        const described = `(secret, ${value.length} character${value.length === 1 ? "" : "s"})`;
+        if (value.length < MIN_PASSWORD_LENGTH) {
+            secret(
+                `use at least ${MIN_PASSWORD_LENGTH} characters (pulumi config set --secret ${key} <password>), ` +
+                    "or remove the key to have one generated: pulumi config rm " + key,
+                described,
+            );
+        } else if (key === "replicationPassword" && value === replicationUser) {
+            secret("choose a password other than the replicationUser name: the name appears in server messages", described);
+        }
     }
+}
+
+/**
+ * The oldest servers the provider's statements run on: MariaDB 10.5; MySQL/Percona 5.7.8, where
+ * `CREATE USER IF NOT EXISTS` and `super_read_only` first appear (5.7.0–5.7.7 have neither). The same minimum
+ * as components/replication/dialect.ts's table, which refuses a live server the config could not judge.
+ */
+function checkSupportedVersion(flavor: Flavor, version: ServerVersion, problem: Report): void {
+    const [major, minor, patch] = flavor === "mariadb" ? [10, 5, 0] : [5, 7, 8];
+    if (versionAtLeast(version, major, minor, patch)) return;
+    const shown = formatVersion(version);
+    const why =
+        flavor !== "mariadb" && version.major === 5 && version.minor === 7
+            ? ": CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8"
+            : "";
+    problem("version", shown, `${flavor} ${shown} is not supported${why}; use ${major}.${minor}${patch ? `.${patch}` : ""} or newer`);
 }
 
 function membersKey(raw: RawConfig, problem: Report): MemberSettings[] {
@@ -226,13 +268,29 @@ function storageKey(raw: RawConfig, problem: Report): StorageSettings {
     }
     if (mode === "hostPath") {
         const root = stringKey(raw, "storageRoot", DEFAULTS.storageRoot, problem);
-        if (!root.startsWith("/") || root.includes("..") || /[\s'"`$\\]/.test(root) || root === "/") {
-            problem("storageRoot", root, "use an absolute directory path without spaces, quotes or '..', e.g. /db");
+        if (!safeStorageRoot(root)) {
+            problem(
+                "storageRoot",
+                root,
+                "use an absolute directory path of letters, digits, '.', '_', '-' and '/' only, other than / itself and " +
+                    "without '.' or '..' segments (no spaces, quotes, newlines or shell characters such as ; | & $ ( ) ` # * < >), e.g. /db",
+            );
         }
         return { mode, root: root.replace(/\/+$/, "") };
     }
     problem("storage", mode, "use volume (Docker named volumes, the default) or hostPath (the runbook's <root>/<member>/{data,log,conf})");
     return { mode: "volume" };
+}
+
+/**
+ * A hostPath root goes into shell commands run where `pulumi` runs (components/shell.ts quotes it as well) and
+ * into bind mounts: only absolute paths of portable file-name characters (POSIX's set, plus '/'), no empty,
+ * '.' or '..' segment (a path that climbs or names the same directory twice), not the file-system root.
+ */
+export function safeStorageRoot(root: string): boolean {
+    if (!/^\/[A-Za-z0-9._\/-]*$/.test(root)) return false;
+    const segments = root.replace(/\/+$/, "").split("/").slice(1);
+    return segments.length > 0 && segments.every((segment) => segment !== "" && segment !== "." && segment !== "..");
 }
 
 function stringKey(raw: RawConfig, key: string, fallback: string, problem: Report): string {

@@ -2,7 +2,7 @@
  * Pure: every replication statement this project runs, by server flavor and version.
  *
  * One table of statement forms, chosen by (flavor, minimum version) from the live server's VERSION(); the rows
- * follow the reference manuals (see ../shared/notes/dialects.md for sources):
+ * follow the reference manuals (see docs/dialects.md for sources):
  * - MySQL 8.0.22/8.0.23 added START/STOP/SHOW/RESET REPLICA and CHANGE REPLICATION SOURCE TO with SOURCE_*
  *   options; 8.4.0 removed the old forms and every MASTER_* option outright (a syntax error, not a warning).
  * - RESET BINARY LOGS AND GTIDS exists from 8.2.0, so 8.0–8.3 keep RESET MASTER.
@@ -80,7 +80,8 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
         min: [8, 0, 0],
         dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1" },
     },
-    { flavor: "mysql", min: [5, 7, 0], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
+    // 5.7.8, not 5.7.0: CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8.
+    { flavor: "mysql", min: [5, 7, 8], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
     {
         flavor: "mariadb",
         min: [10, 5, 0],
@@ -120,7 +121,7 @@ export function identifyServer(versionText: string, versionComment: string): Ser
     return { flavor, version: `${match[1]}.${match[2]}.${match[3]}`, versionText };
 }
 
-/** The dialect of a server; refuses versions older than any row (MySQL 5.6, MariaDB 10.4). */
+/** The dialect of a server; refuses versions older than any row (MySQL 5.6 and 5.7.0–5.7.7, MariaDB 10.4). */
 export function dialectFor(server: ServerIdentity): Dialect {
     const family = server.flavor === "mariadb" ? "mariadb" : "mysql";
     const [major, minor, patch] = server.version.split(".").map(Number);
@@ -130,8 +131,9 @@ export function dialectFor(server: ServerIdentity): Dialect {
         if (major !== a ? major > a : minor !== b ? minor > b : patch >= c) return row.dialect;
     }
     throw new Error(
-        `${server.flavor} ${server.version} is too old for GTID auto-positioned replication here; ` +
-            `use ${family === "mariadb" ? "MariaDB 10.5" : "MySQL/Percona 5.7"} or newer`,
+        `${server.flavor} ${server.version} is too old for GTID auto-positioned replication here` +
+            (family === "mysql" && major === 5 && minor === 7 ? " (CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8)" : "") +
+            `; use ${family === "mariadb" ? "MariaDB 10.5" : "MySQL/Percona 5.7.8"} or newer`,
     );
 }
 

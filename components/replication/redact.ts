@@ -1,15 +1,60 @@
-/** Pure: keeps secrets out of error messages (a server's syntax error quotes the statement, password included). */
+/**
+ * Pure: keeps secrets out of error messages (a server's syntax error quotes the statement, password included).
+ *
+ * The rule — whole tokens, and never a fragment of a secret:
+ * - Every occurrence of a secret is found, as written and in the escaped form the server quotes back
+ *   (dialect.ts escapes with sqlstring: quotes, backslashes, NUL, \b, \t, \n, \r, ^Z).
+ * - The replaced span is then widened to whole tokens: where the secret's first (last) character is a word
+ *   character [A-Za-z0-9_] and so is the character before (after) it, the span takes in the rest of that run
+ *   of word characters. `xS3cretPw9y` with the secret `S3cretPw9` becomes `[secret]`, not `x[secret]y`: a
+ *   replacement never starts or ends inside a word, so no part of a word is left that could be read as a
+ *   piece of the secret, and no word is cut in two.
+ * - Spans of several secrets (or overlapping occurrences) are merged and replaced once, on the original text.
+ * A secret is therefore never left in a message, in any form it was sent in. What keeps messages readable is
+ * the length rule: config (validate.ts) and the provider's check refuse passwords shorter than 8 characters,
+ * so a password cannot be a user name such as `repl` that every "user 'repl'@…" message holds.
+ * Short secrets are still redacted here (the function does not trust its callers to have checked).
+ */
 import * as SqlString from "sqlstring";
 
+export const REDACTED = "[secret]";
+
+const WORD = /[A-Za-z0-9_]/;
+
 export function redact(text: string, secrets: Array<string | undefined>): string {
-    let result = text;
+    const spans: Array<[number, number]> = [];
     for (const secret of secrets) {
         if (!secret) continue;
-        // The server quotes statements as it received them, escaped the way dialect.ts escapes (sqlstring:
-        // quotes, backslashes, NUL, \b, \t, \n, \r, ^Z), so the escaped form may appear instead. Longest first.
-        const escaped = SqlString.escape(secret).slice(1, -1);
-        if (escaped !== secret) result = result.split(escaped).join("[secret]");
-        result = result.split(secret).join("[secret]");
+        const forms = new Set([secret, SqlString.escape(secret).slice(1, -1)]);
+        for (const form of forms) {
+            for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
+                spans.push(widen(text, at, at + form.length));
+            }
+        }
     }
+    if (spans.length === 0) return text;
+    spans.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    let result = "";
+    let done = 0;
+    let current: [number, number] | undefined;
+    for (const span of spans) {
+        if (current && span[0] <= current[1]) {
+            current[1] = Math.max(current[1], span[1]);
+            continue;
+        }
+        if (current) {
+            result += text.slice(done, current[0]) + REDACTED;
+            done = current[1];
+        }
+        current = [span[0], span[1]];
+    }
+    result += text.slice(done, current![0]) + REDACTED + text.slice(current![1]);
     return result;
+}
+
+/** Widens [start, end) to whole tokens: over word characters that continue the match's own edge characters. */
+function widen(text: string, start: number, end: number): [number, number] {
+    if (WORD.test(text[start])) while (start > 0 && WORD.test(text[start - 1])) start--;
+    if (WORD.test(text[end - 1])) while (end < text.length && WORD.test(text[end])) end++;
+    return [start, end];
 }

@@ -10,7 +10,7 @@
  * - The mock API does not show options or `dependsOn`. They travel in the RegisterResourceRequest the SDK
  *   sends to the monitor, so after `setMocks` the monitor instance's `registerResource` is wrapped to read
  *   `getParent()`, `getDependenciesList()` (explicit dependsOn plus the resources the inputs came from),
- *   `getPropertydependenciesMap()` (per input), `getRetainondelete()` and the others.
+ *   `getPropertydependenciesMap()` (per input), `getRetainondelete()`, `getIgnorechangesList()` and the others.
  *
  * Order matters: the SDK fetches the monitor when a resource is constructed, so `runProgram` installs the
  * mocks first and only then calls the program (for index.ts: `require` it inside the program function).
@@ -51,6 +51,8 @@ export interface RecordedResource {
     deleteBeforeReplace: boolean;
     additionalSecretOutputs: string[];
     protect: boolean | undefined;
+    /** Input properties whose changes the engine ignores (the `ignoreChanges` option). */
+    ignoreChanges: string[];
 }
 
 /** State a mocked resource reports back, beyond echoing its inputs. */
@@ -163,6 +165,7 @@ interface RegisterRequest {
     getDeletebeforereplace(): boolean;
     getAdditionalsecretoutputsList(): string[];
     getProtect(): boolean | undefined;
+    getIgnorechangesList(): string[];
 }
 
 interface MonitorLike {
@@ -192,6 +195,7 @@ function wrapMonitor(resources: RecordedResource[], inputsByKey: Map<string, Rec
                     deleteBeforeReplace: req.getDeletebeforereplace(),
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     protect: req.getProtect(),
+                    ignoreChanges: req.getIgnorechangesList(),
                 });
             }
             callback(err, response);

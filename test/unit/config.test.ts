@@ -9,7 +9,8 @@ import { join } from "node:path";
 import * as yaml from "js-yaml";
 import { ConfigError, validateConfig, type ConfigProblem, type RawConfig } from "../../config/validate";
 import { DEFAULTS, RUNBOOK_MEMBERS, type ReplicaSetSettings } from "../../config/types";
-import { PLAIN_KEYS } from "../../config/load";
+import { loadConfig, PLAIN_KEYS } from "../../config/load";
+import * as pulumi from "@pulumi/pulumi";
 
 const REPO = join(__dirname, "..", "..");
 
@@ -184,7 +185,7 @@ describe("validateConfig: image, flavor and version", () => {
         }
     });
     test("a version older than the supported ones is refused (MySQL 5.6, MariaDB 10.4)", () => {
-        expectProblem({ image: "mysql:5.6.51" }, "version", "5.6.51", /mysql 5\.6\.51 is not supported; use 5\.7 or newer/);
+        expectProblem({ image: "mysql:5.6.51" }, "version", "5.6.51", /mysql 5\.6\.51 is not supported; use 5\.7\.8 or newer/);
         expectProblem({ image: "mariadb:10.4" }, "version", "10.4", /mariadb 10\.4 is not supported; use 10\.5 or newer/);
     });
 });
@@ -334,5 +335,125 @@ describe("Pulumi.yaml", () => {
             if ("default" in declaration && declaration.default !== "") raw[key] = String(declaration.default);
         }
         assert.deepEqual(validateConfig(raw), validateConfig({}));
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Review findings (issue 21): each test is named after its defect and failed before the fix.
+
+describe("defect 4: storageRoot and dataOwner go into shell commands", () => {
+    const METACHARACTER_ROOTS = [
+        "/srv;#",
+        "/srv;rm -rf /",
+        "/srv|cat",
+        "/srv&&true",
+        "/srv&",
+        "/srv$(id)",
+        "/srv${HOME}",
+        "/srv`id`",
+        "/my db",
+        "/srv\tdb",
+        "/srv'x",
+        '/srv"x',
+        "/srv\\x",
+        "/srv\nrm",
+        "/srv/../etc",
+        "/srv/..",
+        "/srv/./db",
+        "//srv",
+        "/srv//db",
+        "/srv/*",
+        "/srv?",
+        "/srv>x",
+        "/srv<x",
+        "/srv(x)",
+        "/srv{a,b}",
+        "/srv~",
+        "/srv!",
+        "/srv#x",
+        "/",
+        "srv",
+        "",
+    ];
+    for (const bad of METACHARACTER_ROOTS) {
+        test(`defect 4: storageRoot with shell metacharacters is refused: ${JSON.stringify(bad)}`, () => {
+            expectProblem({ storage: "hostPath", storageRoot: bad, deleteDataOnDestroy: true }, "storageRoot", bad, /absolute directory path of letters, digits, '\.', '_', '-' and '\/' only.*e\.g\. \/db/);
+        });
+    }
+    test("defect 4: plain absolute paths of safe characters are accepted", () => {
+        for (const good of ["/db", "/srv/mysql-replicaset/db_1", "/var/lib/db.d", "/tmp/defect4-Ab12", "/srv/db/"]) {
+            assert.equal(validateConfig({ storage: "hostPath", storageRoot: good }).storage.mode, "hostPath", good);
+        }
+    });
+    test("defect 4: dataOwner other than uid:gid digits is refused (it goes into chown)", () => {
+        for (const bad of ["999:999;id", "999:999 /", "$(id -u):0", "999", "999:", ":999", "mysql:mysql", "999:999\n"]) {
+            expectProblem({ dataOwner: bad }, "dataOwner", bad, /write uid:gid as numbers, e\.g\. 999:999/);
+        }
+        assert.equal(validateConfig({ dataOwner: "1001:1001" }).dataOwner, "1001:1001");
+    });
+});
+
+describe("defect 8: passwords shorter than 8 characters are refused", () => {
+    for (const key of ["rootPassword", "replicationPassword"]) {
+        test(`defect 8: a ${key} of 4 characters is refused, naming the key and its length, never the value`, () => {
+            const error = refusal({ [key]: "repl" });
+            const problem = error.problems.find((p) => p.key === key);
+            assert.ok(problem, JSON.stringify(error.problems));
+            assert.equal(problem.value, "(secret, 4 characters)");
+            assert.match(problem.fix, /at least 8 characters.*pulumi config set --secret/);
+            assert.ok(error.message.includes(`  - ${key} = (secret, 4 characters): use at least 8 characters`), error.message);
+            assert.ok(!error.message.includes("repl\""), "the password itself is never shown");
+        });
+    }
+    test("defect 8: an empty password set in config is refused too (it is not 'unset')", () => {
+        assert.equal(refusal({ rootPassword: "" }).problems[0].value, "(secret, 0 characters)");
+    });
+    test("defect 8: 8 characters are enough; passwords are not part of the settings", () => {
+        const settings = validateConfig({ rootPassword: "eightchr", replicationPassword: "Eight-Ch" });
+        assert.ok(!JSON.stringify(settings).includes("eightchr") && !JSON.stringify(settings).includes("Eight-Ch"));
+    });
+    test("defect 8: a replicationPassword equal to the replicationUser is refused", () => {
+        const error = refusal({ replicationUser: "replicator", replicationPassword: "replicator" });
+        assert.match(error.message, /replicationPassword = \(secret, 10 characters\): choose a password other than the replicationUser/);
+        assert.ok(!error.message.includes('"replicator"'), "the password is not shown");
+    });
+    test("defect 8: loadConfig checks the secrets the stack sets before anything is declared", () => {
+        pulumi.runtime.setAllConfig(
+            { "mysql-replicaset:rootPassword": "short", "mysql-replicaset:replicationPassword": "long-enough-pw" },
+            ["mysql-replicaset:rootPassword", "mysql-replicaset:replicationPassword"],
+        );
+        try {
+            assert.throws(() => loadConfig(new pulumi.Config("mysql-replicaset")), (error: unknown) => {
+                assert.ok(error instanceof ConfigError);
+                assert.deepEqual(error.problems.map((p) => [p.key, p.value]), [["rootPassword", "(secret, 5 characters)"]]);
+                assert.ok(!error.message.includes("short\""));
+                return true;
+            });
+        } finally {
+            pulumi.runtime.setAllConfig({}, []);
+        }
+    });
+});
+
+describe("defect 9: MySQL 5.7.0–5.7.7 have neither CREATE USER IF NOT EXISTS nor super_read_only", () => {
+    for (const image of ["mysql:5.7.0", "mysql:5.7.7", "percona:5.7.7"]) {
+        test(`defect 9: ${image} is refused, naming the version and 5.7.8`, () => {
+            const version = image.split(":")[1];
+            const flavor = image.split(":")[0];
+            expectProblem(
+                { image },
+                "version",
+                version,
+                new RegExp(`${flavor} ${version.replace(/\./g, "\\.")} is not supported: CREATE USER IF NOT EXISTS and super_read_only first appear in 5\\.7\\.8; use 5\\.7\\.8 or newer`),
+            );
+        });
+    }
+    test("defect 9: a version stated in config is judged the same way", () => {
+        expectProblem({ image: "registry.example.com/db/custom:latest", flavor: "mysql", version: "5.7.5" }, "version", "5.7.5", /first appear in 5\.7\.8/);
+    });
+    test("defect 9: 5.7.8, 5.7.44 and a floating 5.7 tag are accepted", () => {
+        for (const image of ["mysql:5.7.8", "mysql:5.7.44", "percona:5.7", "percona:5.7.30"]) {
+            assert.equal(validateConfig({ image }).version.major, 5, image);
+        }
     });
 });

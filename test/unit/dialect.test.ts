@@ -374,8 +374,28 @@ describe("identifyServer / dialectFor on real VERSION() strings", () => {
     test("a MariaDB that says so only in @@version_comment is MariaDB", () => {
         assert.equal(identifyServer("10.6.18", "MariaDB Server").flavor, "mariadb");
     });
-    test("MySQL 5.6.51 is refused as too old, naming 5.7", () => {
-        assert.throws(() => dialectFor(identifyServer("5.6.51-log", "MySQL Community Server (GPL)")), /mysql 5\.6\.51 is too old.*MySQL\/Percona 5\.7 or newer/);
+    test("MySQL 5.6.51 is refused as too old, naming 5.7.8", () => {
+        assert.throws(() => dialectFor(identifyServer("5.6.51-log", "MySQL Community Server (GPL)")), /mysql 5\.6\.51 is too old.*MySQL\/Percona 5\.7\.8 or newer/);
+    });
+    for (const [version, comment, flavor] of [
+        ["5.7.0", "MySQL Community Server (GPL)", "mysql"],
+        ["5.7.7-rc-log", "MySQL Community Server (GPL)", "mysql"],
+        ["5.7.7-7-log", "Percona Server (GPL), Release 7", "percona"],
+    ]) {
+        test(`defect 9: ${flavor} ${version} is refused, naming the version and 5.7.8 (no CREATE USER IF NOT EXISTS, no super_read_only)`, () => {
+            const numeric = version.replace(/-.*$/, "");
+            assert.throws(
+                () => dialectFor(identifyServer(version, comment)),
+                new RegExp(
+                    `^Error: ${flavor} ${numeric.replace(/\./g, "\\.")} is too old for GTID auto-positioned replication here ` +
+                        "\\(CREATE USER IF NOT EXISTS and super_read_only first appear in 5\\.7\\.8\\); use MySQL/Percona 5\\.7\\.8 or newer$",
+                ),
+            );
+        });
+    }
+    test("defect 9: 5.7.8 is the oldest MySQL the mysql-5.7 dialect takes", () => {
+        assert.equal(dialectFor(identifyServer("5.7.8-rc-log", "MySQL Community Server (GPL)")).name, "mysql-5.7");
+        assert.equal(dialectFor(identifyServer("5.7.8-rc-log", "MySQL Community Server (GPL)")).superReadOnly, true);
     });
     test("MariaDB 10.4.32 is refused as too old, naming 10.5", () => {
         assert.throws(() => dialectFor(identifyServer("10.4.32-MariaDB", "MariaDB Server")), /mariadb 10\.4\.32 is too old.*MariaDB 10\.5 or newer/);

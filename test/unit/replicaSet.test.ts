@@ -7,6 +7,10 @@
  */
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { validateConfig } from "../../config/validate";
 import type { ReplicaSetSettings } from "../../config/types";
@@ -120,7 +124,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
     });
 
     for (const m of MEMBERS) {
-        test(`container ${m}: every field`, () => {
+        test(`defect 10: container ${m}: every field, the mysqld command included (it was compared with itself)`, () => {
             const c = container(run, m);
             const inputs = reveal(c.inputs);
             assert.deepEqual(inputs, {
@@ -134,7 +138,17 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                     { volumeName: `${m}-log`, containerPath: "/var/log/mysql" },
                 ],
                 envs: [`MYSQL_ROOT_PASSWORD=${ROOT_PW}`],
-                command: inputs.command, // pinned flag by flag in the next test
+                // In the order serverFlags renders them; the next test pins the set independently of order.
+                command: [
+                    `--server-id=${SERVER_ID[m]}`,
+                    "--log-bin=mysql-bin",
+                    "--binlog-format=ROW",
+                    "--log-slave-updates=ON",
+                    `--report-host=${m}`,
+                    "--gtid-mode=ON",
+                    "--enforce-gtid-consistency=ON",
+                    ...(m === "db001" ? [] : ["--read-only=ON"]),
+                ],
                 restart: "unless-stopped",
                 healthcheck: { tests: MYSQLADMIN_PING, interval: "2s", timeout: "5s", retries: 3, startPeriod: "300s" },
                 wait: true,
@@ -356,18 +370,15 @@ describe("storage: hostPath (the runbook's /db/<member>/{data,log,conf})", () =>
             const command = find(run.resources, TYPES.command, `${m}-dirs`);
             assert.equal(command.parent, find(run.resources, TYPES.replicaSet, NAME).urn);
             const create = String(reveal(command.inputs).create);
-            // A shell `a && b` of simple words: split into steps, then words.
-            const steps = create.split(/\s*&&\s*/).map((step) => step.trim().split(/\s+/));
-            const mkdir = steps.find((words) => words[0] === "mkdir" && words[1] === "-p");
-            assert.ok(mkdir, `create runs mkdir -p: ${create}`);
-            assert.deepEqual(mkdir.slice(2).sort(), [`/db/${m}/conf`, `/db/${m}/data`, `/db/${m}/log`]);
-            const chown = steps.find((words) => words[0] === "chown");
-            assert.ok(chown, `create runs chown: ${create}`);
-            assert.equal(chown[1], "999:999");
-            assert.ok(chown.includes(`/db/${m}/data`) && chown.includes(`/db/${m}/log`), `data and log are chowned: ${create}`);
-            assert.ok(steps.indexOf(mkdir) < steps.indexOf(chown), "chown after mkdir");
+            // Every word single-quoted; mkdir before chown; data and log chowned, conf not; no chmod 777.
+            assert.equal(
+                create,
+                `mkdir -p -- '/db/${m}/data' '/db/${m}/log' '/db/${m}/conf' && chown -- '999:999' '/db/${m}/data' '/db/${m}/log'`,
+            );
             assert.ok(!/chmod|777/.test(create), "no chmod 777");
             assert.equal(reveal(command.inputs).delete, undefined, "host data stays on destroy by default");
+            assert.equal(reveal(command.inputs).triggers, undefined, "no triggers: a changed trigger would replace (and delete)");
+            assert.deepEqual(command.ignoreChanges, ["triggers"], "triggers kept in older stacks' state cause no replacement");
         });
 
         test(`${m}: keeps the skip-name-resolve of the image's docker.cnf, which the conf mount hides`, () => {
@@ -390,8 +401,8 @@ describe("storage: hostPath (the runbook's /db/<member>/{data,log,conf})", () =>
     test("mysql images: owner 999:999 and conf at /etc/mysql/conf.d", async () => {
         const mysqlRun = await declare(devSettings({ image: "mysql:8.0.36", storage: "hostPath", storageRoot: "/srv/db/" }));
         const create = String(reveal(find(mysqlRun.resources, TYPES.command, "db001-dirs").inputs).create);
-        assert.match(create, /chown 999:999 /);
-        assert.match(create, /\/srv\/db\/db001\/data/);
+        assert.match(create, /chown -- '999:999' /);
+        assert.match(create, /'\/srv\/db\/db001\/data'/);
         assert.ok(!create.includes("//"), "trailing slash of the root is dropped");
         assert.deepEqual(reveal(container(mysqlRun, "db001").inputs.volumes)[2], {
             hostPath: "/srv/db/db001/conf",
@@ -400,9 +411,109 @@ describe("storage: hostPath (the runbook's /db/<member>/{data,log,conf})", () =>
         });
     });
 
-    test("deleteDataOnDestroy with hostPath removes the member's directory on delete", async () => {
+    test("deleteDataOnDestroy with hostPath removes the member's data and log, conf and its directory only when empty", async () => {
         const deleting = await declare(devSettings({ storage: "hostPath", deleteDataOnDestroy: true }));
-        assert.equal(reveal(find(deleting.resources, TYPES.command, "db002-dirs").inputs).delete, "rm -rf /db/db002");
+        assert.equal(
+            reveal(find(deleting.resources, TYPES.command, "db002-dirs").inputs).delete,
+            "rm -rf -- '/db/db002/data' '/db/db002/log' && { rmdir -- '/db/db002/conf' '/db/db002' 2>/dev/null || true; }",
+        );
+    });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe("defect 4: shell injection through storageRoot", () => {
+    /** The member's create and delete commands as declared under the mocks. */
+    async function dirCommands(settings: ReplicaSetSettings): Promise<Record<string, { create: string; delete?: string }>> {
+        const run = await declare(settings);
+        return Object.fromEntries(
+            MEMBERS.map((m) => {
+                const inputs = reveal(find(run.resources, TYPES.command, `${m}-dirs`).inputs);
+                return [m, { create: String(inputs.create), delete: inputs.delete === undefined ? undefined : String(inputs.delete) }];
+            }),
+        );
+    }
+    /** Runs a rendered command as the command provider does (a shell's -c). */
+    const sh = (script: string) => execFileSync("bash", ["-c", script], { stdio: "pipe" });
+    const owner = () => `${process.getuid!()}:${process.getgid!()}`;
+
+    test("defect 4: the declared commands quote every path, even a root that validateConfig would refuse", async () => {
+        // The component does not rely on validation alone: a caller may hand it settings directly.
+        const commands = await dirCommands({ ...devSettings({ deleteDataOnDestroy: true }), storage: { mode: "hostPath", root: "/srv;#" } });
+        assert.equal(
+            commands.db002.delete,
+            "rm -rf -- '/srv;#/db002/data' '/srv;#/db002/log' && { rmdir -- '/srv;#/db002/conf' '/srv;#/db002' 2>/dev/null || true; }",
+        );
+        assert.equal(
+            commands.db002.create,
+            "mkdir -p -- '/srv;#/db002/data' '/srv;#/db002/log' '/srv;#/db002/conf' && chown -- '999:999' '/srv;#/db002/data' '/srv;#/db002/log'",
+        );
+        const quoted = await dirCommands({ ...devSettings({ deleteDataOnDestroy: true }), storage: { mode: "hostPath", root: "/it's" } });
+        assert.match(quoted.db001.create, /^mkdir -p -- '\/it'\\''s\/db001\/data' /);
+    });
+
+    test("defect 4: a real run makes and removes only the member's own directories", async (t) => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "defect4-"));
+        t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+        const root = path.join(tmp, "root");
+        const commands = await dirCommands(devSettings({ storage: "hostPath", storageRoot: root, deleteDataOnDestroy: true, dataOwner: owner() }));
+        // Things that are not the server's: another member's files, a sibling of the root, the user's own files
+        // next to the data and in conf/.
+        fs.mkdirSync(path.join(root, "db003", "data"), { recursive: true });
+        fs.writeFileSync(path.join(root, "db003", "data", "ibdata1"), "db003's data");
+        fs.writeFileSync(path.join(tmp, "sibling"), "outside the root");
+
+        for (const m of ["db001", "db002"]) sh(commands[m].create);
+        for (const m of ["db001", "db002"]) {
+            for (const kind of ["data", "log", "conf"]) assert.ok(fs.statSync(path.join(root, m, kind)).isDirectory(), `${m}/${kind} made`);
+            assert.equal(fs.statSync(path.join(root, m, "data")).uid, process.getuid!(), `${m}/data owned by dataOwner`);
+        }
+        sh(commands.db001.create); // a re-run (create runs again when its inputs change) is harmless
+        fs.writeFileSync(path.join(root, "db001", "data", "ibdata1"), "db001's data");
+        fs.writeFileSync(path.join(root, "db001", "log", "mysql-bin.000001"), "db001's binlog");
+        fs.writeFileSync(path.join(root, "db001", "backup.sql"), "the user's backup");
+        fs.writeFileSync(path.join(root, "db002", "conf", "tls.cnf"), "the user's option file");
+
+        sh(commands.db001.delete!);
+        sh(commands.db002.delete!);
+        const left = (dir: string): string[] =>
+            fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+                const p = path.join(dir, e.name);
+                return e.isDirectory() ? [`${path.relative(tmp, p)}/`, ...left(p)] : [path.relative(tmp, p)];
+            });
+        assert.deepEqual(left(tmp).sort(), [
+            "root/",
+            "root/db001/", // kept: it holds the user's backup.sql
+            "root/db001/backup.sql",
+            "root/db002/", // kept: conf/ holds the user's file
+            "root/db002/conf/",
+            "root/db002/conf/tls.cnf",
+            "root/db003/",
+            "root/db003/data/",
+            "root/db003/data/ibdata1",
+            "sibling",
+        ]);
+
+        // Empty conf/ and member directory go too; the root stays. A delete of what is already gone succeeds.
+        fs.rmSync(path.join(root, "db002", "conf", "tls.cnf"));
+        sh(commands.db002.delete!);
+        sh(commands.db002.delete!);
+        assert.ok(!fs.existsSync(path.join(root, "db002")), "db002's empty directories are removed");
+        assert.ok(fs.existsSync(root), "the root is never removed");
+    });
+
+    test("defect 4: a real run with metacharacters in the root runs nothing but mkdir, chown and rm", async (t) => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "defect4-"));
+        t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+        const pwned = path.join(tmp, "pwned");
+        const root = `${tmp}/a;touch ${pwned};#$(touch ${pwned})\`touch ${pwned}\`|x&&y 'q' "z"`;
+        const commands = await dirCommands({ ...devSettings({ deleteDataOnDestroy: true, dataOwner: owner() }), storage: { mode: "hostPath", root } });
+        sh(commands.db001.create);
+        assert.ok(!fs.existsSync(pwned), "no injected command ran");
+        assert.ok(fs.statSync(`${root}/db001/data`).isDirectory(), "the directories carry the root's name literally");
+        sh(commands.db001.delete!);
+        assert.ok(!fs.existsSync(pwned), "no injected command ran on delete");
+        assert.ok(!fs.existsSync(`${root}/db001`) && fs.existsSync(root), "only the member's directories were removed");
     });
 });
 
