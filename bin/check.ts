@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { judge, parseStackOutputs, renderTable, type Verdict } from "../components/outputs";
+import { cliEnv, DEV_PASSPHRASE, PROJECT_ROOT, resolveCli, WrapperError, type Cli } from "./pulumi";
 
 const USAGE = `Usage: npm run check -- [options]
 
@@ -78,16 +79,27 @@ function parseOptions(argv: string[]): Options {
     return { file: values.file, stack: values.stack, refresh: values.refresh, maxLagSeconds, json: values.json, help: values.help };
 }
 
-/** The dev stack's documented passphrase (README), used when the caller set none. */
-const DEV_PASSPHRASE = "mysql-replicaset-dev";
+/**
+ * The Pulumi CLI, found as `npm run up` finds it (bin/pulumi.ts: PULUMI_CLI, PATH, .pulumi-cli/<version>/); with
+ * --refresh a missing one is installed there, as `npm run up` would.
+ */
+async function findCli(install: boolean): Promise<Cli> {
+    try {
+        return await resolveCli({ root: PROJECT_ROOT, env: process.env, install, log: (line) => process.stderr.write(`check: ${line}\n`) });
+    } catch (err) {
+        if (!(err instanceof WrapperError)) throw err;
+        const instead = '; install it (`npm run up` or `npm run check -- --refresh` installs it there), set PULUMI_CLI, or pass --file FILE ("-" for stdin) with the output of `pulumi stack output --json`';
+        throw new Unreadable(install ? err.message : `${err.message}${instead}`);
+    }
+}
 
 /** Runs the Pulumi CLI; resolves with its stdout. Its own progress goes to our stderr when `echo` is set. */
-function pulumi(args: string[], echo: boolean): Promise<string> {
+function pulumi(cli: Cli, args: string[], echo: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
-        // The same default as scripts/pulumi.sh (npm run up): a refresh decrypts the dev stack's secrets.
-        const env = { ...process.env };
+        // The same default as bin/pulumi.ts (npm run up): a refresh decrypts the dev stack's secrets.
+        const env = cliEnv(cli, process.env);
         if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
-        const child = spawn("pulumi", args, { env, stdio: ["ignore", echo ? process.stderr : "pipe", "pipe"] });
+        const child = spawn(cli.command, args, { env, stdio: ["ignore", echo ? process.stderr : "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -95,13 +107,7 @@ function pulumi(args: string[], echo: boolean): Promise<string> {
             stderr += chunk;
             if (echo) process.stderr.write(chunk);
         });
-        child.on("error", (err: NodeJS.ErrnoException) => {
-            reject(
-                err.code === "ENOENT"
-                    ? new Unreadable("the Pulumi CLI (pulumi) is not on PATH; install it, or pass --file FILE (\"-\" for stdin) with the output of `pulumi stack output --json`")
-                    : new Unreadable(`could not run pulumi: ${err.message}`),
-            );
-        });
+        child.on("error", (err: NodeJS.ErrnoException) => reject(new Unreadable(`could not run ${cli.command}: ${err.message}`)));
         child.on("close", (code) => {
             if (code === 0) resolve(stdout);
             else reject(new Unreadable(`\`pulumi ${args.join(" ")}\` failed (exit ${code})${stderr.trim() ? `:\n${stderr.trim()}` : ""}`));
@@ -126,8 +132,9 @@ async function readOutputs(options: Options): Promise<{ text: string; origin: st
         }
     }
     const stackArgs = options.stack !== undefined ? ["--stack", options.stack] : [];
-    if (options.refresh) await pulumi(["refresh", "--yes", ...stackArgs], true);
-    return { text: await pulumi(["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
+    const cli = await findCli(options.refresh);
+    if (options.refresh) await pulumi(cli, ["refresh", "--yes", ...stackArgs], true);
+    return { text: await pulumi(cli, ["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
 }
 
 /**

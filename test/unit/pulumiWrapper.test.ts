@@ -1,84 +1,371 @@
 /**
- * scripts/pulumi.sh (npm run up/preview/destroy/refresh) with a stand-in `pulumi` on PATH that records how
- * it was called: the wrapper must work on a fresh machine with no Pulumi account and no prompt.
+ * bin/pulumi.ts (npm run preview/up/destroy/refresh) with stand-in `pulumi` executables that record how they were
+ * called and a stand-in Docker engine on a unix socket: the wrapper must work on a machine with Node.js and Docker
+ * and nothing else — no Pulumi CLI, no Pulumi account, no prompt.
+ *
+ * The end-to-end cases run the wrapper as `npm run up` does (a child `node --import tsx bin/pulumi.ts`, in a copy
+ * of the project folder); the cases that vary only the environment call runWrapper in-process on the same
+ * folder. The install's success path runs in-process with a fake installer (there is no network here);
+ * the failure path runs the real one (PulumiCommand.install), which cannot reach get.pulumi.com here — on a
+ * machine where it can, those cases are skipped, since they would download the real CLI.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod, symlink, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
+
+const REPO = join(__dirname, "../..");
+
+interface Call {
+    cli: string;
+    argv: string[];
+    passphrase: string | null;
+    passphraseFile: string | null;
+    path: string;
+}
 
 interface Run {
     code: number;
-    calls: string[][];
-    env: Record<string, string>;
+    stdout: string;
+    stderr: string;
+    ms: number;
+    calls: Call[];
 }
 
-describe("scripts/pulumi.sh", () => {
+/**
+ * A stand-in `pulumi` named `name` in `dir`: appends one JSON line per call to $FAKE_LOG; `whoami` fails unless
+ * FAKE_LOGGED_IN is set (a machine that never logged in); the verb in FAKE_FAIL exits 3.
+ */
+async function standIn(dir: string, name: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, "pulumi");
+    await writeFile(
+        file,
+        `#!${process.execPath}
+const fs = require("fs");
+const env = process.env;
+fs.appendFileSync(env.FAKE_LOG, JSON.stringify({ cli: ${JSON.stringify(name)}, argv: process.argv.slice(2),
+    passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? null, passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE ?? null, path: env.PATH }) + "\\n");
+if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) process.exit(1);
+if (process.argv[2] === env.FAKE_FAIL) process.exit(3);
+`,
+    );
+    await chmod(file, 0o755);
+    return file;
+}
+
+async function readCalls(log: string): Promise<Call[]> {
+    const text = await readFile(log, "utf8").catch(() => "");
+    return text.trim() === "" ? [] : text.trim().split("\n").map((line) => JSON.parse(line) as Call);
+}
+
+async function exists(file: string): Promise<boolean> {
+    return access(file).then(
+        () => true,
+        () => false,
+    );
+}
+
+/** Whether get.pulumi.com answers from here: then the real installer would download the real CLI. */
+async function networkReachable(): Promise<boolean> {
+    try {
+        await fetch("https://get.pulumi.com/install.sh", { method: "HEAD", signal: AbortSignal.timeout(10_000) });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
+    let work: string;
     let project: string;
-    let bin: string;
+    let pathBin: string;
+    let emptyBin: string;
+    let dockerSocket: string;
+    let docker: Server;
+    let pinned: string;
+    let offline: boolean;
 
     before(async () => {
-        project = await mkdtemp(join(tmpdir(), "wrapper-project-"));
-        bin = join(project, "fake-bin");
-        await mkdir(join(project, "scripts"));
-        await mkdir(bin);
-        await copyFile(join(__dirname, "../../scripts/pulumi.sh"), join(project, "scripts/pulumi.sh"));
-        // The stand-in records each call (one JSON array per line) and the passphrase it saw; `whoami` fails
-        // unless FAKE_LOGGED_IN is set, like a machine that never logged in.
-        await writeFile(
-            join(bin, "pulumi"),
-            `#!/usr/bin/env node
-const fs = require("fs");
-fs.appendFileSync(process.env.FAKE_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
-fs.writeFileSync(process.env.FAKE_LOG + ".env", JSON.stringify({ passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? "" }));
-if (process.argv[2] === "whoami" && !process.env.FAKE_LOGGED_IN) process.exit(1);
-`,
-        );
-        await chmod(join(bin, "pulumi"), 0o755);
+        work = await mkdtemp(join(tmpdir(), "wrapper-"));
+        project = join(work, "project");
+        await mkdir(join(project, "bin"), { recursive: true });
+        await copyFile(join(REPO, "bin/pulumi.ts"), join(project, "bin/pulumi.ts"));
+        await symlink(join(REPO, "node_modules"), join(project, "node_modules"));
+        pathBin = join(work, "path-bin");
+        await standIn(pathBin, "path");
+        emptyBin = join(work, "empty-bin");
+        await mkdir(emptyBin);
+        pinned = (JSON.parse(await readFile(join(REPO, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
+        // A Docker engine as far as the wrapper can tell: GET /_ping answers on the socket.
+        dockerSocket = join(work, "docker.sock");
+        docker = createServer((req, res) => res.end(req.url === "/_ping" ? "OK" : "{}"));
+        await new Promise<void>((resolve) => docker.listen(dockerSocket, resolve));
+        offline = !(await networkReachable());
     });
-    after(async () => rm(project, { recursive: true, force: true }));
+    after(async () => {
+        await new Promise((resolve) => docker.close(resolve));
+        await rm(work, { recursive: true, force: true });
+    });
 
-    async function wrapper(args: string[], env: Record<string, string> = {}): Promise<Run> {
-        const log = join(project, `calls-${Math.random().toString(36).slice(2)}.log`);
-        const code = await new Promise<number>((resolve) => {
-            const child = execFile(
-                "bash",
-                [join(project, "scripts/pulumi.sh"), ...args],
-                { env: { PATH: `${bin}:${process.env.PATH}`, HOME: project, FAKE_LOG: log, ...env } },
-                (error) => resolve(error ? Number((error as { code?: number }).code ?? 1) : 0),
-            );
-            child.stdin?.end();
+    /** The wrapper as `npm run <verb>` runs it, stdin not a terminal; `pulumi` on PATH unless PATH is given. */
+    async function wrapper(args: string[], env: Record<string, string> = {}, script = join(project, "bin/pulumi.ts"), cwd = project): Promise<Run> {
+        const log = join(work, `calls-${Math.random().toString(36).slice(2)}.log`);
+        const started = Date.now();
+        const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+            const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+                cwd,
+                env: { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env },
+            });
+            let out = "";
+            let err = "";
+            child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+            child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+            child.on("error", reject);
+            child.on("close", (exit) => resolve({ code: exit ?? -1, stdout: out, stderr: err }));
+            child.stdin.end();
         });
-        const calls = (await readFile(log, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as string[]);
-        const seen = JSON.parse(await readFile(`${log}.env`, "utf8")) as Record<string, string>;
-        return { code, calls, env: seen };
+        return { code, stdout, stderr, ms: Date.now() - started, calls: await readCalls(log) };
     }
+
+    /**
+     * The same wrapper in-process (runWrapper, as the child above runs it), for the cases that vary only the
+     * environment: a WrapperError is exit 2 with its message, as in bin/pulumi.ts's main.
+     */
+    async function inProcess(args: string[], env: Record<string, string> = {}): Promise<Run> {
+        const log = join(work, `calls-${Math.random().toString(36).slice(2)}.log`);
+        const started = Date.now();
+        const lines: string[] = [];
+        const fullEnv = { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env };
+        let code: number;
+        try {
+            code = await runWrapper(args, { root: project, env: fullEnv, interactive: false, log: (line) => lines.push(line) });
+        } catch (error) {
+            if (!(error instanceof WrapperError)) throw error;
+            lines.push(error.message);
+            code = 2;
+        }
+        return { code, stdout: "", stderr: lines.map((l) => `${l}\n`).join(""), ms: Date.now() - started, calls: await readCalls(log) };
+    }
+
+    it("npm run preview/up/destroy/refresh run bin/pulumi.ts with their verb", async () => {
+        const scripts = (JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+        for (const verb of ["preview", "up", "destroy", "refresh"]) assert.equal(scripts[verb], `node --import tsx bin/pulumi.ts ${verb}`);
+    });
 
     it("on a fresh machine: logs in to a project-local file backend, selects or creates dev, runs up without prompting", async () => {
         const run = await wrapper(["up", "--yes"]);
-        assert.equal(run.code, 0);
-        assert.deepEqual(run.calls[0].slice(0, 1), ["whoami"]);
-        assert.deepEqual(run.calls[1], ["login", "--non-interactive", `file://${project}/.pulumi-state`]);
-        assert.deepEqual(run.calls[2], ["stack", "select", "--non-interactive", "--create", "dev"]);
-        // No terminal here (like CI): pulumi is told not to prompt, and the user's --yes is passed through.
-        assert.deepEqual(run.calls[3], ["up", "--non-interactive", "--stack", "dev", "--yes"]);
-        assert.equal(run.env.passphrase, "mysql-replicaset-dev");
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(
+            run.calls.map((c) => c.argv),
+            [
+                ["whoami", "--non-interactive"],
+                ["login", "--non-interactive", `file://${project}/.pulumi-state`],
+                ["stack", "select", "--non-interactive", "--create", "dev"],
+                // No terminal here (like CI): pulumi is told not to prompt, and the user's --yes is passed through.
+                ["up", "--non-interactive", "--stack", "dev", "--yes"],
+            ],
+        );
+        assert.ok(await exists(join(project, ".pulumi-state")));
+        assert.ok(run.calls.every((c) => c.cli === "path" && c.passphrase === "mysql-replicaset-dev"));
     });
 
     it("keeps a backend, a passphrase and a stack the user already chose", async () => {
-        const run = await wrapper(["preview"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "mine", PULUMI_STACK: "prod" });
-        assert.equal(run.code, 0);
-        assert.ok(!run.calls.some((c) => c[0] === "login"), "it logged in although a backend was chosen");
-        assert.deepEqual(run.calls.at(-1), ["preview", "--non-interactive", "--stack", "prod"]);
-        assert.equal(run.env.passphrase, "mine");
+        const run = await inProcess(["preview"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "mine", PULUMI_STACK: "prod" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(
+            run.calls.map((c) => c.argv),
+            [
+                ["whoami", "--non-interactive"],
+                ["stack", "select", "--non-interactive", "--create", "prod"],
+                ["preview", "--non-interactive", "--stack", "prod"],
+            ],
+        );
+        assert.ok(run.calls.every((c) => c.passphrase === "mine"));
+    });
+
+    it("PULUMI_BACKEND_URL set: neither asks whoami nor logs in", async () => {
+        const run = await inProcess(["preview"], { PULUMI_BACKEND_URL: "file:///somewhere" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(run.calls.map((c) => c.argv[0]), ["stack", "preview"]);
+    });
+
+    it("PULUMI_STACK: unset or empty means dev; any other value is selected (created if missing) and passed as --stack", async () => {
+        const empty = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "" });
+        assert.deepEqual(empty.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "dev"]);
+        assert.deepEqual(empty.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev"]);
+        const staging = await inProcess(["up", "--yes"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "staging" });
+        assert.deepEqual(staging.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "staging"]);
+        assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "staging", "--yes"]);
+    });
+
+    it("PULUMI_CONFIG_PASSPHRASE_FILE set: no passphrase is added; PULUMI_CONFIG_PASSPHRASE empty and no file: the dev default", async () => {
+        const withFile = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE_FILE: "/secret/pass" });
+        assert.equal(withFile.code, 0, withFile.stderr);
+        assert.ok(withFile.calls.every((c) => c.passphrase === null && c.passphraseFile === "/secret/pass"), JSON.stringify(withFile.calls));
+        const both = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE_FILE: "/secret/pass", PULUMI_CONFIG_PASSPHRASE: "mine" });
+        assert.ok(both.calls.every((c) => c.passphrase === "mine" && c.passphraseFile === "/secret/pass"));
+        const emptyPassphrase = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "" });
+        assert.ok(emptyPassphrase.calls.every((c) => c.passphrase === "mysql-replicaset-dev" && c.passphraseFile === null));
     });
 
     it("destroy and refresh go through the same path", async () => {
         for (const action of ["destroy", "refresh"]) {
-            const run = await wrapper([action, "--yes"], { FAKE_LOGGED_IN: "1" });
-            assert.deepEqual(run.calls.at(-1), [action, "--non-interactive", "--stack", "dev", "--yes"]);
+            const run = await inProcess([action, "--yes"], { FAKE_LOGGED_IN: "1" });
+            assert.deepEqual(run.calls.at(-1)?.argv, [action, "--non-interactive", "--stack", "dev", "--yes"]);
         }
+    });
+
+    it("exits with pulumi's exit code; a failed stack select stops before the verb", async () => {
+        const up = await inProcess(["up"], { FAKE_LOGGED_IN: "1", FAKE_FAIL: "up" });
+        assert.equal(up.code, 3);
+        const select = await inProcess(["up"], { FAKE_LOGGED_IN: "1", FAKE_FAIL: "stack" });
+        assert.equal(select.code, 3);
+        assert.ok(!select.calls.some((c) => c.argv[0] === "up"), "up ran after stack select failed");
+    });
+
+    it("PULUMI_CLI is used instead of the pulumi on PATH, with its folder first on the children's PATH", async () => {
+        const chosen = await standIn(join(work, "chosen"), "chosen");
+        const run = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CLI: chosen });
+        assert.equal(run.code, 0, run.stderr);
+        assert.ok(run.calls.length > 0 && run.calls.every((c) => c.cli === "chosen" && c.path.startsWith(`${join(work, "chosen")}:`)));
+        const missing = await inProcess(["up"], { PULUMI_CLI: join(work, "nowhere/pulumi") });
+        assert.equal(missing.code, 2);
+        assert.match(missing.stderr, /PULUMI_CLI=.*nowhere\/pulumi is not an executable file/);
+        assert.deepEqual(missing.calls, []);
+    });
+
+    describe("no Docker engine: one line saying so, exit 2, and no Pulumi step", () => {
+        it("a unix socket nobody listens on", async () => {
+            const run = await wrapper(["up", "--yes"], { DOCKER_HOST: `unix://${work}/no-engine.sock` });
+            assert.equal(run.code, 2);
+            assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+            assert.match(run.stderr, /^no Docker engine answers on unix:\/\/.*no-engine\.sock \(ENOENT\): start one .*DOCKER_HOST/);
+            assert.deepEqual(run.calls, []);
+        });
+
+        it("a tcp endpoint nobody listens on", async () => {
+            const closed = createServer();
+            await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+            const port = (closed.address() as { port: number }).port;
+            await new Promise((resolve) => closed.close(resolve));
+            const run = await inProcess(["preview"], { DOCKER_HOST: `tcp://127.0.0.1:${port}` });
+            assert.equal(run.code, 2);
+            assert.match(run.stderr, new RegExp(`^no Docker engine answers on tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+            assert.deepEqual(run.calls, []);
+        });
+
+        it("comes before the CLI: nothing is installed when there is no engine", async () => {
+            const run = await inProcess(["up", "--yes"], { PATH: emptyBin, DOCKER_HOST: `unix://${work}/no-engine.sock` });
+            assert.equal(run.code, 2);
+            assert.doesNotMatch(run.stderr, /installing/);
+            assert.equal(await exists(join(project, ".pulumi-cli")), false);
+        });
+    });
+
+    describe("no pulumi on PATH", () => {
+        /** A fresh project folder for each case, so no CLI is left over from another. */
+        async function freshRoot(): Promise<string> {
+            const root = await mkdtemp(join(work, "root-"));
+            await symlink(join(REPO, "node_modules"), join(root, "node_modules"));
+            return root;
+        }
+
+        /** Writes a stand-in where the real installer puts the CLI (`<root>/bin/pulumi`), and remembers its calls. */
+        function fakeInstaller(calls: Array<{ root: string; version: string }>): Installer {
+            return async (opts) => {
+                calls.push(opts);
+                return { command: await standIn(join(opts.root, "bin"), "installed") };
+            };
+        }
+
+        it("installs the pinned CLI version into .pulumi-cli/<version> and runs everything with it", async () => {
+            const root = await freshRoot();
+            const log = join(root, "calls.log");
+            const lines: string[] = [];
+            const installs: Array<{ root: string; version: string }> = [];
+            const env = { PATH: emptyBin, HOME: root, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}` };
+            const code = await runWrapper(["up", "--yes"], { root, env, interactive: false, installer: fakeInstaller(installs), log: (l) => lines.push(l) });
+            assert.equal(code, 0);
+            const folder = join(root, ".pulumi-cli", pinned);
+            assert.deepEqual(installs, [{ root: folder, version: pinned }]);
+            assert.deepEqual(lines, [`installing Pulumi CLI ${pinned} into ${folder}`]);
+            const calls = await readCalls(log);
+            assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev", "--yes"]);
+            assert.ok(calls.every((c) => c.cli === "installed" && c.path === `${join(folder, "bin")}:${emptyBin}`), JSON.stringify(calls));
+
+            // The next run finds it: no second install, no message.
+            lines.length = 0;
+            assert.equal(await runWrapper(["preview"], { root, env, interactive: false, installer: fakeInstaller(installs), log: (l) => lines.push(l) }), 0);
+            assert.equal(installs.length, 1);
+            assert.deepEqual(lines, []);
+            assert.equal((await readCalls(log)).at(-1)?.cli, "installed");
+        });
+
+        it("a pulumi on PATH is used as it is: nothing installed", async () => {
+            const root = await freshRoot();
+            const installs: Array<{ root: string; version: string }> = [];
+            const cli = await resolveCli({ root, env: { PATH: `${emptyBin}:${pathBin}` }, install: true, installer: fakeInstaller(installs), log: () => undefined });
+            assert.deepEqual(cli, { command: "pulumi", origin: "PATH" });
+            assert.deepEqual(installs, []);
+        });
+
+        it("a failing installer: `could not install the Pulumi CLI: <reason>` and what to do instead", async () => {
+            const root = await freshRoot();
+            const failing: Installer = async () => {
+                throw new Error("Failed to download https://get.pulumi.com/install.sh: fetch failed");
+            };
+            await assert.rejects(
+                resolveCli({ root, env: { PATH: emptyBin }, install: true, installer: failing, log: () => undefined }),
+                (error: Error) =>
+                    error instanceof WrapperError &&
+                    /^could not install the Pulumi CLI: Failed to download https:\/\/get\.pulumi\.com\/install\.sh: fetch failed\n/.test(error.message) &&
+                    /Install it yourself .* or set PULUMI_CLI/.test(error.message),
+            );
+        });
+
+        it("an installer that never finishes is given up at its deadline", async () => {
+            const root = await freshRoot();
+            const hanging: Installer = () => new Promise(() => undefined);
+            const started = Date.now();
+            await assert.rejects(
+                resolveCli({ root, env: { PATH: emptyBin }, install: true, installer: hanging, installTimeoutMs: 300, log: () => undefined }),
+                (error: Error) =>
+                    error instanceof WrapperError &&
+                    /^could not install the Pulumi CLI: the install did not finish within 0\.3 s \(PULUMI_CLI_INSTALL_TIMEOUT_SECONDS\)\n/.test(error.message),
+            );
+            assert.ok(Date.now() - started < 5000);
+        });
+
+        it("the real installer, without network: the message, exit 2, within the deadline, no Pulumi step", { timeout: 120_000 }, async (t) => {
+            if (!offline) return t.skip("get.pulumi.com answers from here: the real installer would download the CLI");
+            const run = await wrapper(["up", "--yes"], { PATH: emptyBin, PULUMI_CLI_INSTALL_TIMEOUT_SECONDS: "60" });
+            const lines = run.stderr.trim().split("\n");
+            assert.equal(lines[0], `installing Pulumi CLI ${pinned} into ${join(project, ".pulumi-cli", pinned)}`, run.stderr);
+            assert.match(lines[1], /^could not install the Pulumi CLI: \S/);
+            assert.match(lines[2], /set PULUMI_CLI/);
+            assert.equal(run.code, 2);
+            assert.ok(run.ms < 70_000, `took ${run.ms} ms`);
+            assert.deepEqual(run.calls, []);
+            assert.equal(await exists(join(project, ".pulumi-cli", pinned, "bin/pulumi")), false);
+        });
+
+        it("npm run check -- --refresh installs the same way (real installer, without network: exit 2)", { timeout: 120_000 }, async (t) => {
+            if (!offline) return t.skip("get.pulumi.com answers from here: the real installer would download the CLI");
+            if (await exists(join(REPO, ".pulumi-cli", pinned, "bin/pulumi"))) return t.skip("this checkout already has its project-local CLI");
+            const run = await wrapper(["--refresh"], { PATH: emptyBin, PULUMI_CLI_INSTALL_TIMEOUT_SECONDS: "60" }, join(REPO, "bin/check.ts"), REPO);
+            assert.equal(run.code, 2);
+            assert.match(run.stderr, new RegExp(`^check: installing Pulumi CLI ${pinned.replace(/\./g, "\\.")} into `));
+            assert.match(run.stderr, /\ncheck: could not install the Pulumi CLI: \S.*\n.*set PULUMI_CLI/);
+            // Without --refresh nothing is installed: the CLI is looked for, and its absence reported.
+            const plain = await wrapper([], { PATH: emptyBin }, join(REPO, "bin/check.ts"), REPO);
+            assert.equal(plain.code, 2);
+            assert.doesNotMatch(plain.stderr, /installing/);
+            assert.match(plain.stderr, /Pulumi CLI \(pulumi\) is not on PATH.*--file FILE/);
+        });
     });
 });
