@@ -1,79 +1,139 @@
 #!/usr/bin/env bash
-# Builds the end-to-end test image mysql-replicaset-test/mariadb:10.11 from Debian packages (no registry pull):
-# debootstrap a minimal bookworm with mariadb-server, add docker-entrypoint.sh and healthcheck.sh (the official
-# mariadb image's contract), and `docker import` it. Idempotent: does nothing when the tag exists. The
-# debootstrap result is cached outside the repo, so a rebuild after `docker rmi` takes seconds, not minutes.
+# Builds the test images from Debian packages (no registry pull): a minimal Debian root filesystem with the
+# server packages (debootstrap-cache.sh, cached outside the repo), plus an entrypoint and health check that keep
+# the official image's contract, turned into an image with `docker import`:
 #
-# Usage: build-image.sh [--force]     env: IMAGE (tag), CACHE_DIR, MIRROR
+#   mysql-replicaset-test/mariadb:10.11  bookworm  mariadb-server, mariadb-client  official `mariadb` contract
+#   mysql-replicaset-test/mariadb:11     sid       mariadb-server, mariadb-client  official `mariadb` contract
+#   mysql-replicaset-test/mysql:9        sid       mysql-server-core, mysql-client-core  official `mysql` contract
+#
+# Idempotent: an image whose tag exists is left alone. The debootstrap result is cached keyed by suite, packages
+# and mirror, so a rebuild after `docker rmi` takes seconds; the image's own files are added on every build.
+#
+# Usage: build-image.sh [--force] [IMAGE|FLAVOR...]      (none: all three; flavors: see flavors.sh)
+#   env: MIRROR (default: the Debian archive of this machine's apt configuration), CACHE_DIR
 set -euo pipefail
 
-IMAGE="${IMAGE:-mysql-replicaset-test/mariadb:10.11}"
-CACHE_DIR="${CACHE_DIR:-/var/cache/mysql-replicaset-test}"
-MIRROR="${MIRROR:-http://deb.debian.org/debian}"
-SUITE=bookworm
-# mariadb-client brings mariadb-admin (healthcheck); util-linux (essential) brings setpriv (Debian has no gosu).
-PACKAGES=mariadb-server,mariadb-client
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# The cache holds the debootstrap result only, keyed by what went into it; the image's own files are added on
-# every build, so editing the entrypoint costs seconds, not a new debootstrap.
-TARBALL="$CACHE_DIR/debootstrap-$SUITE-$(echo "$MIRROR $PACKAGES" | sha256sum | cut -c1-12).tar"
+# shellcheck source=flavors.sh
+. "$HERE/flavors.sh"
 
 log() { echo "build-image: $*" >&2; }
 
-if [ "${1:-}" != "--force" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
-    log "$IMAGE already exists; nothing to do (--force rebuilds it)"
-    exit 0
-fi
+# Unpacks the cached debootstrap of SUITE+PACKAGES into ROOTFS and makes it a test image of KIND.
+prepare_rootfs() {
+    local rootfs="$1" tarball
+    tarball="$(bash "$HERE/debootstrap-cache.sh" "$SUITE" "$PACKAGES")"
+    tar --numeric-owner -C "$rootfs" -xf "$tarball"
+    # The official images run the server as uid/gid 999; hostPath layouts (dataOwner 999:999) rely on it.
+    # Another account may hold 999 (sid's lpadmin group does): it gets mysql's old id, or a free one.
+    # Files of the package's mysql account (e.g. sid's /run/mariadbd) follow it to 999.
+    chroot "$rootfs" sh -ec '
+        owned=""
+        if getent passwd mysql >/dev/null; then
+            owned="$(find / -xdev \( -user mysql -o -group mysql \) -print 2>/dev/null || true)"
+        fi
+        free_id() { i=990; while getent "$1" "$i" >/dev/null; do i=$((i - 1)); done; echo "$i"; }
+        holder="$(getent group 999 | cut -d: -f1)"
+        if [ -n "$holder" ] && [ "$holder" != mysql ]; then
+            groupmod -g "$(getent group mysql | cut -d: -f3 || free_id group)" "$holder" 2>/dev/null || groupmod -g "$(free_id group)" "$holder"
+        fi
+        holder="$(getent passwd 999 | cut -d: -f1)"
+        if [ -n "$holder" ] && [ "$holder" != mysql ]; then
+            usermod -u "$(free_id passwd)" "$holder"
+        fi
+        if getent group mysql >/dev/null; then groupmod -g 999 mysql; else groupadd -r -g 999 mysql; fi
+        if getent passwd mysql >/dev/null; then usermod -u 999 -g 999 mysql
+        else useradd -r -u 999 -g 999 -d /var/lib/mysql -s /usr/sbin/nologin mysql; fi
+        [ -z "$owned" ] || echo "$owned" | while IFS= read -r f; do chown -h mysql:mysql "$f"; done'
+    # A datadir made by a postinst would be copied by Docker into every new volume: drop it.
+    rm -rf "$rootfs"/var/lib/mysql "$rootfs"/var/lib/mysql-upgrade
+    install -d -o 999 -g 999 "$rootfs"/var/lib/mysql "$rootfs"/var/log/mysql "$rootfs"/run/mysqld
+    mkdir -p "$rootfs/usr/local/bin"
+    if [ "$KIND" = mariadb ]; then
+        # Listen on every container address; check accounts by IP (the replication account's host is a netmask).
+        # The official image's paths: Debian's MariaDB 11.8.6-5 and later default to /var/lib/mariadb and
+        # /run/mariadbd.
+        cat >"$rootfs/etc/mysql/mariadb.conf.d/99-docker.cnf" <<'CNF'
+[client-server]
+socket = /run/mysqld/mysqld.sock
 
-mkdir -p "$CACHE_DIR"
-WORK="$(mktemp -d "$CACHE_DIR/build.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-ROOTFS="$WORK/rootfs"
-mkdir "$ROOTFS"
+[mariadbd]
+datadir = /var/lib/mysql
+pid-file = /run/mysqld/mysqld.pid
+bind-address = 0.0.0.0
+skip-name-resolve
+host-cache-size = 0
+CNF
+        install -m 0755 "$HERE/docker-entrypoint.sh" "$HERE/healthcheck.sh" "$rootfs/usr/local/bin/"
+    else
+        # The official mysql image's my.cnf (docker-library/mysql, Oracle variant), at the path Debian's mysqld
+        # reads, including /etc/mysql/conf.d.
+        install -d -o 999 -g 999 -m 0750 "$rootfs"/var/lib/mysql-files
+        mkdir -p "$rootfs/etc/mysql/conf.d"
+        rm -f "$rootfs/etc/mysql/my.cnf" "$rootfs/etc/my.cnf"
+        cat >"$rootfs/etc/mysql/my.cnf" <<'CNF'
+[mysqld]
+host-cache-size=0
+skip-name-resolve
+datadir=/var/lib/mysql
+socket=/var/run/mysqld/mysqld.sock
+secure-file-priv=/var/lib/mysql-files
+user=mysql
+pid-file=/var/run/mysqld/mysqld.pid
 
-if [ ! -s "$TARBALL" ]; then
-    command -v debootstrap >/dev/null || { log "debootstrap is missing: apt-get install -y debootstrap"; exit 1; }
-    log "debootstrap $SUITE with $PACKAGES (a few minutes; cached in $CACHE_DIR afterwards)"
-    # invoke-rc.d finds no init system in the chroot, so the maintainer scripts start no server.
-    if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1; then
-        tail -n 40 "$WORK/debootstrap.log" >&2
-        log "debootstrap failed (last 40 lines of its log above)"
-        exit 1
+[client]
+socket=/var/run/mysqld/mysqld.sock
+
+!includedir /etc/mysql/conf.d/
+CNF
+        install -m 0755 "$HERE/mysql-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
     fi
-    # Keep it small: no package lists, caches, docs, manuals or locales.
-    rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/cache/debconf/*-old \
-        "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* \
-        "$ROOTFS"/usr/share/locale/* "$ROOTFS"/var/log/*.log "$ROOTFS"/var/log/apt/* "$ROOTFS"/tmp/* \
-        "$ROOTFS"/var/lib/mysql/* # the postinst's datadir (dropped again below)
-    tar --numeric-owner -C "$ROOTFS" -cf "$TARBALL.partial" .
-    mv "$TARBALL.partial" "$TARBALL"
-    log "cached $TARBALL ($(du -h "$TARBALL" | cut -f1))"
-else
-    log "using cached $TARBALL"
-    tar --numeric-owner -C "$ROOTFS" -xf "$TARBALL"
-fi
+}
 
-# The official images run mysqld as uid/gid 999; hostPath layouts (dataOwner 999:999) rely on it.
-chroot "$ROOTFS" sh -ec 'groupmod -g 999 mysql && usermod -u 999 -g 999 mysql'
-# The package's postinst initialised a datadir: drop it, or Docker would copy it into every new volume.
-rm -rf "$ROOTFS"/var/lib/mysql "$ROOTFS"/var/lib/mysql-upgrade
-install -d -o 999 -g 999 "$ROOTFS"/var/lib/mysql "$ROOTFS"/var/log/mysql "$ROOTFS"/run/mysqld
-# Listen on every container address; check accounts by IP (the replication account's host is a netmask).
-printf '[mariadbd]\nbind-address = 0.0.0.0\nskip-name-resolve\nhost-cache-size = 0\n' \
-    >"$ROOTFS/etc/mysql/mariadb.conf.d/99-docker.cnf"
-install -m 0755 "$HERE/docker-entrypoint.sh" "$HERE/healthcheck.sh" "$ROOTFS/usr/local/bin/"
+build() {
+    local image="$1" work rootfs previous cmd started=$SECONDS
+    flavor_spec "$image"
+    cmd=mariadbd
+    [ "$KIND" = mysql ] && cmd=mysqld
+    work="$(mktemp -d "${CACHE_DIR:-/var/cache/mysql-replicaset-test}/build.XXXXXX")"
+    WORKDIRS+=("$work")
+    rootfs="$work/rootfs"
+    mkdir "$rootfs"
+    prepare_rootfs "$rootfs"
+    log "importing the rootfs as $image"
+    previous="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
+    tar --numeric-owner -C "$rootfs" -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'VOLUME /var/lib/mysql' \
+        --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+        --change "CMD [\"$cmd\"]" \
+        --change 'EXPOSE 3306' \
+        - "$image" >/dev/null
+    # A --force rebuild leaves the old image untagged: drop it unless a container still uses it.
+    if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+        docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+    log "built $image ($(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)) in $((SECONDS - started))s"
+}
 
-log "importing the rootfs as $IMAGE"
-previous="$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
-tar --numeric-owner -C "$ROOTFS" -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'VOLUME /var/lib/mysql' \
-    --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
-    --change 'CMD ["mariadbd"]' \
-    --change 'EXPOSE 3306' \
-    - "$IMAGE" >/dev/null
-# A --force rebuild leaves the old image untagged: drop it unless a container still uses it.
-if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
-    docker rmi "$previous" >/dev/null 2>&1 || true
-fi
-log "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec))"
+WORKDIRS=()
+cleanup() { [ "${#WORKDIRS[@]}" -eq 0 ] || rm -rf "${WORKDIRS[@]}"; }
+trap cleanup EXIT
+force=0
+if [ "${1:-}" = "--force" ]; then force=1; shift; fi
+[ "$#" -gt 0 ] || set -- "${ALL_FLAVORS[@]}"
+mkdir -p "${CACHE_DIR:-/var/cache/mysql-replicaset-test}"
+images=()
+for name in "$@"; do
+    flavor_spec "$name" # unknown names fail before any work
+    images+=("$IMAGE")
+done
+for image in "${images[@]}"; do
+    if [ "$force" = 0 ] && docker image inspect "$image" >/dev/null 2>&1; then
+        log "$image already exists; nothing to do (--force rebuilds it)"
+        continue
+    fi
+    build "$image"
+done
