@@ -142,21 +142,26 @@ export function account(user: string, host: string): string {
     return `${SqlString.escape(user)}@${SqlString.escape(host)}`;
 }
 
-/** Drops a replication account that is no longer wanted (user or host changed). */
-export function dropReplicationAccount(user: string, host: string): string {
-    return `DROP USER IF EXISTS ${account(user, host)}`;
+/** Drops a replication account that is no longer wanted (user or host changed), on this member only. */
+export function dropReplicationAccount(user: string, host: string): string[] {
+    return withoutBinlog([`DROP USER IF EXISTS ${account(user, host)}`]);
 }
 
 /**
  * MySQL, run on the source: of a replica's gtid_executed, the GTIDs the source lacks (errant) and the ones it
- * has too (shared, kept across a reset).
+ * has too (shared, kept across a reset). `alsoHeldBy` are GTID sets counted as the source's as well (during a
+ * switchover, the previous source's: the new source catches up with it before anyone replicates from it).
  */
-export function compareWithSourceGtids(replicaGtids: string): string {
+export function compareWithSourceGtids(replicaGtids: string, alsoHeldBy: string[] = []): string {
     const mine = SqlString.escape(replicaGtids);
-    return (
-        `SELECT GTID_SUBTRACT(${mine}, @@GLOBAL.gtid_executed) AS errant, ` +
-        `GTID_SUBTRACT(${mine}, GTID_SUBTRACT(${mine}, @@GLOBAL.gtid_executed)) AS shared`
-    );
+    let errant = `GTID_SUBTRACT(${mine}, @@GLOBAL.gtid_executed)`;
+    for (const held of alsoHeldBy) errant = `GTID_SUBTRACT(${errant}, ${SqlString.escape(held)})`;
+    return `SELECT ${errant} AS errant, GTID_SUBTRACT(${mine}, ${errant}) AS shared`;
+}
+
+/** MySQL: of a GTID set, what this server has not executed. */
+export function missingGtids(gtids: string): string {
+    return `SELECT GTID_SUBTRACT(${SqlString.escape(gtids)}, @@GLOBAL.gtid_executed) AS missing`;
 }
 
 export interface ReplicationAccount {
@@ -169,19 +174,26 @@ export interface ReplicationAccount {
 
 /**
  * Statements that make the replication account exist with exactly this password, TLS requirement and the
- * REPLICATION SLAVE privilege, whether or not it existed before. They are binlogged on purpose: replicas
- * then hold the account too, ready for a promotion.
+ * REPLICATION SLAVE privilege, whether or not it existed before. They run with the session's binary log off:
+ * MariaDB writes CREATE/ALTER USER ... IDENTIFIED BY to the binlog as typed, password in clear (MySQL rewrites
+ * it to a hash), and a binlogged account statement is a transaction of its own on a server about to be
+ * promoted. Each source gets the account when it becomes the source, so no replica needs it from the binlog.
  */
 export function ensureReplicationAccount(acc: ReplicationAccount): string[] {
     const who = account(acc.user, acc.host);
     const password = SqlString.escape(acc.password);
     const tls = acc.requireTls ? "REQUIRE SSL" : "REQUIRE NONE";
-    return [
+    return withoutBinlog([
         `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${password} ${tls}`,
         `ALTER USER ${who} IDENTIFIED BY ${password} ${tls}`,
         // REPLICATION SLAVE is the one privilege the IO thread needs; every server spells it so.
         `GRANT REPLICATION SLAVE ON *.* TO ${who}`,
-    ];
+    ]);
+}
+
+/** Statements run with this session's binary log off: they become no transaction and reach no replica. */
+export function withoutBinlog(statements: string[]): string[] {
+    return ["SET SESSION sql_log_bin = 0", ...statements, "SET SESSION sql_log_bin = 1"];
 }
 
 export interface SourceConnection {
@@ -250,11 +262,17 @@ export function makeReadOnly(dialect: Dialect): string[] {
 
 /**
  * Wipes a replica's own binlog and GTID history (the runbook's `reset master`) while keeping what it already
- * applied from the source, so auto-positioning does not send those transactions again (row events applied
- * twice fail with duplicate keys):
- * - MySQL: RESET MASTER empties gtid_executed, so the source's GTIDs the replica holds (`keep`) are declared
- *   purged again; gtid_purged may be set like this only while gtid_executed is empty, i.e. right after the reset.
- * - MariaDB: the applied position lives in gtid_slave_pos, which RESET MASTER leaves alone: it stays.
+ * applied from the source (`keep`), so auto-positioning does not send those transactions again (row events
+ * applied twice fail with duplicate keys):
+ * - MySQL: RESET MASTER empties gtid_executed; `keep` is declared purged again (gtid_purged may be set only
+ *   while gtid_executed is empty, i.e. after the reset).
+ * - MariaDB: the applied position is gtid_slave_pos, which RESET MASTER leaves as it was (for a former source,
+ *   empty or long stale); it is set to `keep`, the last shared GTID per domain. Under gtid_strict_mode it can
+ *   only be set once the binlog no longer holds later GTIDs of the domain, i.e. after the reset as well.
+ * Either way a run cut short between the reset and the position would leave a replica that holds the data but
+ * claims no history, and would be sent everything again. So `keep` is first written down in the provider's
+ * schema (binlog off: no transaction) and removed only once the server holds it; `resumeInterruptedReset`
+ * finishes such a reset on the next run. Every prefix of the list leaves a state the next run converges from.
  *
  * MariaDB's RESET MASTER first waits for a binlog checkpoint, i.e. for InnoDB to make its redo log durable up
  * to the current LSN; on a server that has just initialised, that happens at the next once-a-second background
@@ -262,8 +280,46 @@ export function makeReadOnly(dialect: Dialect): string[] {
  * makes it return in tens of ms. The flush changes no data.
  */
 export function resetLocalHistory(dialect: Dialect, keep = ""): string[] {
-    if (dialect.name === "mariadb") return ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs];
-    return keep === "" ? [dialect.resetBinaryLogs] : [dialect.resetBinaryLogs, `SET GLOBAL gtid_purged = ${SqlString.escape(keep)}`];
+    const reset = dialect.name === "mariadb" ? ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs] : [dialect.resetBinaryLogs];
+    return [
+        ...withoutBinlog([...pendingResetSetup(), `REPLACE INTO ${PENDING_RESET} (id, keep_gtids) VALUES (1, ${SqlString.escape(keep)})`]),
+        ...reset,
+        ...declareApplied(dialect, keep),
+        ...withoutBinlog([`DELETE FROM ${PENDING_RESET} WHERE id = 1`]),
+    ];
+}
+
+/** Right after a reset: what the replica had applied from the source. */
+function declareApplied(dialect: Dialect, keep: string): string[] {
+    if (dialect.name === "mariadb") return [`SET GLOBAL gtid_slave_pos = ${SqlString.escape(keep)}`];
+    return keep === "" ? [] : [`SET GLOBAL gtid_purged = ${SqlString.escape(keep)}`];
+}
+
+/** The provider's note of a reset in progress (one row, never binlogged). */
+const PENDING_RESET = "`replicaset_probe`.`pending_reset`";
+
+function pendingResetSetup(): string[] {
+    return [
+        "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
+        `CREATE TABLE IF NOT EXISTS ${PENDING_RESET} (id TINYINT NOT NULL PRIMARY KEY, keep_gtids LONGTEXT NOT NULL) ENGINE=InnoDB`,
+    ];
+}
+
+/** Whether the provider's note of resets exists on this member (one row when it does). */
+export const PENDING_RESET_EXISTS =
+    "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'pending_reset'";
+
+/** Reads the note of an unfinished reset: its `keep`, or no row. */
+export const READ_PENDING_RESET = `SELECT keep_gtids FROM ${PENDING_RESET} WHERE id = 1`;
+
+/**
+ * Finishes a reset cut short after RESET MASTER (the server's own history still empty: MySQL gtid_executed,
+ * MariaDB gtid_binlog_state) by declaring `keep` applied. When the history is not empty the reset never
+ * happened, or finished: the note is dropped and the history judged afresh.
+ */
+export function resumeInterruptedReset(dialect: Dialect, keep: string, executedNow: string): string[] {
+    const finish = executedNow === "" ? declareApplied(dialect, keep) : [];
+    return [...finish, ...withoutBinlog([`DELETE FROM ${PENDING_RESET} WHERE id = 1`])];
 }
 
 /** Schema and table of the replication probe: one row per verification, nothing else is written there. */

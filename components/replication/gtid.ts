@@ -67,7 +67,10 @@ export interface ReplicaHistory {
     ownOrigin: string;
     /** Schemas on the replica that the server did not create itself. */
     userSchemas: string[];
-    /** MySQL: the replica's GTIDs that the source has too (kept across a reset); "" for MariaDB. */
+    /**
+     * What a reset must keep: MySQL, the replica's GTIDs that the source has too (declared purged again);
+     * MariaDB, the position of the last shared transaction per domain (the new gtid_slave_pos).
+     */
     shared: string;
     /** MariaDB: gtid_current_pos and gtid_slave_pos of the replica; "" for MySQL. */
     currentPosition?: string;
@@ -92,4 +95,39 @@ export function judgeHistory(history: ReplicaHistory): HistoryVerdict {
         };
     }
     return { action: "reset", errant: history.errant, keep: history.shared };
+}
+
+/** MariaDB: one binlog state that holds, per (domain, server), the highest sequence of any of the given states. */
+export function mergeMariaStates(states: string[]): string {
+    const merged = new Map<string, MariaGtid>();
+    for (const state of states) {
+        for (const g of parseMariaGtids(state)) {
+            const key = `${g.domain}-${g.server}`;
+            const known = merged.get(key);
+            if (!known || known.sequence < g.sequence) merged.set(key, g);
+        }
+    }
+    return formatMariaGtids([...merged.values()]);
+}
+
+/**
+ * MariaDB: the position (one GTID per domain) up to which the replica holds only what the source has too —
+ * per domain, the replica's highest non-errant GTID. Under gtid_strict_mode sequences only grow within a
+ * domain, so that GTID is the last shared transaction the replica applied. It is the gtid_slave_pos a reset
+ * replica must start from, or it would be sent everything again (RESET MASTER leaves gtid_slave_pos as it
+ * was, which for a former source is empty or long stale).
+ */
+export function mariaSharedPosition(replicaBinlogState: string, sourceBinlogState: string): string {
+    const errant = new Set(mariaErrantGtids(replicaBinlogState, sourceBinlogState).map(formatOne));
+    const byDomain = new Map<number, MariaGtid>();
+    for (const g of parseMariaGtids(replicaBinlogState)) {
+        if (errant.has(formatOne(g))) continue;
+        const known = byDomain.get(g.domain);
+        if (!known || known.sequence < g.sequence) byDomain.set(g.domain, g);
+    }
+    return formatMariaGtids([...byDomain.values()].sort((a, b) => a.domain - b.domain));
+}
+
+function formatOne(g: MariaGtid): string {
+    return `${g.domain}-${g.server}-${g.sequence}`;
 }

@@ -24,7 +24,23 @@ export interface Session {
     endpoint: Endpoint;
     connection: Connection;
     secrets: string[];
+    /**
+     * Epoch ms by which the operation that opened this session must end. Every statement checks it before it
+     * runs, so a deadline also ends a run that never waits (query), not only its waits (pollUntil).
+     */
+    deadline: number;
 }
+
+/**
+ * Test seam, empty in production: called before every statement with the member's name and the statement. A
+ * test makes a run fail at a chosen statement by throwing from it (test/integration), so an interrupted run is
+ * reproduced exactly, not by racing a short deadline. Module state is serialized with the provider by value,
+ * so the engine's copy always holds the empty object.
+ */
+export const statementHooks: { beforeStatement?: (member: string, sql: string) => void } = {};
+
+/** The error a run gets when its deadline passes between two statements. */
+export class DeadlineExceeded extends Error {}
 
 /** mysql2 error codes that retrying cannot fix. An array, not a Set: a serialized Set loses its contents (provider.ts). */
 const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"];
@@ -75,7 +91,7 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
             });
             // A dropped connection must not crash the provider process; the next query reports it.
             connection.on("error", () => undefined);
-            return { endpoint, connection, secrets: [credentials.password] };
+            return { endpoint, connection, secrets: [credentials.password], deadline };
         } catch (error) {
             lastError = redact(describe(error), [credentials.password]);
             const code = (error as { code?: string }).code ?? "";
@@ -95,18 +111,34 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
     );
 }
 
-/** Runs one statement; an error names the member and never shows a secret. */
+/**
+ * Runs one statement; an error names the member and never shows a secret. Refuses to start once the session's
+ * deadline has passed, and a statement still running at the deadline is abandoned (mysql2 closes the
+ * connection), so no run outlives its deadline by more than two seconds.
+ */
 export async function query<T = Record<string, unknown>>(session: Session, sql: string, extraSecrets: string[] = []): Promise<T[]> {
+    const secrets = [...session.secrets, ...extraSecrets];
+    const remaining = session.deadline - Date.now();
+    if (remaining <= 0) {
+        throw new DeadlineExceeded(
+            `${session.endpoint.name}: the operation's deadline passed before: ${abbreviate(redact(sql, secrets))} ` +
+                "(raise readinessTimeoutSeconds if the servers need longer; the next run carries on from here)",
+        );
+    }
+    statementHooks.beforeStatement?.(session.endpoint.name, sql);
     try {
-        const [rows] = await session.connection.query(sql);
+        const [rows] = await session.connection.query({ sql, timeout: remaining + 2000 });
         return (Array.isArray(rows) ? rows : []) as T[];
     } catch (error) {
-        const secrets = [...session.secrets, ...extraSecrets];
         const wrapped = new Error(`${session.endpoint.name}: ${redact(describe(error), secrets)} (while running: ${redact(sql, secrets)})`);
         (wrapped as { code?: string }).code = (error as { code?: string }).code;
         (wrapped as { errno?: number }).errno = (error as { errno?: number }).errno;
         throw wrapped;
     }
+}
+
+function abbreviate(sql: string): string {
+    return sql.length > 120 ? `${sql.slice(0, 117)}...` : sql;
 }
 
 /** The first column of the first row, or undefined. */

@@ -3,6 +3,7 @@
  * Columns are read by name, never by position: MySQL 8.0.22+ renames them after the statement used
  * (Replica_IO_Running vs Slave_IO_Running), and MariaDB orders and extends them by version.
  */
+import { redact } from "./redact";
 
 /** What one replica reports about its replication threads. */
 export interface ReplicaThreads {
@@ -20,6 +21,8 @@ export interface ReplicaThreads {
     source: string;
     retrievedGtidSet: string;
     executedGtidSet: string;
+    /** Whether the channel is configured to use TLS (Master_SSL_Allowed / Source_SSL_Allowed: Yes). */
+    tls: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -32,7 +35,11 @@ export function defaultChannelRow(rows: Row[]): Row | undefined {
     return rows.find((r) => text(column(r, "Channel_Name", "Connection_name")) === "") ?? rows[0];
 }
 
-export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
+/**
+ * `secrets` are redacted from the error texts: an IO error can quote a statement or a connection string that
+ * holds the replication password.
+ */
+export function parseReplicaStatus(row: Row | undefined, secrets: string[] = []): ReplicaThreads {
     if (!row) {
         return {
             configured: false,
@@ -45,6 +52,7 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
             source: "",
             retrievedGtidSet: "",
             executedGtidSet: "",
+            tls: false,
         };
     }
     const ioState = text(column(row, "Replica_IO_Running", "Slave_IO_Running")) || "No";
@@ -58,12 +66,13 @@ export function parseReplicaStatus(row: Row | undefined): ReplicaThreads {
         ioState,
         sqlRunning: sqlState === "Yes",
         secondsBehindSource: lag === null || lag === undefined || lag === "" ? null : Number(lag),
-        lastIoError: error(column(row, "Last_IO_Errno"), column(row, "Last_IO_Error")),
-        lastSqlError: error(column(row, "Last_SQL_Errno"), column(row, "Last_SQL_Error")),
+        lastIoError: redact(error(column(row, "Last_IO_Errno"), column(row, "Last_IO_Error")), secrets),
+        lastSqlError: redact(error(column(row, "Last_SQL_Errno"), column(row, "Last_SQL_Error")), secrets),
         source: host ? `${host}:${port}` : "",
         // MariaDB: Gtid_IO_Pos is what the IO thread received, Gtid_Slave_Pos what the SQL thread applied.
         retrievedGtidSet: normaliseGtids(column(row, "Retrieved_Gtid_Set", "Gtid_IO_Pos")),
         executedGtidSet: normaliseGtids(column(row, "Executed_Gtid_Set", "Gtid_Slave_Pos")),
+        tls: text(column(row, "Source_SSL_Allowed", "Master_SSL_Allowed")) === "Yes",
     };
 }
 

@@ -8,6 +8,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
     formatMariaGtids,
+    mergeMariaStates,
+    mariaSharedPosition,
     judgeHistory,
     mariaErrantGtids,
     mysqlGtidOrigins,
@@ -129,5 +131,21 @@ describe("judgeHistory", () => {
         const verdict = judgeHistory({ ...clean, errant, errantOrigins: [REPLICA], userSchemas: ["app", "crm"] });
         assert.equal(verdict.action, "refuse");
         assert.ok(verdict.action === "refuse" && /user schemas \(app, crm\)/.test(verdict.reason));
+    });
+});
+
+describe("MariaDB positions for a switchover and a reset", () => {
+    test("mergeMariaStates keeps the highest sequence per domain and server", () => {
+        assert.equal(mergeMariaStates(["0-100-5,0-200-3", "0-100-7,1-300-2", ""]), "0-100-7,0-200-3,1-300-2");
+    });
+    test("defect 6: the shared position skips the replica's own errant GTIDs, per domain", () => {
+        // A former source (server 100) reset as a replica of 200: its own 0-100-12 reached 200 (200 holds 0-100-12),
+        // its later 0-100-13 did not.
+        assert.equal(mariaSharedPosition("0-100-13,0-200-11", "0-100-12,0-200-11"), "0-200-11");
+        // Nothing errant: the highest GTID per domain.
+        assert.equal(mariaSharedPosition("0-100-12,0-200-11,1-100-4", "0-100-12,0-200-11,1-100-4"), "0-100-12,1-100-4");
+        // Only errant GTIDs: nothing to keep.
+        assert.equal(mariaSharedPosition("0-300-2", "0-100-12"), "");
+        assert.equal(mariaSharedPosition("", "0-100-12"), "");
     });
 });

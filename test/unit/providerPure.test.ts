@@ -41,6 +41,13 @@ describe("checkInputs", () => {
     test("valid inputs pass", () => {
         assert.deepEqual(checkInputs(news()), []);
     });
+    test("defect 8: a password shorter than 8 characters is refused, naming the key and not the value", () => {
+        const failures = checkInputs(news({ rootPassword: "short", replicationPassword: "repl" }));
+        assert.deepEqual(failures.map((f) => f.property), ["rootPassword", "replicationPassword"]);
+        assert.match(failures[0].reason, /at least 8 characters \(it has 5\)/);
+        assert.ok(!JSON.stringify(failures).includes("short\"") && !JSON.stringify(failures).includes("\"repl\""));
+        assert.deepEqual(checkInputs(news({ rootPassword: "12345678" })), []);
+    });
     test("a missing source is named", () => {
         const values = news();
         delete values.source;
@@ -125,27 +132,32 @@ describe("planUpdate", () => {
         const plan = planUpdate(inputs(), inputs({ deadlineSeconds: 60, verify: false, rootPassword: "new-root" }));
         assert.deepEqual([...plan.reconfigure], []);
         assert.deepEqual(plan.detach, []);
-        assert.equal(plan.dropAccount, undefined);
+        assert.deepEqual(plan.dropAccounts, []);
     });
     test("the source moved (another alias or port): every replica is re-pointed", () => {
         for (const source of [{ ...endpoint("db001", 3306), internalHost: "db001-new" }, { ...endpoint("db001", 3306), internalPort: 3307 }]) {
             const plan = planUpdate(inputs(), inputs({ source }));
             assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
             assert.deepEqual(plan.detach, []);
-            assert.equal(plan.dropAccount, undefined);
+            assert.deepEqual(plan.dropAccounts, []);
         }
     });
-    test("a promotion (db002 becomes source, db001 a replica): all re-pointed, and db002 leaves its old channel", () => {
+    test("a promotion (db002 becomes source, db001 a replica): all re-pointed, db001 is the previous source to fence", () => {
         const plan = planUpdate(inputs(), inputs({ source: endpoint("db002", 3307), replicas: [endpoint("db001", 3306), endpoint("db003", 3308)] }));
         assert.deepEqual([...plan.reconfigure].sort(), ["db001", "db003"]);
-        assert.deepEqual(plan.detach.map((e) => e.name), ["db002"]);
-        assert.equal(plan.dropAccount, undefined);
+        // db002 is not detached up front: the switchover detaches it only once it has caught up with db001.
+        assert.deepEqual(plan.detach, []);
+        assert.equal(plan.previousSource?.name, "db001");
+        assert.deepEqual(plan.dropAccounts, []);
+    });
+    test("no source change: no previous source", () => {
+        assert.equal(planUpdate(inputs(), inputs({ replicationPassword: "new-secret" })).previousSource, undefined);
     });
     test("the replication password changed: every replica is re-pointed with it", () => {
         const plan = planUpdate(inputs(), inputs({ replicationPassword: "new-secret" }));
         assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
         assert.deepEqual(plan.detach, []);
-        assert.equal(plan.dropAccount, undefined);
+        assert.deepEqual(plan.dropAccounts, []);
     });
     test("tls or the retry interval changed: every replica is re-pointed", () => {
         assert.equal(planUpdate(inputs(), inputs({ tls: "on" })).reconfigure.size, 2);
@@ -155,25 +167,29 @@ describe("planUpdate", () => {
         const plan = planUpdate(inputs(), inputs({ replicas: [endpoint("db002", 3307)] }));
         assert.deepEqual(plan.detach, [endpoint("db003", 3308)]);
         assert.deepEqual([...plan.reconfigure], []);
-        assert.equal(plan.dropAccount, undefined);
+        assert.deepEqual(plan.dropAccounts, []);
     });
     test("a replica added: neither detach nor reconfigure (converge attaches it)", () => {
         const plan = planUpdate(inputs(), inputs({ replicas: [...inputs().replicas, endpoint("db004", 3309)] }));
         assert.deepEqual(plan.detach, []);
         assert.deepEqual([...plan.reconfigure], []);
-        assert.equal(plan.dropAccount, undefined);
+        assert.deepEqual(plan.dropAccounts, []);
     });
     test("the replication user changed: the old account is dropped and every replica re-pointed", () => {
         const plan = planUpdate(inputs(), inputs({ replicationUser: "repl2" }));
-        assert.deepEqual(plan.dropAccount, { user: "repl", host: "172.18.0.0/255.255.0.0" });
+        assert.deepEqual(plan.dropAccounts, [{ user: "repl", host: "172.18.0.0/255.255.0.0" }]);
         assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
     });
     test("the account host changed: the old account is dropped", () => {
         const plan = planUpdate(inputs(), inputs({ replicationUserHost: "%" }));
-        assert.deepEqual(plan.dropAccount, { user: "repl", host: "172.18.0.0/255.255.0.0" });
+        assert.deepEqual(plan.dropAccounts, [{ user: "repl", host: "172.18.0.0/255.255.0.0" }]);
     });
-    test("the account changed together with the source: no drop (the provider never drops on a source it just moved to)", () => {
-        const plan = planUpdate(inputs(), inputs({ replicationUser: "repl2", source: { ...endpoint("db001", 3306), internalHost: "db001-new" } }));
-        assert.equal(plan.dropAccount, undefined);
+    test("defect 5: the account changed together with the source: the old account is still dropped", () => {
+        const plan = planUpdate(inputs(), inputs({ replicationUser: "repl2", source: endpoint("db002", 3307), replicas: [endpoint("db001", 3306), endpoint("db003", 3308)] }));
+        assert.deepEqual(plan.dropAccounts, [{ user: "repl", host: "172.18.0.0/255.255.0.0" }]);
+        assert.equal(plan.previousSource?.name, "db001");
+    });
+    test("an old replication account named like the root user is never dropped", () => {
+        assert.deepEqual(planUpdate(inputs({ replicationUser: "root" }), inputs()).dropAccounts, []);
     });
 });

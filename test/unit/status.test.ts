@@ -116,6 +116,7 @@ const HEALTHY: Omit<ReplicaThreads, "secondsBehindSource" | "retrievedGtidSet" |
     lastIoError: "",
     lastSqlError: "",
     source: "db001:3306",
+    tls: false,
 };
 
 describe("parseReplicaStatus", () => {
@@ -136,8 +137,24 @@ describe("parseReplicaStatus", () => {
             secondsBehindSource: 2,
             retrievedGtidSet: `${SOURCE_UUID}:1-12`,
             executedGtidSet: `${SOURCE_UUID}:1-11`,
+            // Source_SSL_Allowed: Yes in the 8.0 row.
+            tls: true,
         });
         assert.equal(isHealthy(threads), true);
+    });
+    test("the channel's TLS state is read from Master_SSL_Allowed / Source_SSL_Allowed (Ignored is not TLS)", () => {
+        assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "Yes" })).tls, true);
+        assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "Ignored" })).tls, false);
+        assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "No" })).tls, false);
+    });
+    test("defect 2: replication error texts are redacted like every other error", () => {
+        const secret = "s3cret-repl-pw";
+        const threads = parseReplicaStatus(
+            mariaRow({ Slave_IO_Running: "No", Last_IO_Errno: 1045, Last_IO_Error: `error connecting to master 'repl@db001:3306' with password ${secret}` }),
+            [secret],
+        );
+        assert.ok(!threads.lastIoError.includes(secret), threads.lastIoError);
+        assert.match(threads.lastIoError, /^1045: error connecting to master 'repl@db001:3306'/);
     });
     test("MariaDB SHOW ALL SLAVES STATUS: Gtid_IO_Pos is what was received, Gtid_Slave_Pos what was applied", () => {
         const threads = parseReplicaStatus(mariaRow({ Gtid_IO_Pos: "0-100-9", Gtid_Slave_Pos: "0-100-8" }));
@@ -168,6 +185,7 @@ describe("parseReplicaStatus", () => {
             source: "",
             retrievedGtidSet: "",
             executedGtidSet: "",
+            tls: false,
         });
         assert.equal(isHealthy(parseReplicaStatus(undefined)), false);
         assert.equal(parseReplicaStatus(defaultChannelRow([])).configured, false);

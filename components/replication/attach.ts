@@ -1,0 +1,138 @@
+/**
+ * Converge step: make one replica replicate from the source, GTID auto-positioned, read-only, its threads
+ * running. Checks the replica's history before it writes anything; every statement sequence is safe to cut
+ * short at any point (the next run converges from where it stopped).
+ */
+import {
+    alignAppliedPosition,
+    changeSource,
+    dropReplicationAccount,
+    makeReadOnly,
+    PENDING_RESET_EXISTS,
+    READ_PENDING_RESET,
+    resetLocalHistory,
+    resumeInterruptedReset,
+} from "./dialect";
+import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
+import { executedSet, readHistory, readThreads, type Member } from "./members";
+import { pollUntil, query } from "./session";
+import type { ReplicaThreads } from "./status";
+import type { ReplicationInputs } from "./types";
+
+/**
+ * IO errors that retrying does not cure: wrong password, missing privilege, source purged what we need.
+ * An array, not a Set: the engine serializes this module's captured values into state, and a serialized Set
+ * loses its contents (its `has` then throws "incompatible receiver"). test/unit/serializedProvider.test.ts.
+ */
+export const FATAL_IO_ERRNOS: readonly number[] = [1045, 1236, 1593, 2061, 13114, 13117, 13120];
+
+export interface AttachOptions {
+    /** Use TLS on the channel (resolved from the `tls` input and the source). */
+    tls: boolean;
+    /** Re-point even when the replica already replicates from the source. */
+    force: boolean;
+    /** Accounts to drop on this replica (binlog off) while it is writable for the provider. */
+    dropAccounts: Array<{ user: string; host: string }>;
+    deadline: number;
+}
+
+function refusal(replica: Member, sourceName: string, verdict: Extract<HistoryVerdict, { action: "refuse" }>): Error {
+    return new Error(
+        `${replica.endpoint.name}: refusing to attach it to ${sourceName}: ${verdict.reason}. ` +
+            `Errant GTIDs: ${verdict.errant}. Nothing was changed on ${replica.endpoint.name}. ` +
+            "Move or remove those transactions by hand (or rebuild the replica from a copy of the source), then run again.",
+    );
+}
+
+/** Makes one replica replicate from the source; returns once both threads run. */
+export async function attachReplica(replica: Member, source: Member, inputs: ReplicationInputs, options: AttachOptions): Promise<void> {
+    const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
+    const before = await readThreads(replica);
+    const pendingReset = await readPendingReset(replica);
+    const alreadyReplicating =
+        before.configured && before.source === wanted && before.ioRunning && before.sqlRunning && before.tls === options.tls;
+    const needsWork = !alreadyReplicating || options.force || pendingReset !== undefined || options.dropAccounts.length > 0;
+    if (needsWork) {
+        // Judge before writing anything: a refused replica is left exactly as it was.
+        const first = await readHistory(replica, source);
+        const firstVerdict = judgeHistory(first);
+        if (firstVerdict.action === "refuse" && pendingReset === undefined) throw refusal(replica, inputs.source.name, firstVerdict);
+
+        if (replica.dialect.superReadOnly) {
+            // RESET, CHANGE and account statements write system tables, which super_read_only blocks even for
+            // the provider; read_only stays on, so clients still cannot write.
+            await query(replica.session, "SET GLOBAL super_read_only = OFF");
+        }
+        // Stop before reading what to keep: an applier still running would add to the history after the read.
+        if (before.configured) await query(replica.session, replica.dialect.stop);
+        if (pendingReset !== undefined) {
+            // A previous run stopped between RESET MASTER and declaring what the replica had applied.
+            for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
+        }
+        const history = await readHistory(replica, source);
+        const verdict = judgeHistory(history);
+        if (verdict.action === "refuse") {
+            if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);
+            throw refusal(replica, inputs.source.name, verdict);
+        }
+        for (const statement of historyStatements(replica, verdict, history)) await query(replica.session, statement);
+        for (const { user, host } of options.dropAccounts) {
+            for (const statement of dropReplicationAccount(user, host)) await query(replica.session, statement);
+        }
+        await query(
+            replica.session,
+            changeSource(replica.dialect, {
+                host: inputs.source.internalHost,
+                port: inputs.source.internalPort,
+                user: inputs.replicationUser,
+                password: inputs.replicationPassword,
+                connectRetrySeconds: inputs.connectRetrySeconds,
+                tls: options.tls,
+            }),
+        );
+        await query(replica.session, replica.dialect.start);
+    }
+    await waitForThreads(replica, options.deadline);
+    for (const statement of makeReadOnly(replica.dialect)) await query(replica.session, statement);
+}
+
+function historyStatements(replica: Member, verdict: HistoryVerdict, history: ReplicaHistory): string[] {
+    if (verdict.action === "reset") return resetLocalHistory(replica.dialect, history.shared);
+    return alignAppliedPosition(replica.dialect, history.currentPosition ?? "", history.appliedPosition ?? "");
+}
+
+/** The `keep` of a reset a previous run left unfinished, or undefined. */
+async function readPendingReset(replica: Member): Promise<string | undefined> {
+    if ((await query(replica.session, PENDING_RESET_EXISTS)).length === 0) return undefined;
+    const rows = await query<{ keep_gtids: string }>(replica.session, READ_PENDING_RESET);
+    return rows.length === 0 ? undefined : String(rows[0].keep_gtids);
+}
+
+export async function waitForThreads(replica: Member, deadline: number): Promise<ReplicaThreads> {
+    let last: ReplicaThreads | undefined;
+    return pollUntil(
+        `${replica.endpoint.name}'s replication threads to run`,
+        deadline,
+        async () => {
+            last = await readThreads(replica);
+            if (last.ioRunning && last.sqlRunning) return last;
+            if (!last.sqlRunning && last.lastSqlError) {
+                throw new Error(`${replica.endpoint.name}: the SQL thread stopped: ${last.lastSqlError}`);
+            }
+            const ioErrno = Number(last.lastIoError.split(":")[0]);
+            if (last.lastIoError && FATAL_IO_ERRNOS.includes(ioErrno)) {
+                throw new Error(`${replica.endpoint.name}: the IO thread cannot replicate from the source: ${last.lastIoError}`);
+            }
+            if (!last.ioRunning && last.ioState === "No" && last.lastIoError) {
+                throw new Error(`${replica.endpoint.name}: the IO thread stopped: ${last.lastIoError}`);
+            }
+            return undefined;
+        },
+        () => (last ? `IO=${last.ioState} SQL=${last.sqlRunning ? "Yes" : "No"} ${last.lastIoError || last.lastSqlError}`.trim() : "no status read"),
+    );
+}
+
+/** An applier stopped by an error, or an IO thread that retrying will not cure. */
+export function stoppedForGood(threads: ReplicaThreads): boolean {
+    return (!threads.sqlRunning && threads.lastSqlError !== "") || FATAL_IO_ERRNOS.includes(Number(threads.lastIoError.split(":")[0]));
+}

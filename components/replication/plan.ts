@@ -1,0 +1,126 @@
+/**
+ * Pure: what a provider call has to do. check (inputs → failures naming the property), diff (what changed,
+ * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
+
+/** What one convergence run does beyond attaching every replica to the declared source. */
+export interface ConvergeOptions {
+    /** Replicas to re-point even when they already replicate from the source (source or credentials changed). */
+    reconfigure: Set<string>;
+    /** Replicas that left the set: stop and forget their channel. */
+    detach: MemberEndpoint[];
+    /** Replication accounts that are no longer wanted (user or host changed): dropped on every member. */
+    dropAccounts: Array<{ user: string; host: string }>;
+    /**
+     * The member that was the source before this run, when the declared source changed: it is fenced
+     * (read-only) and the new source catches up with it before the new source takes writes.
+     */
+    previousSource?: MemberEndpoint;
+}
+
+export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
+    "source",
+    "replicas",
+    "rootUser",
+    "rootPassword",
+    "replicationUser",
+    "replicationPassword",
+    "replicationUserHost",
+    "tls",
+    "connectRetrySeconds",
+    "deadlineSeconds",
+    "verify",
+    "containerIds",
+];
+
+export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const endpoint = (value: unknown, property: string) => {
+        const e = value as Partial<MemberEndpoint> | undefined;
+        if (!e || typeof e !== "object") {
+            fail(property, "must be a member endpoint");
+            return;
+        }
+        if (typeof e.name !== "string" || e.name === "") fail(`${property}.name`, "must be the member name");
+        if (typeof e.host !== "string" || e.host === "") fail(`${property}.host`, "must be the published host address");
+        if (!Number.isInteger(e.port)) fail(`${property}.port`, "must be the published port");
+        if (typeof e.internalHost !== "string" || e.internalHost === "") fail(`${property}.internalHost`, "must be the network alias");
+        if (!Number.isInteger(e.internalPort)) fail(`${property}.internalPort`, "must be the port inside the network");
+    };
+    endpoint(news.source, "source");
+    if (!Array.isArray(news.replicas) || news.replicas.length === 0) fail("replicas", "must list at least one replica");
+    else news.replicas.forEach((r, i) => endpoint(r, `replicas[${i}]`));
+    for (const key of ["rootUser", "rootPassword", "replicationUser", "replicationPassword"] as const) {
+        if (typeof news[key] !== "string" || news[key] === "") fail(key, "must be a non-empty string");
+    }
+    // Short secrets cannot be redacted from messages without garbling them (`user 'repl'@…`): 8 at least.
+    for (const key of ["rootPassword", "replicationPassword"] as const) {
+        const length = typeof news[key] === "string" ? (news[key] as string).length : 0;
+        if (length > 0 && length < 8) fail(key, `must be at least 8 characters (it has ${length}); set a longer one or let the program generate it`);
+    }
+    if (typeof news.replicationUserHost !== "string" || news.replicationUserHost === "") fail("replicationUserHost", "must be a host pattern");
+    if (!["auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be auto, on or off");
+    if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
+    if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
+    if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
+    return failures;
+}
+
+/** Pure: which inputs changed. Replication is converged in place, so nothing forces a replacement. */
+export function diffInputs(olds: Partial<ReplicationState>, news: Partial<ReplicationInputs>): pulumi.dynamic.DiffResult {
+    const changed = INPUT_KEYS.filter((key) => canonical(olds[key]) !== canonical(news[key]));
+    // A set last observed unhealthy (e.g. by `pulumi refresh`) is converged again by the next `pulumi up`,
+    // even without a config change; a healthy one is left alone, so a second `up` changes nothing.
+    const unhealthy = olds.healthy === false;
+    return { changes: changed.length > 0 || unhealthy, replaces: [], deleteBeforeReplace: false, stables: [] };
+}
+
+/**
+ * JSON with object keys sorted: olds come back from state through a protobuf Struct, whose map order is not
+ * the order the program wrote, so plain JSON.stringify would report a change on every preview.
+ */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+            : v,
+    );
+}
+
+export function sameEndpoint(a: MemberEndpoint, b: MemberEndpoint): boolean {
+    return a.name === b.name && a.internalHost === b.internalHost && a.internalPort === b.internalPort;
+}
+
+/** Pure: what an update has to do beyond converging the new inputs. */
+export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): ConvergeOptions {
+    const sourceMoved = !sameEndpoint(olds.source, news.source);
+    const credentialsChanged =
+        olds.replicationUser !== news.replicationUser ||
+        olds.replicationPassword !== news.replicationPassword ||
+        olds.replicationUserHost !== news.replicationUserHost ||
+        olds.tls !== news.tls ||
+        olds.connectRetrySeconds !== news.connectRetrySeconds;
+    const reconfigure = new Set<string>();
+    if (sourceMoved || credentialsChanged) news.replicas.forEach((r) => reconfigure.add(r.name));
+    const newNames = new Set(news.replicas.map((r) => r.name));
+    newNames.add(news.source.name);
+    // A replica that left the set stops replicating. One promoted to source is not detached here: the
+    // switchover detaches it itself, after it has caught up with the previous source.
+    const detach = olds.replicas.filter((r) => !newNames.has(r.name));
+    const accountMoved = olds.replicationUser !== news.replicationUser || olds.replicationUserHost !== news.replicationUserHost;
+    return {
+        reconfigure,
+        detach,
+        // The old account goes wherever it exists, whether or not the source moved in the same update.
+        dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
+        previousSource: sourceMoved ? olds.source : undefined,
+    };
+}
+
+/** The options of a run with nothing to do beyond converging: create, or an update without changes. */
+export function plainRun(): ConvergeOptions {
+    return { reconfigure: new Set(), detach: [], dropAccounts: [] };
+}

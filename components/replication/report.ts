@@ -1,0 +1,49 @@
+/** Pure: the provider's state and the statuses it reports, from what it read off the members. */
+import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
+import type { Member } from "./members";
+import { INPUT_KEYS } from "./plan";
+import type { ReplicaThreads } from "./status";
+import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
+
+export function endpointText(e: MemberEndpoint): string {
+    return `${e.host}:${e.port}`;
+}
+
+export function sourceStatusOf(source: Member): SourceStatus {
+    return {
+        member: source.endpoint.name,
+        endpoint: endpointText(source.endpoint),
+        serverVersion: source.identity.versionText,
+        flavor: source.identity.flavor,
+        dialect: source.dialect.name,
+    };
+}
+
+export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThreads, member: Member | undefined, probeLagMs: number | null): ReplicaStatus {
+    return {
+        endpoint: endpointText(endpoint),
+        source: threads.source,
+        ioRunning: threads.ioRunning,
+        sqlRunning: threads.sqlRunning,
+        secondsBehindSource: threads.secondsBehindSource,
+        lastIoError: threads.lastIoError,
+        lastSqlError: threads.lastSqlError,
+        retrievedGtidSet: threads.retrievedGtidSet,
+        executedGtidSet: threads.executedGtidSet,
+        probeLagMs,
+        serverVersion: member?.identity.versionText ?? "",
+        dialect: member?.dialect.name ?? "",
+    };
+}
+
+export function stateOf(inputs: ReplicationInputs, sourceStatus: SourceStatus, replicaStatus: Record<string, ReplicaStatus>, tlsInUse: boolean): ReplicationState {
+    const healthy = Object.values(replicaStatus).every(replicaHealthy);
+    return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, observedAt: new Date().toISOString() };
+}
+
+/** The inputs part of a state: what the next diff compares. */
+export function inputsOf(state: ReplicationState): ReplicationInputs {
+    const inputs: Record<string, unknown> = {};
+    for (const key of INPUT_KEYS) inputs[key] = state[key];
+    return inputs as unknown as ReplicationInputs;
+}

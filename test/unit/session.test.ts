@@ -1,0 +1,67 @@
+/**
+ * components/replication/session.ts without a server: a deadline ends a run between two statements, not only
+ * inside waits; the test seam fails a chosen statement; errors never show a secret.
+ */
+import { describe, test, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { DeadlineExceeded, query, statementHooks, type Session } from "../../components/replication/session";
+
+/** A session over a stand-in connection that records what it was asked to run and answers at once. */
+function fakeSession(deadline: number, secrets: string[] = []): { session: Session; ran: string[] } {
+    const ran: string[] = [];
+    const connection = {
+        async query(options: { sql: string; timeout: number }) {
+            ran.push(options.sql);
+            return [[{ ok: 1 }], []];
+        },
+    };
+    return { session: { endpoint: { name: "db002", host: "127.0.0.1", port: 1 }, connection: connection as never, secrets, deadline }, ran };
+}
+
+describe("session deadline and test seam", () => {
+    afterEach(() => {
+        delete statementHooks.beforeStatement;
+    });
+
+    test("a statement runs while the deadline is ahead", async () => {
+        const { session, ran } = fakeSession(Date.now() + 60_000);
+        assert.deepEqual(await query(session, "SELECT 1"), [{ ok: 1 }]);
+        assert.deepEqual(ran, ["SELECT 1"]);
+    });
+
+    test("once the deadline has passed, the next statement is refused before it reaches the server", async () => {
+        const { session, ran } = fakeSession(Date.now() - 1, ["hunter2-password"]);
+        await assert.rejects(query(session, "CHANGE MASTER TO MASTER_PASSWORD = 'hunter2-password'"), (error: Error) => {
+            assert.ok(error instanceof DeadlineExceeded);
+            assert.match(error.message, /^db002: the operation's deadline passed before: CHANGE MASTER TO MASTER_PASSWORD = '\[secret\]'/);
+            assert.ok(!error.message.includes("hunter2-password"));
+            return true;
+        });
+        assert.deepEqual(ran, [], "the statement reached the server");
+    });
+
+    test("a run with no wait in it still ends at its deadline: a step sequence stops at the first statement past it", async () => {
+        const { session, ran } = fakeSession(Date.now() + 200);
+        const steps = ["STOP SLAVE", "RESET MASTER", "CHANGE MASTER TO MASTER_HOST = 'db001'", "START SLAVE"];
+        await assert.rejects(
+            (async () => {
+                for (const [i, sql] of steps.entries()) {
+                    if (i === 2) await new Promise((r) => setTimeout(r, 250)); // a slow step between two statements
+                    await query(session, sql);
+                }
+            })(),
+            DeadlineExceeded,
+        );
+        assert.deepEqual(ran, ["STOP SLAVE", "RESET MASTER"]);
+    });
+
+    test("the seam fails the chosen statement and nothing after it runs", async () => {
+        const { session, ran } = fakeSession(Date.now() + 60_000);
+        statementHooks.beforeStatement = (member, sql) => {
+            if (member === "db002" && sql.startsWith("RESET")) throw new Error(`interrupted before ${sql}`);
+        };
+        await query(session, "STOP SLAVE");
+        await assert.rejects(query(session, "RESET MASTER"), /^Error: interrupted before RESET MASTER$/);
+        assert.deepEqual(ran, ["STOP SLAVE"]);
+    });
+});
