@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
-# `npm test`: type-check and house-rule lint (scripts/lint.mjs), then every test in one run of node's test runner —
-#   test/unit         pure logic and the resource graph under Pulumi mocks (no servers)
-#   test/integration  the replication provider against real mariadbd servers on loopback
-#   test/e2e          the declared containers on a real Docker engine (skipped loudly when none answers,
-#                     unless E2E_REQUIRED=1)
-# Needs mariadb-server, openssl, and for e2e a Docker engine and the test image: `bash .ci/run` installs
-# and starts all of that on a fresh Debian/Ubuntu machine.
-set -euo pipefail
+# `npm test`: type-check and house-rule lint (scripts/lint.mjs), then node's test runner three times —
+#   test/unit         pure logic and the resource graph under Pulumi mocks (no servers), files in parallel
+#   test/integration  the replication provider against real servers on loopback, for each flavor of the test
+#                     matrix (test/support/servers.ts: MySQL 9.7 and MariaDB 11.8 under chroot, the host's
+#                     MariaDB 10.11), one file at a time (--test-concurrency=1: clusters must not overlap)
+#   test/e2e          the declared containers on a real Docker engine with each test image, one file at a time
+#                     (skipped loudly when no engine answers, unless E2E_REQUIRED=1)
+# Every stage runs even when an earlier one failed; the exit status is non-zero when any failed.
+# Needs root (chroot), mariadb-server, openssl, debootstrap; for e2e a Docker engine. `bash .ci/run` installs
+# and starts all of that on a fresh Debian/Ubuntu machine and builds the images and root filesystems first.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-npx tsc --noEmit -p tsconfig.json
-node scripts/lint.mjs
-exec node --import tsx --test --test-reporter=spec \
-    test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts
+npx tsc --noEmit -p tsconfig.json || exit 1
+node scripts/lint.mjs || exit 1
+
+failed=()
+stage() {
+    local name="$1" started=$SECONDS
+    shift
+    echo "::: npm test: $name"
+    if node --import tsx --test --test-reporter=spec "$@"; then
+        echo "::: npm test: $name passed in $((SECONDS - started))s"
+    else
+        echo "::: npm test: $name FAILED after $((SECONDS - started))s"
+        failed+=("$name")
+    fi
+}
+stage unit test/unit/*.test.ts
+stage integration --test-concurrency=1 test/integration/*.test.ts
+stage e2e --test-concurrency=1 test/e2e/*.test.ts
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "::: npm test: failed: ${failed[*]}"
+    exit 1
+fi

@@ -7,7 +7,9 @@
  * Honoured args (defaults as the Docker provider documents them):
  * - docker:index/network:Network         name, driver (bridge). State reads ipamConfigs {subnet, gateway, ipRange,
  *                                        auxAddress} back from the engine.
- * - docker:index/volume:Volume           name. An existing volume is reused (retained data). Never deleted here.
+ * - docker:index/volume:Volume           name, and the resource option retainOnDelete. An existing volume is
+ *                                        reused (retained data); destroy() deletes a volume only when it was NOT
+ *                                        declared retainOnDelete, as `pulumi destroy` does.
  * - docker:index/remoteImage:RemoteImage name, keepLocally. Never pulls: the image must exist locally. State has
  *                                        imageId (the engine's image id) and repoDigest.
  * - docker:index/container:Container     name, image, hostname, networksAdvanced {name, aliases}, ports {internal,
@@ -22,7 +24,8 @@
  *                                        inputs.__provider, in a separate plain `node` process (no tsx, no program
  *                                        modules loaded), as `require-from-string(text).handler()`; check then
  *                                        create. read/diff/update/delete go through the same process.
- * Component resources pass through. Function calls (invokes) are not honoured.
+ * Component resources pass through. Function calls (invokes) are not honoured. Resource options reach no
+ * mock hook, so observeResourceOptions() (called right after setMocks) reads them from each registration.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
@@ -44,6 +47,15 @@ export interface Applied {
     id: string;
     inputs: Inputs;
     state: Inputs;
+    /** The resource option as the program declared it (false when not declared). */
+    retainOnDelete: boolean;
+}
+
+/** The register request of the mock monitor (the generated gRPC class), as far as the hooks read it. */
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getRetainondelete?(): boolean;
 }
 
 const HONOURED: Record<string, readonly string[]> = {
@@ -204,6 +216,26 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         this.host = new ProviderHost(options.projectDir);
     }
 
+    /**
+     * Reads the resource options the mocks API does not hand to newResource (retainOnDelete) from each
+     * registration: wraps the mock monitor that pulumi.runtime.setMocks(this, ...) installed. Call right after it.
+     */
+    observeResourceOptions(): void {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
+        const monitor = settings.getMonitor() as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+        if (typeof monitor?.registerResource !== "function") throw new Error("no mock monitor: call observeResourceOptions() right after pulumi.runtime.setMocks");
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: RegisterRequest, callback: unknown) => {
+            this.declared.set(`${req.getType()}::${req.getName()}`, { retainOnDelete: req.getRetainondelete?.() === true });
+            return register(req, callback);
+        };
+        this.observing = true;
+    }
+
+    private readonly declared = new Map<string, { retainOnDelete: boolean }>();
+    private observing = false;
+
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
         throw new Error(`the e2e hooks honour no function calls; the program invoked ${args.token}`);
     }
@@ -212,6 +244,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         if (!args.custom) return { id: undefined, state: {} }; // component resources
         const inputs = plain(args.inputs) as Inputs;
         const where = `${args.type} ${args.name}`;
+        if (!this.observing) throw new Error(`${where}: the hooks cannot see resource options; call observeResourceOptions() right after setMocks`);
         let result: { id: string; state: Inputs };
         if (args.type.startsWith("pulumi-nodejs:dynamic")) {
             result = await this.dynamic(where, inputs);
@@ -220,7 +253,8 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             honour(args.type, where, inputs);
             result = await this.apply(args.type, where, inputs);
         }
-        this.applied.push({ type: args.type, name: args.name, id: result.id, inputs, state: result.state });
+        const retainOnDelete = this.declared.get(`${args.type}::${args.name}`)?.retainOnDelete === true;
+        this.applied.push({ type: args.type, name: args.name, id: result.id, inputs, state: result.state, retainOnDelete });
         return { id: result.id, state: result.state };
     }
 
@@ -238,7 +272,8 @@ export class DockerHooks implements pulumi.runtime.Mocks {
 
     /**
      * Deletes what was applied in reverse order, as `pulumi destroy` does: dynamic resources through their
-     * provider's delete, containers (stopped gracefully), networks. Volumes are retained, images kept.
+     * provider's delete, containers (stopped gracefully), networks, volumes unless declared retainOnDelete,
+     * images unless keepLocally, local commands' delete.
      */
     async destroy(): Promise<void> {
         for (const a of [...this.applied].reverse()) {
@@ -248,6 +283,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
                 await container.stop({ t: 30 }).catch(ignoreStatus(304, 404));
                 await container.remove({ v: true }).catch(ignoreStatus(404));
             } else if (a.type === "docker:index/network:Network") await this.docker.getNetwork(a.id).remove().catch(ignoreStatus(404));
+            else if (a.type === "docker:index/volume:Volume" && !a.retainOnDelete) await this.docker.getVolume(a.id).remove().catch(ignoreStatus(404));
             else if (a.type === "docker:index/remoteImage:RemoteImage" && a.inputs.keepLocally !== true) {
                 await this.docker.getImage(String(a.state.imageId)).remove().catch(ignoreStatus(404));
             } else if (a.type === "command:local:Command" && typeof a.inputs.delete === "string") await shell(a.inputs.delete);

@@ -1,32 +1,35 @@
 /**
- * End to end on a real Docker engine: the ReplicaSet component, with the dev stack's topology and the local
- * MariaDB test image, runs under pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every declared
- * resource to the engine, and run the replication dynamic provider from its serialized text. Then it checks
- * that the set really replicates, survives a replica restart, and that a second run on the retained volumes
- * converges without a reset.
+ * End to end on a real Docker engine, once per test image: the ReplicaSet component, with the dev stack's topology,
+ * runs under pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every declared resource to the engine, and
+ * run the replication dynamic provider from its serialized text. Then it checks that the set really replicates,
+ * survives a replica restart, that a destroy honours the declared retainOnDelete, and that a second run on the
+ * retained volumes converges without a reset.
  *
- * Needs a Docker engine (scripts/dockerd.sh start) and builds the test image when it is missing
- * (test/support/image/build-image.sh). Without an engine it skips loudly, or fails when E2E_REQUIRED=1.
+ * Images (test/support/image/build-image.sh, built when missing): mysql-replicaset-test/mysql:9 (MySQL 9.7 of
+ * Debian sid), mysql-replicaset-test/mariadb:11 (MariaDB 11.8 of sid), mysql-replicaset-test/mariadb:10.11
+ * (bookworm). Every title ends with the server's version, read from the image's binary and checked against the
+ * live server's VERSION().
+ *
+ * Needs a Docker engine (scripts/dockerd.sh start). Without one it skips loudly, or fails when E2E_REQUIRED=1.
  */
 import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import Docker from "dockerode";
 import { load as loadYaml } from "js-yaml";
 import * as mysql from "mysql2/promise";
 import * as pulumi from "@pulumi/pulumi";
 import { validateConfig } from "../../config/validate";
+import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
 import { containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
 
 const REPO = resolve(__dirname, "..", "..");
-const IMAGE = "mysql-replicaset-test/mariadb:10.11";
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 /** Per run: names that collide with nothing (the dev stack's db001/mybridge, or another run). */
 const RUN = `e2e${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
@@ -34,6 +37,60 @@ const docker = new Docker();
 // The SDK's RPC queue drain (internal, stable since 3.x).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+// ---------------------------------------------------------------------------------------------------------
+// the images, and the version each one's server reports (for the titles)
+
+interface TestImage {
+    image: string;
+    kind: "mysql" | "mariadb";
+    /** The server binary in the image. */
+    binary: string;
+    /** "[MySQL 9.7.4]" from the binary's --version, checked against the live VERSION(); "[<image>]" when unread. */
+    title: string;
+    /** "9.7.4". */
+    version?: string;
+}
+
+const IMAGES: TestImage[] = [
+    { image: "mysql-replicaset-test/mysql:9", kind: "mysql", binary: "mysqld", title: "" },
+    { image: "mysql-replicaset-test/mariadb:11", kind: "mariadb", binary: "mariadbd", title: "" },
+    { image: "mysql-replicaset-test/mariadb:10.11", kind: "mariadb", binary: "mariadbd", title: "" },
+];
+
+/**
+ * Titles are fixed before any test runs, so the engine is asked here, synchronously: build the images when
+ * missing (idempotent, cached), then run each image's server binary with --version.
+ */
+function prepare(): { engine?: string; problem?: string } {
+    let engine: string;
+    try {
+        engine = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 }).trim();
+    } catch (error) {
+        const message = `no Docker engine answers on ${process.env.DOCKER_HOST ?? "/var/run/docker.sock"} (${(error as Error).message.split("\n")[0]}); start one with scripts/dockerd.sh start`;
+        for (const i of IMAGES) i.title = `[${i.image}]`;
+        return { problem: message };
+    }
+    try {
+        execFileSync("bash", [join(REPO, "test/support/image/build-image.sh"), ...IMAGES.map((i) => i.image)], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
+    } catch (error) {
+        for (const i of IMAGES) i.title = `[${i.image}]`;
+        return { engine, problem: `building the test images failed: ${(error as Error).message}` };
+    }
+    for (const i of IMAGES) {
+        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", i.binary, i.image, "--version"], { encoding: "utf8", timeout: 60_000 });
+        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
+        i.version = m?.[1];
+        i.title = m ? `[${i.kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}]` : `[${i.image}: no version in ${JSON.stringify(text)}]`;
+    }
+    return { engine };
+}
+const PREPARED = prepare();
+
+/** "9.7.4-2" → "[MySQL 9.7.4]", "11.8.9-MariaDB-4 from Debian-log" → "[MariaDB 11.8.9]". */
+function titleOfVersion(text: string): string {
+    return `[${/mariadb/i.test(text) ? "MariaDB" : "MySQL"} ${/^\d+\.\d+\.\d+/.exec(text)?.[0] ?? text}]`;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // helpers
@@ -51,19 +108,24 @@ async function freePort(): Promise<number> {
     return port;
 }
 
-/** The dev stack's config with the test's image, unique names and free host ports. */
-async function settingsLikeDev(): Promise<ReplicaSetSettings> {
+/**
+ * The dev stack's config with the test's image, unique names and free host ports. The version is stated only
+ * when the tag does not say it (config/imageRef.ts reads `10.11`, not `9` or `11`).
+ */
+async function settingsLikeDev(image: TestImage, run: string): Promise<ReplicaSetSettings> {
     const doc = loadYaml(readFileSync(join(REPO, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(doc.config)) raw[key.replace(/^mysql-replicaset:/, "")] = value;
     const ports = new Set<number>();
     while (ports.size < (raw.members as unknown[]).length) ports.add(await freePort());
     const hostPorts = [...ports];
+    const tagSaysVersion = versionFromTag(parseImageReference(image.image)?.tag) !== undefined;
     return validateConfig({
         ...raw,
-        image: IMAGE,
-        networkName: `${RUN}-net`,
-        members: (raw.members as Array<Record<string, unknown>>).map((m, i) => ({ ...m, name: `${RUN}-${m.name}`, hostPort: hostPorts[i] })),
+        image: image.image,
+        ...(tagSaysVersion ? {} : { version: image.version }),
+        networkName: `${run}-net`,
+        members: (raw.members as Array<Record<string, unknown>>).map((m, i) => ({ ...m, name: `${run}-${m.name}`, hostPort: hostPorts[i] })),
         bindAddress: "127.0.0.1", // tests reach containers on loopback only
         storage: "volume", // named volumes: retained by destroy, reused by run 2
         replicationUserHost: "", // the network's subnet
@@ -81,17 +143,18 @@ interface Run {
 }
 
 /** Runs the program (the component as index.ts declares it) with the engine behind the mocks. */
-async function runProgram(settings: ReplicaSetSettings, passwords?: { rootPassword: string; replicationPassword: string }): Promise<Run> {
+async function runProgram(run: string, settings: ReplicaSetSettings, passwords?: { rootPassword: string; replicationPassword: string }): Promise<Run> {
     const hooks = new DockerHooks({ docker, runId: RUN, projectDir: REPO });
     allHooks.push(hooks);
-    await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${RUN}`, false);
-    const set = new ReplicaSet(RUN, { settings, ...passwords });
+    await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${run}`, false);
+    hooks.observeResourceOptions();
+    const set = new ReplicaSet(run, { settings, ...passwords });
     const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.rootPassword), valueOf(set.replicationPassword)]);
     // Let every registration (and a failure's echoes in dependent outputs) finish inside this step.
     await values.catch(() => undefined);
     await runtimeSettings.waitForRPCs().catch(() => undefined);
     const [healthy, replicas, rootPassword, replicationPassword] = await values;
-    return { hooks, replication: hooks.dynamicResource(`${RUN}-replication`), healthy, replicas, rootPassword, replicationPassword };
+    return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword, replicationPassword };
 }
 
 async function connect(port: number, password: string): Promise<mysql.Connection> {
@@ -133,16 +196,37 @@ function sequence(position: string): number {
     return match ? Number(match[1]) : 0;
 }
 
-async function slaveStatus(port: number, password: string): Promise<Record<string, string>> {
-    const [row] = await rows<Record<string, string>>(port, password, "SHOW SLAVE STATUS");
-    return row ?? {};
+/** A replica's status in one shape: MySQL 8.4+ has only SHOW REPLICA STATUS (Source_*, Replica_*). */
+interface Threads {
+    source: string;
+    io: string;
+    sql: string;
+    lastIoError: string;
+    lastSqlError: string;
+    /** MySQL: Auto_Position "1"; MariaDB: Using_Gtid "Slave_Pos". */
+    gtidMode: string;
+}
+
+async function replicaThreads(kind: TestImage["kind"], port: number, password: string): Promise<Threads> {
+    if (kind === "mysql") {
+        const [r = {}] = await rows<Record<string, string>>(port, password, "SHOW REPLICA STATUS");
+        return { source: `${r.Source_Host}:${r.Source_Port}`, io: r.Replica_IO_Running, sql: r.Replica_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: String(r.Auto_Position) };
+    }
+    const [r = {}] = await rows<Record<string, string>>(port, password, "SHOW SLAVE STATUS");
+    return { source: `${r.Master_Host}:${r.Master_Port}`, io: r.Slave_IO_Running, sql: r.Slave_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: r.Using_Gtid };
+}
+
+/** What a replica has applied: MySQL gtid_executed, MariaDB gtid_slave_pos. */
+async function appliedPosition(kind: TestImage["kind"], port: number, password: string): Promise<string> {
+    const [row] = await rows<{ p: string }>(port, password, kind === "mysql" ? "SELECT @@GLOBAL.gtid_executed AS p" : "SELECT @@gtid_slave_pos AS p");
+    return row.p;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // cleanup: everything this run created, whatever failed
 
 const allHooks: DockerHooks[] = [];
-let volumeNames: string[] = [];
+const volumeNames: string[] = [];
 
 after(async () => {
     for (const hooks of allHooks) hooks.host.stop();
@@ -164,158 +248,187 @@ after(async () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-test("the declared replica set replicates on a real Docker engine", { timeout: 15 * 60_000 }, async (t: TestContext) => {
-    let engine: Docker.DockerVersion;
-    try {
-        engine = await docker.version();
-    } catch (error) {
-        const message = `no Docker engine answers on ${process.env.DOCKER_HOST ?? "/var/run/docker.sock"} (${(error as Error).message}); start one with scripts/dockerd.sh start`;
-        if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${message}`);
-        console.error(`e2e: SKIPPED: ${message}`);
-        t.skip(message);
-        return;
-    }
-    console.log(`e2e: real Docker engine ${engine.Version} (API ${engine.ApiVersion}, ${engine.Os}/${engine.Arch}), run ${RUN}`);
-    await promisify(execFile)("bash", [join(REPO, "test/support/image/build-image.sh")], { timeout: 10 * 60_000 });
+IMAGES.forEach((image, index) => {
+    const T = image.title;
+    const run = `${RUN}${index}`;
+    test(`the declared replica set replicates on a real Docker engine ${T}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
+        if (!PREPARED.engine) {
+            const message = PREPARED.problem ?? "no Docker engine";
+            if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${message}`);
+            console.error(`e2e: SKIPPED: ${message}`);
+            t.skip(message);
+            return;
+        }
+        if (PREPARED.problem) throw new Error(PREPARED.problem);
+        console.log(`e2e: real Docker engine ${PREPARED.engine}, image ${image.image} ${T}, run ${run}`);
 
-    // Steps share state; once one fails the rest are skipped (they would only fail for the same reason).
-    let broken = false;
-    const step = (name: string, fn: () => Promise<void>) =>
-        t.test(name, async (s) => {
-            if (broken) return s.skip("an earlier step failed");
-            try {
-                await fn();
-            } catch (error) {
-                broken = true;
-                throw error;
+        // Steps share state; once one fails the rest are skipped (they would only fail for the same reason).
+        let broken = false;
+        const step = (name: string, fn: () => Promise<void>) =>
+            t.test(`${name} ${T}`, async (s) => {
+                if (broken) return s.skip("an earlier step failed");
+                try {
+                    await fn();
+                } catch (error) {
+                    broken = true;
+                    throw error;
+                }
+            });
+
+        const settings = await settingsLikeDev(image, run);
+        const source = settings.members.find((m) => m.role === "source")!;
+        const replicas = settings.members.filter((m) => m.role === "replica");
+        const volumes = settings.members.flatMap((m) => [`${m.name}-data`, `${m.name}-log`]);
+        volumeNames.push(...volumes);
+        const mysqlFlavor = image.kind === "mysql";
+        let first!: Run;
+
+        await step("run 1: every declared resource applies and the replication resource converges", async () => {
+            first = await runProgram(run, settings);
+            assert.equal(first.healthy, true, `healthy output: ${JSON.stringify(first.replicas)}`);
+            const [v] = await rows<{ v: string }>(source.hostPort, first.rootPassword, "SELECT VERSION() AS v");
+            assert.equal(titleOfVersion(v.v), T, `the live server's VERSION() is ${v.v}`);
+        });
+
+        await step("every container runs as declared: hostname, alias on the network, port on 127.0.0.1, volumes", async () => {
+            for (const m of settings.members) {
+                // Docker also resolves the container name and hostname (both the member name here), so replication
+                // alone cannot tell a missing alias: check that it is declared, and below that the engine has it.
+                const declared = first.hooks.applied.find((a) => a.type === "docker:index/container:Container" && a.inputs.name === m.name);
+                assert.deepEqual(declared?.inputs.networksAdvanced, [{ name: settings.networkName, aliases: [m.name] }], `${m.name}'s declared network and alias`);
+                const info = await docker.getContainer(m.name).inspect();
+                assert.equal(info.State.Running, true, `${m.name} runs`);
+                assert.equal(info.State.Health?.Status, "healthy", `${m.name} is healthy`);
+                assert.equal(info.Config.Hostname, m.name);
+                assert.ok(info.NetworkSettings.Networks[settings.networkName]?.Aliases?.includes(m.name), `${m.name} has its alias on ${settings.networkName}`);
+                assert.deepEqual(info.HostConfig.PortBindings, { "3306/tcp": [{ HostIp: settings.bindAddress, HostPort: String(m.hostPort) }] });
+                const mounts = Object.fromEntries(info.Mounts.map((x) => [x.Destination, x.Name]));
+                assert.deepEqual(mounts, { "/var/lib/mysql": `${m.name}-data`, "/var/log/mysql": `${m.name}-log` });
             }
         });
 
-    const settings = await settingsLikeDev();
-    const source = settings.members.find((m) => m.role === "source")!;
-    const replicas = settings.members.filter((m) => m.role === "replica");
-    volumeNames = settings.members.flatMap((m) => [`${m.name}-data`, `${m.name}-log`]);
-    let first!: Run;
-
-    await step("run 1: every declared resource applies and the replication resource converges", async () => {
-        first = await runProgram(settings);
-        assert.equal(first.healthy, true, `healthy output: ${JSON.stringify(first.replicas)}`);
-    });
-
-    await step("every container runs as declared: hostname, alias on the network, port on 127.0.0.1, volumes", async () => {
-        for (const m of settings.members) {
-            // Docker also resolves the container name and hostname (both the member name here), so replication
-            // alone cannot tell a missing alias: check that it is declared, and below that the engine has it.
-            const declared = first.hooks.applied.find((a) => a.type === "docker:index/container:Container" && a.inputs.name === m.name);
-            assert.deepEqual(declared?.inputs.networksAdvanced, [{ name: settings.networkName, aliases: [m.name] }], `${m.name}'s declared network and alias`);
-            const info = await docker.getContainer(m.name).inspect();
-            assert.equal(info.State.Running, true, `${m.name} runs`);
-            assert.equal(info.State.Health?.Status, "healthy", `${m.name} is healthy`);
-            assert.equal(info.Config.Hostname, m.name);
-            assert.ok(info.NetworkSettings.Networks[settings.networkName]?.Aliases?.includes(m.name), `${m.name} has its alias on ${settings.networkName}`);
-            assert.deepEqual(info.HostConfig.PortBindings, { "3306/tcp": [{ HostIp: settings.bindAddress, HostPort: String(m.hostPort) }] });
-            const mounts = Object.fromEntries(info.Mounts.map((x) => [x.Destination, x.Name]));
-            assert.deepEqual(mounts, { "/var/lib/mysql": `${m.name}-data`, "/var/log/mysql": `${m.name}-log` });
-        }
-    });
-
-    await step("the servers run with the replication settings: server ids, binlog, GTID, read-only replicas", async () => {
-        for (const m of settings.members) {
-            const [v] = await rows(m.hostPort, first.rootPassword,
-                "SELECT @@server_id AS serverId, @@log_bin AS logBin, @@binlog_format AS format, @@log_slave_updates AS logReplicaUpdates, " +
-                    "@@gtid_strict_mode AS strict, @@report_host AS reportHost, @@read_only AS readOnly");
-            assert.deepEqual(
-                { ...v, serverId: Number(v.serverId) },
-                { serverId: m.serverId, logBin: 1, format: "ROW", logReplicaUpdates: 1, strict: 1, reportHost: m.name, readOnly: m.role === "replica" ? 1 : 0 },
-                `${m.name}'s server variables`,
-            );
-        }
-        // The source knows its replicas by the names they report.
-        const hosts = await rows<{ Host: string }>(source.hostPort, first.rootPassword, "SHOW SLAVE HOSTS");
-        assert.deepEqual(hosts.map((h) => h.Host).sort(), replicas.map((r) => r.name).sort());
-    });
-
-    await step("replicas replicate from the source by its alias, and the outputs say so", async () => {
-        for (const r of replicas) {
-            const status = await slaveStatus(r.hostPort, first.rootPassword);
-            assert.equal(`${status.Master_Host}:${status.Master_Port}`, `${source.name}:3306`, `${r.name} points at the source's alias`);
-            assert.equal(status.Slave_IO_Running, "Yes", `${r.name} IO thread: ${status.Last_IO_Error}`);
-            assert.equal(status.Slave_SQL_Running, "Yes", `${r.name} SQL thread: ${status.Last_SQL_Error}`);
-            assert.equal(status.Using_Gtid, "Slave_Pos");
-            const out = first.replicas[r.name];
-            assert.equal(out.source, `${source.name}:3306`);
-            assert.ok(out.ioRunning && out.sqlRunning && out.lastIoError === "" && out.lastSqlError === "", JSON.stringify(out));
-            assert.equal(out.endpoint, `127.0.0.1:${r.hostPort}`);
-        }
-        assert.equal(first.replication.state.healthy, true);
-    });
-
-    await step("a row written on the source through 127.0.0.1 is read on every replica", async () => {
-        await rows(source.hostPort, first.rootPassword, "CREATE DATABASE IF NOT EXISTS e2e");
-        await rows(source.hostPort, first.rootPassword, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
-        await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('run1-row')");
-        for (const r of replicas) {
-            await eventually(`run1-row on ${r.name}`, 30, async () =>
-                (await rows(r.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'run1-row'")).length === 1 || undefined);
-        }
-    });
-
-    await step("the serialized provider reads the set as healthy and sees no change to make", async () => {
-        const read = await first.hooks.provider<{ id: string; props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
-        assert.equal(read.props.healthy, true, JSON.stringify(read.props));
-        const diff = await first.hooks.provider<{ changes: boolean }>(first.replication, "diff", first.replication.id, first.replication.state, first.replication.inputs);
-        assert.equal(diff.changes, false);
-    });
-
-    await step("a replica restarted by docker resumes replication", async () => {
-        const replica = replicas[0];
-        await docker.getContainer(replica.name).restart({ t: 30 });
-        await eventually(`${replica.name}'s threads to run again after its restart`, 120, async () => {
-            const s = await slaveStatus(replica.hostPort, first.rootPassword);
-            return s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes" ? s : undefined;
-        }).catch(async (error: Error) => {
-            throw new Error(`${error.message}\n${replica.name}'s log:\n${await containerLogTail(docker.getContainer(replica.name))}`);
+        await step("the servers run with the replication settings: server ids, binlog, GTID, read-only replicas", async () => {
+            for (const m of settings.members) {
+                const [v] = await rows(m.hostPort, first.rootPassword,
+                    "SELECT @@server_id AS serverId, @@log_bin AS logBin, @@binlog_format AS format, @@report_host AS reportHost, @@read_only AS readOnly, " +
+                        (mysqlFlavor
+                            ? "@@log_replica_updates AS logReplicaUpdates, @@gtid_mode AS gtid, @@enforce_gtid_consistency AS strict"
+                            : "@@log_slave_updates AS logReplicaUpdates, 'ON' AS gtid, @@gtid_strict_mode AS strict"));
+                assert.deepEqual(
+                    { ...v, serverId: Number(v.serverId), strict: String(v.strict) },
+                    { serverId: m.serverId, logBin: 1, format: "ROW", logReplicaUpdates: 1, gtid: "ON", strict: mysqlFlavor ? "ON" : "1", reportHost: m.name, readOnly: m.role === "replica" ? 1 : 0 },
+                    `${m.name}'s server variables`,
+                );
+            }
+            // The source knows its replicas by the names they report (MySQL 8.4 removed SHOW SLAVE HOSTS).
+            const hosts = await rows<{ Host: string }>(source.hostPort, first.rootPassword, mysqlFlavor ? "SHOW REPLICAS" : "SHOW SLAVE HOSTS");
+            assert.deepEqual(hosts.map((h) => h.Host).sort(), replicas.map((r) => r.name).sort());
         });
-        // read_only comes back from the server flags, not from what the provider set at runtime.
-        const [ro] = await rows<{ ro: number }>(replica.hostPort, first.rootPassword, "SELECT @@read_only AS ro");
-        assert.equal(ro.ro, 1, `${replica.name} is read-only again after its restart`);
-        await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('after-restart')");
-        await eventually(`after-restart row on ${replica.name}`, 30, async () =>
-            (await rows(replica.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'after-restart'")).length === 1 || undefined);
-        const read = await first.hooks.provider<{ props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
-        assert.equal(read.props.healthy, true, JSON.stringify(read.props));
-    });
 
-    // What a reset (RESET MASTER) would throw away: the replicas' binary logs and GTID history.
-    const before: Record<string, { binlogs: string[]; gtidSlavePos: string }> = {};
+        await step("replicas replicate from the source by its alias, and the outputs say so", async () => {
+            for (const r of replicas) {
+                const status = await replicaThreads(image.kind, r.hostPort, first.rootPassword);
+                assert.equal(status.source, `${source.name}:3306`, `${r.name} points at the source's alias`);
+                assert.equal(status.io, "Yes", `${r.name} IO thread: ${status.lastIoError}`);
+                assert.equal(status.sql, "Yes", `${r.name} SQL thread: ${status.lastSqlError}`);
+                assert.equal(status.gtidMode, mysqlFlavor ? "1" : "Slave_Pos", `${r.name} replicates by GTID`);
+                const out = first.replicas[r.name];
+                assert.equal(out.source, `${source.name}:3306`);
+                assert.ok(out.ioRunning && out.sqlRunning && out.lastIoError === "" && out.lastSqlError === "", JSON.stringify(out));
+                assert.equal(out.endpoint, `127.0.0.1:${r.hostPort}`);
+                assert.equal(titleOfVersion(out.serverVersion), T, `${r.name}'s serverVersion output`);
+            }
+            assert.equal(first.replication.state.healthy, true);
+        });
 
-    await step("destroy deletes in reverse order and leaves the data volumes", async () => {
-        for (const r of replicas) {
-            const logs = await rows<{ Log_name: string }>(r.hostPort, first.rootPassword, "SHOW BINARY LOGS");
-            const [pos] = await rows<{ p: string }>(r.hostPort, first.rootPassword, "SELECT @@gtid_slave_pos AS p");
-            before[r.name] = { binlogs: logs.map((l) => l.Log_name), gtidSlavePos: pos.p };
-        }
-        await first.hooks.destroy();
-        const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }) });
-        assert.deepEqual(left.map((c) => c.Names), [], "no container is left");
-        await assert.rejects(docker.getNetwork(settings.networkName).inspect(), /no such network|404/i, "the network is gone");
-        for (const name of volumeNames) await docker.getVolume(name).inspect(); // retained
-    });
+        await step("a row written on the source through 127.0.0.1 is read on every replica", async () => {
+            await rows(source.hostPort, first.rootPassword, "CREATE DATABASE IF NOT EXISTS e2e");
+            await rows(source.hostPort, first.rootPassword, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
+            await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('run1-row')");
+            for (const r of replicas) {
+                await eventually(`run1-row on ${r.name}`, 30, async () =>
+                    (await rows(r.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'run1-row'")).length === 1 || undefined);
+            }
+        });
 
-    await step("run 2 on the retained volumes converges without a reset; the first run's data is there", async () => {
-        // Generated passwords do not outlive a destroy; the servers on the volumes keep theirs. As a user would
-        // (`pulumi stack output --show-secrets`, then `pulumi config set --secret`), run 2 is given run 1's.
-        const second = await runProgram(settings, { rootPassword: first.rootPassword, replicationPassword: first.replicationPassword });
-        assert.equal(second.healthy, true, JSON.stringify(second.replicas));
-        for (const r of replicas) {
-            const ids = await rows<{ id: string }>(r.hostPort, first.rootPassword, "SELECT id FROM e2e.t ORDER BY id");
-            assert.deepEqual(ids.map((x) => x.id), ["after-restart", "run1-row"], `${r.name} still has the first run's rows`);
-            const logs = (await rows<{ Log_name: string }>(r.hostPort, first.rootPassword, "SHOW BINARY LOGS")).map((l) => l.Log_name);
-            for (const name of before[r.name].binlogs) assert.ok(logs.includes(name), `${r.name} kept binlog ${name} (no RESET MASTER): ${logs}`);
-            const [pos] = await rows<{ p: string }>(r.hostPort, first.rootPassword, "SELECT @@gtid_slave_pos AS p");
-            assert.ok(sequence(pos.p) >= sequence(before[r.name].gtidSlavePos) && sequence(pos.p) > 0, `${r.name} went on from its GTID position: ${before[r.name].gtidSlavePos} → ${pos.p}`);
-            assert.equal(second.replicas[r.name].source, `${source.name}:3306`);
-        }
-        await second.hooks.destroy();
+        await step("the serialized provider reads the set as healthy and sees no change to make", async () => {
+            const read = await first.hooks.provider<{ id: string; props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
+            assert.equal(read.props.healthy, true, JSON.stringify(read.props));
+            const diff = await first.hooks.provider<{ changes: boolean }>(first.replication, "diff", first.replication.id, first.replication.state, first.replication.inputs);
+            assert.equal(diff.changes, false);
+        });
+
+        await step("a replica restarted by docker resumes replication", async () => {
+            const replica = replicas[0];
+            await docker.getContainer(replica.name).restart({ t: 30 });
+            await eventually(`${replica.name}'s threads to run again after its restart`, 120, async () => {
+                const s = await replicaThreads(image.kind, replica.hostPort, first.rootPassword);
+                return s.io === "Yes" && s.sql === "Yes" ? s : undefined;
+            }).catch(async (error: Error) => {
+                throw new Error(`${error.message}\n${replica.name}'s log:\n${await containerLogTail(docker.getContainer(replica.name))}`);
+            });
+            // read_only comes back from the server flags, not from what the provider set at runtime; MySQL's
+            // super_read_only from what the provider persisted (SET PERSIST).
+            const [ro] = await rows<{ ro: number; sro: number | null }>(replica.hostPort, first.rootPassword,
+                `SELECT @@read_only AS ro, ${mysqlFlavor ? "@@super_read_only" : "NULL"} AS sro`);
+            assert.equal(ro.ro, 1, `${replica.name} is read-only again after its restart`);
+            if (mysqlFlavor) assert.equal(ro.sro, 1, `${replica.name} is super_read_only again after its restart`);
+            await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('after-restart')");
+            await eventually(`after-restart row on ${replica.name}`, 30, async () =>
+                (await rows(replica.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'after-restart'")).length === 1 || undefined);
+            const read = await first.hooks.provider<{ props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
+            assert.equal(read.props.healthy, true, JSON.stringify(read.props));
+        });
+
+        // What a reset (RESET MASTER / RESET BINARY LOGS AND GTIDS) would throw away: binary logs and GTID history.
+        const before: Record<string, { binlogs: string[]; position: string }> = {};
+
+        await step("the volumes are declared retainOnDelete, and a destroy honouring it deletes everything else", async () => {
+            const declared = first.hooks.applied.filter((a) => a.type === "docker:index/volume:Volume");
+            assert.deepEqual(declared.map((a) => a.inputs.name).sort(), [...volumes].sort(), "one data and one log volume per member");
+            for (const a of declared) assert.equal(a.retainOnDelete, true, `${a.name} is declared retainOnDelete (deleteDataOnDestroy is off)`);
+            for (const r of replicas) {
+                const logs = await rows<{ Log_name: string }>(r.hostPort, first.rootPassword, "SHOW BINARY LOGS");
+                before[r.name] = { binlogs: logs.map((l) => l.Log_name), position: await appliedPosition(image.kind, r.hostPort, first.rootPassword) };
+            }
+            await first.hooks.destroy();
+            const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }) });
+            assert.deepEqual(left.map((c) => c.Names), [], "no container is left");
+            await assert.rejects(docker.getNetwork(settings.networkName).inspect(), /no such network|404/i, "the network is gone");
+            for (const name of volumes) await docker.getVolume(name).inspect(); // retained
+        });
+
+        await step("run 2 on the retained volumes converges without a reset; the first run's data is there", async () => {
+            // Generated passwords do not outlive a destroy; the servers on the volumes keep theirs. As a user would
+            // (`pulumi stack output --show-secrets`, then `pulumi config set --secret`), run 2 is given run 1's.
+            // deleteDataOnDestroy only changes the volumes' retainOnDelete: the destroy below must delete them.
+            const second = await runProgram(run, { ...settings, deleteDataOnDestroy: true }, { rootPassword: first.rootPassword, replicationPassword: first.replicationPassword });
+            assert.equal(second.healthy, true, JSON.stringify(second.replicas));
+            for (const r of replicas) {
+                const ids = await rows<{ id: string }>(r.hostPort, first.rootPassword, "SELECT id FROM e2e.t ORDER BY id");
+                assert.deepEqual(ids.map((x) => x.id), ["after-restart", "run1-row"], `${r.name} still has the first run's rows`);
+                const logs = (await rows<{ Log_name: string }>(r.hostPort, first.rootPassword, "SHOW BINARY LOGS")).map((l) => l.Log_name);
+                for (const name of before[r.name].binlogs) assert.ok(logs.includes(name), `${r.name} kept binlog ${name} (no reset): ${logs}`);
+                const position = await appliedPosition(image.kind, r.hostPort, first.rootPassword);
+                if (mysqlFlavor) {
+                    const [kept] = await rows<{ kept: number }>(r.hostPort, first.rootPassword, `SELECT GTID_SUBSET(${mysql.escape(before[r.name].position)}, @@GLOBAL.gtid_executed) AS kept`);
+                    assert.ok(before[r.name].position !== "" && kept.kept === 1, `${r.name} went on from its GTID history: ${before[r.name].position} → ${position}`);
+                } else {
+                    assert.ok(sequence(position) >= sequence(before[r.name].position) && sequence(position) > 0, `${r.name} went on from its GTID position: ${before[r.name].position} → ${position}`);
+                }
+                assert.equal(second.replicas[r.name].source, `${source.name}:3306`);
+            }
+            for (const a of second.hooks.applied.filter((x) => x.type === "docker:index/volume:Volume")) {
+                assert.equal(a.retainOnDelete, false, `${a.name} is not retained when deleteDataOnDestroy is set`);
+            }
+        });
+
+        await step("a destroy with deleteDataOnDestroy deletes the volumes", async () => {
+            const second = allHooks[allHooks.length - 1];
+            await second.destroy();
+            for (const name of volumes) {
+                await assert.rejects(docker.getVolume(name).inspect(), /no such volume|404/i, `${name} is deleted`);
+            }
+        });
     });
 });
