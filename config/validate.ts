@@ -123,7 +123,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     // It goes into the chown command (quoted there too): digits and one colon only.
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
-    checkPasswords(raw, replicationUser, problems);
+    checkPasswords(raw, replicationUser, flavor, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
@@ -153,12 +153,15 @@ type Report = (key: string, value: unknown, fix: string) => void;
  * short password would match inside ordinary words and names (`repl` in `user 'repl'@…`). */
 export const MIN_PASSWORD_LENGTH = 8;
 
+/** MySQL and Percona store the replication password of a channel in at most 32 characters (MariaDB allows more). */
+export const MAX_MYSQL_SOURCE_PASSWORD_LENGTH = 32;
+
 /**
  * rootPassword and replicationPassword, when the stack sets them (config/load.ts passes their plain text; they
  * are never part of the settings). Unset means generated (24 characters). The problem shows the length, never
  * the value.
  */
-function checkPasswords(raw: RawConfig, replicationUser: string, problems: ConfigProblem[]): void {
+function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor | undefined, problems: ConfigProblem[]): void {
     for (const key of ["rootPassword", "replicationPassword"] as const) {
         const value = raw[key];
         if (value === undefined) continue;
@@ -172,6 +175,12 @@ function checkPasswords(raw: RawConfig, replicationUser: string, problems: Confi
             secret(
                 `use at least ${MIN_PASSWORD_LENGTH} characters (pulumi config set --secret ${key} <password>), ` +
                     "or remove the key to have one generated: pulumi config rm " + key,
+                described,
+            );
+        } else if (key === "replicationPassword" && flavor !== "mariadb" && value.length > MAX_MYSQL_SOURCE_PASSWORD_LENGTH) {
+            secret(
+                `use at most ${MAX_MYSQL_SOURCE_PASSWORD_LENGTH} characters: MySQL refuses a longer SOURCE_PASSWORD / MASTER_PASSWORD ` +
+                    "(ER_CHANGE_SOURCE_PASSWORD_LENGTH), or remove the key to have one generated: pulumi config rm replicationPassword",
                 described,
             );
         } else if (key === "replicationPassword" && value === replicationUser) {

@@ -36,6 +36,11 @@ export interface Dialect {
     executedGtids: string;
     /** super_read_only exists (MySQL/Percona 5.7.8+); MariaDB's read_only already binds SUPER in 11.x. */
     superReadOnly: boolean;
+    /**
+     * The longest replication password CHANGE ... TO accepts: MySQL refuses more than 32 characters
+     * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, seen on 9.7.4); undefined where no such limit applies (MariaDB).
+     */
+    maxSourcePasswordLength?: number;
     /** The server waits for a replica to apply a GTID set: returns 0 on success. */
     waitForGtids: (gtids: string, timeoutSeconds: number) => string;
 }
@@ -51,6 +56,7 @@ const MYSQL_OLD_TERMS = {
     resetBinaryLogs: "RESET MASTER",
     executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
     superReadOnly: true,
+    maxSourcePasswordLength: 32,
     waitForGtids: (gtids: string, timeout: number) =>
         `SELECT WAIT_FOR_EXECUTED_GTID_SET(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
 } as const;

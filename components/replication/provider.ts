@@ -58,6 +58,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     const [source, ...replicas] = members;
     let previousOutsideSet: Member | undefined;
     try {
+        refuseUnusableInputs(inputs, members);
         // 1. A source change: check every member, fence the previous source, let the candidate catch up.
         const previous = (await actingSource(replicas)) ?? (await previousSourceMember(options.previousSource, inputs, replicas, deadline));
         if (previous) {
@@ -108,6 +109,18 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         return stateOf(inputs, sourceStatusOf(source), Object.fromEntries(statuses), tls);
     } finally {
         await closeAll([...members, previousOutsideSet]);
+    }
+}
+
+/** What only the live servers can judge about the inputs, before anything is written. */
+function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): void {
+    const limited = members.find((m) => m.dialect.maxSourcePasswordLength !== undefined && inputs.replicationPassword.length > m.dialect.maxSourcePasswordLength);
+    if (limited) {
+        throw new Error(
+            `replicationPassword has ${inputs.replicationPassword.length} characters, but ${limited.endpoint.name} ` +
+                `(${limited.identity.versionText}) accepts at most ${limited.dialect.maxSourcePasswordLength} for a replication channel; ` +
+                "set a shorter one (pulumi config set --secret replicationPassword ...) or remove it to have one generated. Nothing was changed.",
+        );
     }
 }
 

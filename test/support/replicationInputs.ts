@@ -15,7 +15,8 @@ export function inputsFor(cluster: MariaCluster, overrides: Partial<ReplicationI
         rootUser: "root",
         rootPassword: cluster.source.rootPassword,
         replicationUser: "repl",
-        replicationPassword: "repl-pässword with 'quotes' and \\backslash",
+        // Quotes, a backslash and non-ASCII, within MySQL's 32-character limit for a channel's password.
+        replicationPassword: "rëpl 'q' \"dq\" \\b pw",
         // --skip-name-resolve: accounts match the client's IP.
         replicationUserHost: "127.0.0.1",
         tls: "auto",

@@ -412,6 +412,15 @@ describe("defect 8: passwords shorter than 8 characters are refused", () => {
         const settings = validateConfig({ rootPassword: "eightchr", replicationPassword: "Eight-Ch" });
         assert.ok(!JSON.stringify(settings).includes("eightchr") && !JSON.stringify(settings).includes("Eight-Ch"));
     });
+    test("MySQL and Percona refuse a replication password over 32 characters (ER_CHANGE_SOURCE_PASSWORD_LENGTH on 9.7.4); MariaDB does not", () => {
+        const long = "x".repeat(33);
+        for (const image of ["mysql:8.4.3", "percona:5.7.30"]) {
+            const error = refusal({ image, replicationPassword: long });
+            assert.match(error.message, /replicationPassword = \(secret, 33 characters\): use at most 32 characters/);
+        }
+        validateConfig({ image: "mysql:8.4.3", replicationPassword: "x".repeat(32) });
+        validateConfig({ image: "mariadb:10.11.6", replicationPassword: long });
+    });
     test("defect 8: a replicationPassword equal to the replicationUser is refused", () => {
         const error = refusal({ replicationUser: "replicator", replicationPassword: "replicator" });
         assert.match(error.message, /replicationPassword = \(secret, 10 characters\): choose a password other than the replicationUser/);
