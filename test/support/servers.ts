@@ -29,7 +29,7 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, rm, cp, mkdir, readFile, readdir, unlink } from "node:fs/promises";
+import { mkdtemp, rm, cp, mkdir, readFile, readdir, stat, unlink } from "node:fs/promises";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -146,6 +146,7 @@ export class MariaServer {
     versionText = "";
     private exited?: Promise<void>;
     private current: number;
+    private logStart = 0;
 
     constructor(
         readonly spec: ServerSpec,
@@ -234,6 +235,8 @@ export class MariaServer {
     }
 
     private async startOnce(): Promise<void> {
+        // Only this start's part of the error log tells why it failed.
+        this.logStart = await stat(this.errorLog).then((s) => s.size, () => 0);
         const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
         const child = spawn(file, args, { stdio: "ignore" });
         this.process = child;
@@ -257,7 +260,8 @@ export class MariaServer {
         for (let attempt = 0; Date.now() < deadline; attempt++) {
             if (this.process?.exitCode !== null && this.process?.exitCode !== undefined) {
                 const log = await this.logTail(40);
-                if (/Address already in use/.test(log)) throw new PortTaken(`${this.name}: port ${this.port} is in use`);
+                const thisStart = await readFile(this.errorLog).then((b) => b.subarray(this.logStart).toString("utf8"), () => "");
+                if (/Address already in use/.test(thisStart)) throw new PortTaken(`${this.name}: port ${this.port} is in use`);
                 throw new Error(`${this.name}: ${binary} exited with ${this.process.exitCode}; log:\n${log}`);
             }
             try {
