@@ -217,6 +217,9 @@ export interface SourceConnection {
     tls: boolean;
 }
 
+/** How many times a MySQL replica tries to reconnect before it stops for good. */
+export const SOURCE_RETRY_COUNT = 86400;
+
 /** The CHANGE ... TO statement that points a replica at the source, positioned by GTID. */
 export function changeSource(dialect: Dialect, source: SourceConnection): string {
     const o = dialect.option;
@@ -229,6 +232,11 @@ export function changeSource(dialect: Dialect, source: SourceConnection): string
         dialect.autoPosition,
         `${o}_SSL = ${source.tls ? 1 : 0}`,
     ];
+    // MySQL gives up reconnecting after SOURCE_RETRY_COUNT attempts, 10 by default from 8.4 (seen on 9.7.4: a
+    // source down for 10 × connectRetrySeconds left every replica's IO thread stopped for good). 86400 is the
+    // old default: with the 10 s retry, ten days. MariaDB has no such CHANGE option (master_retry_count is a
+    // server variable whose default is already 86400).
+    if (dialect.name !== "mariadb") options.push(`${o}_RETRY_COUNT = ${SOURCE_RETRY_COUNT}`);
     // Without TLS, caching_sha2_password (MySQL 8 default) needs the source's public key to send the password.
     if (!source.tls && dialect.getPublicKey) options.push(dialect.getPublicKey);
     return `${dialect.change} ${options.join(", ")}`;

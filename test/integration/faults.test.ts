@@ -8,8 +8,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/mariadb";
+import { join, relative } from "node:path";
+import { MATRIX, flavorRuntime, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
+import { accountRequiresTls, changeSourceBy, column, isMaria, replicaStatusRow } from "../support/sql";
 import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
@@ -55,14 +56,17 @@ async function insertRange(cluster: MariaCluster, from: number, to: number): Pro
     await cluster.source.query(`INSERT INTO app.items VALUES ${values}`);
 }
 
-describe("faults with a running set", () => {
+for (const flavor of MATRIX) {
+const T = serverTitle(flavor);
+
+describe(`faults with a running set ${T}`, () => {
     let cluster: MariaCluster;
     let state: ReplicationState;
     // Quotes, backslashes, spaces and non-ASCII go through escaping on every path.
     const rootPassword = `r00t 'quoted' "double" \\back ü 密码`;
 
     before(async () => {
-        cluster = await startCluster(runbookSpecs(2), { rootPassword, binlogInitialisation: true });
+        cluster = await startCluster(flavor, runbookSpecs(2), { rootPassword, binlogInitialisation: true });
         const created = await provider.create!(inputsFor(cluster, { rootPassword }));
         state = created.outs;
         assert.equal(state.healthy, true);
@@ -70,7 +74,7 @@ describe("faults with a running set", () => {
     });
     after(async () => cluster?.destroy());
 
-    it("replicas reconnect by themselves after the source restarts, and the status shows it", async () => {
+    it(`replicas reconnect by themselves after the source restarts, and the status shows it ${T}`, async () => {
         await insertRange(cluster, 1, 10);
         await cluster.source.stop();
         await eventually("a replica to notice the source is gone", 15, async () => {
@@ -84,21 +88,26 @@ describe("faults with a running set", () => {
         for (const replica of cluster.replicas) await eventually(`${replica.name} rows`, 10, async () => (await count(replica)) === 20);
     });
 
-    it("a restarted replica resumes where it stopped and applies nothing twice", async () => {
+    it(`a restarted replica resumes where it stopped and applies nothing twice ${T}`, async () => {
         const db002 = cluster.byName("db002");
         await db002.stop();
         await insertRange(cluster, 21, 70);
         await db002.start();
         await eventually("db002 to catch up", 15, async () => (await count(db002)) === 70);
-        const status = (await db002.query("SHOW SLAVE STATUS"))[0];
-        assert.equal(status.Slave_SQL_Running, "Yes");
-        assert.equal(status.Last_SQL_Errno, 0);
+        const status = await replicaStatusRow(db002);
+        assert.equal(column(status, "Replica_SQL_Running", "Slave_SQL_Running"), "Yes");
+        assert.equal(Number(status!.Last_SQL_Errno), 0);
         assert.equal((await refresh(state)).healthy, true);
     });
 
-    it("a write made by hand on a replica with read_only off shows as an SQL error and unhealthy", async () => {
+    it(`a write made by hand on a replica with read_only off shows as an SQL error and unhealthy ${T}`, async () => {
         const db003 = cluster.byName("db003");
-        await db003.query("SET GLOBAL read_only = OFF", "INSERT INTO app.items VALUES (71, 'written on the replica')", "SET GLOBAL read_only = ON");
+        await db003.query(
+            isMaria(db003) ? "DO 0" : "SET GLOBAL super_read_only = OFF",
+            "SET GLOBAL read_only = OFF",
+            "INSERT INTO app.items VALUES (71, 'written on the replica')",
+            "SET GLOBAL read_only = ON",
+        );
         await insertRange(cluster, 71, 71);
         let props: ReplicationState | undefined;
         await eventually("db003's SQL thread to report the conflict", 15, async () => {
@@ -118,14 +127,14 @@ describe("faults with a running set", () => {
     });
 });
 
-describe("an interrupted create converges on the next run", () => {
+describe(`an interrupted create converges on the next run ${T}`, () => {
     let cluster: MariaCluster;
     before(async () => {
-        cluster = await startCluster(runbookSpecs(3), { binlogInitialisation: true });
+        cluster = await startCluster(flavor, runbookSpecs(3), { binlogInitialisation: true });
     });
     after(async () => cluster?.destroy());
 
-    it("after a run cut short part-way, and a run that got through only some replicas", async () => {
+    it(`after a run cut short part-way, and a run that got through only some replicas ${T}`, async () => {
         // A run cut short part-way, exactly where we choose: db003's CHANGE MASTER fails (db002 and db004 may be
         // done or half-way: they run in parallel). The error is the interruption, not some other failure.
         statementHooks.beforeStatement = (member, sql) => {
@@ -138,11 +147,8 @@ describe("an interrupted create converges on the next run", () => {
         }
         // A run that attached db002 only, and a db003 left half-configured (pointed at the source, never started).
         await provider.create!(inputsFor(cluster, { replicas: [endpointOf(cluster.byName("db002"))] }));
-        await cluster.byName("db003").query(
-            "STOP SLAVE",
-            "RESET SLAVE ALL",
-            `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${cluster.source.port}, MASTER_USER='repl', MASTER_PASSWORD='stale', MASTER_USE_GTID=slave_pos`,
-        );
+        const db003 = cluster.byName("db003");
+        await db003.query("STOP REPLICA", "RESET REPLICA ALL", changeSourceBy(db003, cluster.source, "stale-password"));
         const { outs } = await provider.create!(inputsFor(cluster));
         assert.equal(outs.healthy, true);
         assert.deepEqual(Object.keys(outs.replicaStatus), ["db002", "db003", "db004"]);
@@ -150,45 +156,43 @@ describe("an interrupted create converges on the next run", () => {
     });
 });
 
-describe("replication over TLS", () => {
+describe(`replication over TLS ${T}`, () => {
     let cluster: MariaCluster;
     let certs: string;
     let tlsState: ReplicationState;
     before(async () => {
-        certs = await mkdtemp(join(tmpdir(), "replicaset-certs-"));
+        // Where the server can read them: inside its root filesystem when it runs under chroot.
+        const root = flavorRuntime(flavor).root;
+        certs = await mkdtemp(join(root === "/" ? tmpdir() : join(root, "tmp"), "replicaset-certs-"));
         const key = join(certs, "server-key.pem");
         const cert = join(certs, "server-cert.pem");
         await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=replicaset-test", "-keyout", key, "-out", cert]);
-        cluster = await startCluster(runbookSpecs(1), { extraFlags: [`--ssl-cert=${cert}`, `--ssl-key=${key}`] });
+        const seen = (path: string) => (root === "/" ? path : `/${relative(root, path)}`);
+        cluster = await startCluster(flavor, runbookSpecs(1), { extraFlags: [`--ssl-cert=${seen(cert)}`, `--ssl-key=${seen(key)}`] });
     });
     after(async () => {
         await cluster?.destroy();
         if (certs) await rm(certs, { recursive: true, force: true });
     });
 
-    it("tls auto turns TLS on when the source has a certificate, and the account requires it", async () => {
+    it(`tls auto turns TLS on when the source has a certificate, and the account requires it ${T}`, async () => {
         const { outs } = await provider.create!(inputsFor(cluster, { tls: "auto" }));
         tlsState = outs;
         assert.equal(outs.tlsInUse, true);
         assert.equal(outs.healthy, true);
-        const account = await cluster.source.query<{ ssl_type: string }>(
-            "SELECT JSON_VALUE(Priv, '$.ssl_type') AS ssl_type FROM mysql.global_priv WHERE User = 'repl' AND Host = '127.0.0.1'",
-        );
-        assert.equal(String(account[0].ssl_type), "1", "the replication account does not REQUIRE SSL");
-        const status = (await cluster.byName("db002").query("SHOW SLAVE STATUS"))[0];
-        assert.equal(status.Master_SSL_Allowed, "Yes");
-        assert.equal(status.Slave_IO_Running, "Yes");
+        assert.equal(await accountRequiresTls(cluster.source, "repl", "127.0.0.1"), true, "the replication account does not REQUIRE SSL");
+        const status = await replicaStatusRow(cluster.byName("db002"));
+        assert.equal(column(status, "Source_SSL_Allowed", "Master_SSL_Allowed"), "Yes");
+        assert.equal(column(status, "Replica_IO_Running", "Slave_IO_Running"), "Yes");
     });
 
-    it("tls off replicates in the clear and the account no longer requires TLS", async () => {
+    it(`tls off replicates in the clear and the account no longer requires TLS ${T}`, async () => {
         const { outs } = await provider.update!("id", tlsState, inputsFor(cluster, { tls: "off" }));
         assert.equal(outs!.tlsInUse, false);
         assert.equal(outs!.healthy, true);
-        const status = (await cluster.byName("db002").query("SHOW SLAVE STATUS"))[0];
-        assert.equal(status.Master_SSL_Allowed, "No");
-        const account = await cluster.source.query<{ ssl_type: string }>(
-            "SELECT JSON_VALUE(Priv, '$.ssl_type') AS ssl_type FROM mysql.global_priv WHERE User = 'repl' AND Host = '127.0.0.1'",
-        );
-        assert.equal(String(account[0].ssl_type), "0");
+        const status = await replicaStatusRow(cluster.byName("db002"));
+        assert.equal(column(status, "Source_SSL_Allowed", "Master_SSL_Allowed"), "No");
+        assert.equal(await accountRequiresTls(cluster.source, "repl", "127.0.0.1"), false);
     });
 });
+}

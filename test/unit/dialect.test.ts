@@ -295,6 +295,11 @@ describe("every dialect, statement by statement", () => {
                 const keys = plain.filter(([option]) => /PUBLIC_KEY/.test(option));
                 assert.deepEqual(keys, want.publicKey ? [[want.publicKey, 1]] : []);
             });
+            test(d.name === "mariadb" ? "sets no retry count (a server variable there, 86400 by default)" : "keeps reconnecting for long: RETRY_COUNT = 86400 (8.4 lowered the default to 10)", () => {
+                const opts = options(changeSource(d, CONNECTION), want.change);
+                const retry = opts.filter(([option]) => /RETRY_COUNT/.test(option));
+                assert.deepEqual(retry, d.name === "mariadb" ? [] : [[`${want.o}_RETRY_COUNT`, 86400]]);
+            });
             test(`${want.start} / ${want.stop} / ${want.status} / ${want.resetReplicaAll}`, () => {
                 assert.equal(d.start, want.start);
                 assert.equal(d.stop, want.stop);
