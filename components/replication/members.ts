@@ -81,9 +81,10 @@ export async function executedSet(member: Member): Promise<string> {
 /**
  * The replica's transactions that the source lacks, and where they came from. `alsoHeldBy` adds the
  * executed sets of other members to the source's (a switchover judges replicas against the new source as it
- * will be once it has caught up with the previous source).
+ * will be once it has caught up with the previous source); it is read after the replica, since the previous
+ * source may still take writes that reach the replica in between.
  */
-export async function readHistory(replica: Member, source: Member, alsoHeldBy: string[] = []): Promise<ReplicaHistory> {
+export async function readHistory(replica: Member, source: Member, alsoHeldBy: () => Promise<string[]> = async () => []): Promise<ReplicaHistory> {
     // Which schemas the replica holds matters only when it has transactions the source lacks.
     const userSchemasIf = async (errant: string): Promise<string[]> => {
         if (errant === "") return [];
@@ -97,7 +98,7 @@ export async function readHistory(replica: Member, source: Member, alsoHeldBy: s
             "SELECT @@GLOBAL.gtid_binlog_state AS state, @@GLOBAL.server_id AS id, " +
                 "@@GLOBAL.gtid_current_pos AS current, @@GLOBAL.gtid_slave_pos AS applied",
         );
-        const theirs = mergeMariaStates([String(await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state")), ...alsoHeldBy]);
+        const theirs = mergeMariaStates([String(await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state")), ...(await alsoHeldBy())]);
         const errant = mariaErrantGtids(String(mine.state), theirs);
         return {
             errant: formatMariaGtids(errant),
@@ -110,7 +111,7 @@ export async function readHistory(replica: Member, source: Member, alsoHeldBy: s
         };
     }
     const [mine] = await query<{ gtids: string; uuid: string }>(replica.session, "SELECT @@GLOBAL.gtid_executed AS gtids, @@GLOBAL.server_uuid AS uuid");
-    const [row] = await query<{ errant: string; shared: string }>(source.session, compareWithSourceGtids(String(mine.gtids), alsoHeldBy));
+    const [row] = await query<{ errant: string; shared: string }>(source.session, compareWithSourceGtids(String(mine.gtids), await alsoHeldBy()));
     const errant = String(row.errant ?? "").replace(/\s+/g, "");
     const shared = String(row.shared ?? "").replace(/\s+/g, "");
     return { errant, errantOrigins: mysqlGtidOrigins(errant), ownOrigin: String(mine.uuid).toLowerCase(), userSchemas: await userSchemasIf(errant), shared };

@@ -59,6 +59,13 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     let previousOutsideSet: Member | undefined;
     try {
         refuseUnusableInputs(inputs, members);
+        const tls = inputs.tls === "on" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
+        if (inputs.tls === "on" && !(await tlsAvailable(source))) {
+            throw new Error(
+                `${source.endpoint.name} has no TLS certificate loaded, but tls is "on"; give the server certificates or set tls to auto. ` +
+                    "Nothing was changed.",
+            );
+        }
         // 1. A source change: check every member, fence the previous source, let the candidate catch up.
         const previous = (await actingSource(replicas)) ?? (await previousSourceMember(options.previousSource, inputs, replicas, deadline));
         if (previous) {
@@ -68,11 +75,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             await switchSource(switchover, deadline);
         }
 
-        // 2. The source: TLS resolved, writable, the replication account as declared (binlog off).
-        const tls = inputs.tls === "on" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
-        if (inputs.tls === "on" && !(await tlsAvailable(source))) {
-            throw new Error(`${source.endpoint.name} has no TLS certificate loaded, but tls is "on"; give the server certificates or set tls to auto`);
-        }
+        // 2. The source: writable, the replication account as declared (binlog off).
         if (await isReadOnly(source)) {
             // A replica promoted to source is still read-only until told otherwise.
             for (const statement of makeWritable(source.dialect)) await query(source.session, statement);

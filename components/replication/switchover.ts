@@ -51,10 +51,11 @@ export async function preflightSwitchover({ candidate, previous, others }: Switc
             );
         }
     }
-    // Every member is judged against the candidate as it will be once caught up: its own history plus the
-    // previous source's.
+    // Every other member is judged against the candidate as it will be once caught up: its own history plus
+    // the previous source's, read after the member's (the previous source may still take writes, which reach
+    // the member in between). The previous source's own history is by definition what the candidate catches up to.
     const verdicts = await Promise.all(
-        [previous, ...others].map(async (member) => [member, judgeHistory(await readHistory(member, candidate, [previousSet]))] as const),
+        others.map(async (member) => [member, judgeHistory(await readHistory(member, candidate, async () => [await executedSet(previous)]))] as const),
     );
     for (const [member, verdict] of verdicts) {
         if (verdict.action === "refuse") {
