@@ -37,8 +37,16 @@ export interface ReplicaStatus {
     retrievedGtidSet: string;
     /** GTIDs applied (MariaDB: Gtid_Slave_Pos). */
     executedGtidSet: string;
-    /** Milliseconds from writing the probe row on the source to reading it here; null when not verified. */
+    /** Milliseconds from writing the probe row on the source to the replica reporting it applied; null when not verified. */
     probeLagMs: number | null;
+    /**
+     * The replica's clock minus the last heartbeat it applied (the source writes its NOW(6) every
+     * heartbeatIntervalMs), in ms: true lag, also while the IO thread is stalled. null before the first heartbeat,
+     * or with the heartbeat off. Members are assumed to share a clock (one host; NTP across hosts).
+     */
+    heartbeatLagMs: number | null;
+    /** Transactions this replica holds that the source lacks (someone wrote to it), "" when none. */
+    errantGtids: string;
     /** VERSION() of the live server. */
     serverVersion: string;
     /** SQL dialect the provider chose for it. */
@@ -56,9 +64,11 @@ export interface StackOutputs {
     topology: string;
 }
 
-/** True when both threads run and neither reports an error. */
-export function replicaHealthy(status: Pick<ReplicaStatus, "ioRunning" | "sqlRunning" | "lastIoError" | "lastSqlError">): boolean {
-    return status.ioRunning && status.sqlRunning && status.lastIoError === "" && status.lastSqlError === "";
+/** True when both threads run, neither reports an error, and the replica holds no transaction the source lacks. */
+export function replicaHealthy(
+    status: Pick<ReplicaStatus, "ioRunning" | "sqlRunning" | "lastIoError" | "lastSqlError"> & Partial<Pick<ReplicaStatus, "errantGtids">>,
+): boolean {
+    return status.ioRunning && status.sqlRunning && status.lastIoError === "" && status.lastSqlError === "" && (status.errantGtids ?? "") === "";
 }
 
 export function topologySummary(source: string, replicas: string[], network: string): string {
@@ -92,6 +102,8 @@ const REPLICA_FIELDS = {
     retrievedGtidSet: "string",
     executedGtidSet: "string",
     probeLagMs: "number|null",
+    heartbeatLagMs: "number|null",
+    errantGtids: "string",
     serverVersion: "string",
     dialect: "string",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
@@ -130,7 +142,10 @@ export function parseStackOutputs(value: unknown): ParseResult {
 
 /** Options of judge(). */
 export interface JudgeOptions {
-    /** A replica more than this many seconds behind its source is unhealthy. Default: lag is not judged. */
+    /**
+     * A replica more than this many seconds behind its source is unhealthy: judged on heartbeatLagMs when it is
+     * known, else on secondsBehindSource. Default: lag is not judged.
+     */
     maxLagSeconds?: number;
 }
 
@@ -145,8 +160,12 @@ export interface ReplicaVerdict {
     io: boolean;
     /** The SQL (applier) thread runs. */
     sql: boolean;
-    /** Seconds behind the source; null when unknown. */
+    /** Seconds behind the source (from the heartbeat when known, else Seconds_Behind_Source); null when unknown. */
     lag: number | null;
+    /** The heartbeat lag in ms; null when unknown. */
+    heartbeatLagMs: number | null;
+    /** Transactions the replica holds that the source lacks; "" when none. */
+    errantGtids: string;
     /** The last IO error, else the last SQL error, else "". */
     lastError: string;
     healthy: boolean;
@@ -194,7 +213,9 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
     if (s.lastIoError !== "") why.push(`IO error: ${s.lastIoError}`);
     if (!s.sqlRunning) why.push("SQL thread not running");
     if (s.lastSqlError !== "") why.push(`SQL error: ${s.lastSqlError}`);
-    const lag = s.secondsBehindSource;
+    if (s.errantGtids !== "") why.push(`errant transactions: ${s.errantGtids}`);
+    // The heartbeat is the true lag (Seconds_Behind_Source reads 0 while the IO thread is stalled).
+    const lag = s.heartbeatLagMs !== null ? Math.round(s.heartbeatLagMs) / 1000 : s.secondsBehindSource;
     if (max !== undefined) {
         if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
         else if (lag !== null && lag > max) why.push(`lag ${lag} s over the limit ${max} s`);
@@ -206,6 +227,8 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
         io: s.ioRunning,
         sql: s.sqlRunning,
         lag,
+        heartbeatLagMs: s.heartbeatLagMs,
+        errantGtids: s.errantGtids,
         lastError: s.lastIoError || s.lastSqlError,
         healthy: why.length === 0 && replicaHealthy(s),
         reasons: why.map((reason) => `${member}: ${reason}`),

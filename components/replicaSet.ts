@@ -146,6 +146,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 connectRetrySeconds: s.connectRetrySeconds,
                 deadlineSeconds: s.readinessTimeoutSeconds,
                 verify: s.verifyReplication,
+                heartbeatIntervalMs: s.heartbeatIntervalMs,
                 containerIds: s.members.map((m) => containers[m.name].id),
             },
             { parent: this, dependsOn: Object.values(containers) },

@@ -32,6 +32,9 @@ export function serverFlags(flavor: Flavor, version: ServerVersion, member: Memb
         // A replica that logs what it applies can be promoted, and can feed replicas of its own.
         `--${logReplicaUpdatesName(flavor, version)}=ON`,
         `--report-host=${member.name}`,
+        // The source's heartbeat is an event of its own scheduler (off by default on MariaDB and MySQL 5.7);
+        // on replicas, replicated events stay disabled.
+        "--event-scheduler=ON",
     ];
     if (flavor === "mariadb") {
         // MariaDB always writes GTIDs when the binlog is on; it has no gtid_mode/enforce_gtid_consistency and

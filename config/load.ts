@@ -22,6 +22,7 @@ export const PLAIN_KEYS = [
     "connectRetrySeconds",
     "readinessTimeoutSeconds",
     "verifyReplication",
+    "heartbeatIntervalMs",
     "deleteDataOnDestroy",
     "checkHostPorts",
     "restartPolicy",

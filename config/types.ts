@@ -62,6 +62,8 @@ export interface ReplicaSetSettings {
     readinessTimeoutSeconds: number;
     /** Write a probe row on the source and wait for it on every replica after (re)configuring. */
     verifyReplication: boolean;
+    /** How often the source's event writes its heartbeat, in ms (whole seconds); 0 = off. */
+    heartbeatIntervalMs: number;
     /** Opt-in: let `pulumi destroy` delete data volumes. Off by default: volumes are retained. */
     deleteDataOnDestroy: boolean;
     /**
@@ -93,6 +95,7 @@ export const DEFAULTS = Object.freeze({
     connectRetrySeconds: 10,
     readinessTimeoutSeconds: 300,
     verifyReplication: true,
+    heartbeatIntervalMs: 1000,
     deleteDataOnDestroy: false,
     checkHostPorts: true,
     restartPolicy: "unless-stopped",

@@ -114,6 +114,11 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);
     const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
     const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
+    const heartbeatIntervalMs = integerKey(raw, "heartbeatIntervalMs", DEFAULTS.heartbeatIntervalMs, 0, 3_600_000, problem);
+    // The event scheduler counts in whole seconds.
+    if (heartbeatIntervalMs !== 0 && heartbeatIntervalMs % 1000 !== 0) {
+        problem("heartbeatIntervalMs", heartbeatIntervalMs, "use whole seconds in ms (1000, 2000, …), or 0 to turn the heartbeat off");
+    }
     const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
     const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
@@ -141,6 +146,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         connectRetrySeconds,
         readinessTimeoutSeconds,
         verifyReplication,
+        heartbeatIntervalMs,
         deleteDataOnDestroy,
         checkHostPorts,
         restartPolicy,
@@ -153,7 +159,7 @@ type Report = (key: string, value: unknown, fix: string) => void;
  * short password would match inside ordinary words and names (`repl` in `user 'repl'@…`). */
 export const MIN_PASSWORD_LENGTH = 8;
 
-/** MySQL and Percona store the replication password of a channel in at most 32 characters (MariaDB allows more). */
+/** MySQL and Percona take a channel's replication password of at most 32 bytes in UTF-8 (MariaDB allows 96). */
 export const MAX_MYSQL_SOURCE_PASSWORD_LENGTH = 32;
 
 /**
@@ -177,9 +183,9 @@ function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor 
                     "or remove the key to have one generated: pulumi config rm " + key,
                 described,
             );
-        } else if (key === "replicationPassword" && flavor !== "mariadb" && value.length > MAX_MYSQL_SOURCE_PASSWORD_LENGTH) {
+        } else if (key === "replicationPassword" && flavor !== "mariadb" && Buffer.byteLength(value, "utf8") > MAX_MYSQL_SOURCE_PASSWORD_LENGTH) {
             secret(
-                `use at most ${MAX_MYSQL_SOURCE_PASSWORD_LENGTH} characters: MySQL refuses a longer SOURCE_PASSWORD / MASTER_PASSWORD ` +
+                `use at most ${MAX_MYSQL_SOURCE_PASSWORD_LENGTH} bytes (UTF-8; ä counts 2): MySQL refuses a longer SOURCE_PASSWORD / MASTER_PASSWORD ` +
                     "(ER_CHANGE_SOURCE_PASSWORD_LENGTH), or remove the key to have one generated: pulumi config rm replicationPassword",
                 described,
             );

@@ -14,6 +14,7 @@ import {
     resumeInterruptedReset,
 } from "./dialect";
 import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
+import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
 import { pollUntil, query } from "./session";
 import type { ReplicaThreads } from "./status";
@@ -63,6 +64,8 @@ export async function attachReplica(replica: Member, source: Member, inputs: Rep
             // the provider; read_only stays on, so clients still cannot write.
             await query(replica.session, "SET GLOBAL super_read_only = OFF");
         }
+        // A former source's copy of the heartbeat event would keep writing (root bypasses read_only on MariaDB).
+        await silenceHeartbeat(replica);
         // Stop before reading what to keep: an applier still running would add to the history after the read.
         if (before.configured) await query(replica.session, replica.dialect.stop);
         if (pendingReset !== undefined) {

@@ -37,8 +37,8 @@ export interface Dialect {
     /** super_read_only exists (MySQL/Percona 5.7.8+); MariaDB's read_only already binds SUPER in 11.x. */
     superReadOnly: boolean;
     /**
-     * The longest replication password CHANGE ... TO accepts: MySQL refuses more than 32 characters
-     * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, seen on 9.7.4); undefined where no such limit applies (MariaDB).
+     * The longest replication password CHANGE ... TO accepts, in UTF-8 bytes: MySQL refuses more than 32
+     * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, seen on 9.7.4 with 33 ASCII or 17 × "ä"); MariaDB takes 96 (not checked).
      */
     maxSourcePasswordLength?: number;
     /** The server waits for a replica to apply a GTID set: returns 0 on success. */
@@ -358,6 +358,58 @@ export function probeRead(token: string): string {
     return `SELECT token, written_by FROM ${SqlString.escapeId(PROBE_SCHEMA)}.${SqlString.escapeId(PROBE_TABLE)} ` +
         `WHERE token = ${SqlString.escape(token)}`;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Heartbeat: the source's own event scheduler writes its NOW(6) into one row every interval; a replica's lag is
+// its NOW(6) minus the last beat it applied (pt-heartbeat's idea without a sidecar).
+
+const HEARTBEAT_TABLE = "`replicaset_probe`.`heartbeat`";
+const HEARTBEAT_EVENT = "`replicaset_probe`.`heartbeat_writer`";
+
+/**
+ * Binlogged on purpose: every replica gets the table and the event; a replicated event arrives disabled
+ * (SLAVESIDE_DISABLED), so only the source writes beats.
+ */
+export function heartbeatSetup(everySeconds: number): string[] {
+    return [
+        "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
+        `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (id TINYINT NOT NULL PRIMARY KEY, beat TIMESTAMP(6) NOT NULL) ENGINE=InnoDB`,
+        `CREATE EVENT IF NOT EXISTS ${HEARTBEAT_EVENT} ON SCHEDULE EVERY ${Math.max(1, Math.round(everySeconds))} SECOND ` +
+            `DO REPLACE INTO ${HEARTBEAT_TABLE} (id, beat) VALUES (1, NOW(6))`,
+    ];
+}
+
+/** The heartbeat event on this member (status ENABLED / DISABLED / SLAVESIDE_DISABLED, interval), and the scheduler. */
+export const HEARTBEAT_EVENT_STATE =
+    "SELECT STATUS AS status, INTERVAL_VALUE AS every, @@GLOBAL.event_scheduler AS scheduler FROM information_schema.EVENTS " +
+    "WHERE EVENT_SCHEMA = 'replicaset_probe' AND EVENT_NAME = 'heartbeat_writer'";
+
+/**
+ * Makes this member's copy of the event write (a new source's copy arrived disabled). Binlog off: a replicated
+ * ALTER EVENT would be this member's own transaction on every replica, and must not enable theirs.
+ */
+export function heartbeatEnable(everySeconds: number): string[] {
+    return withoutBinlog([`ALTER EVENT ${HEARTBEAT_EVENT} ON SCHEDULE EVERY ${Math.max(1, Math.round(everySeconds))} SECOND ENABLE`]);
+}
+
+/**
+ * Stops this member's beats (a fenced source, a replica that once was one). On MariaDB the event's definer
+ * (root) holds READ ONLY ADMIN, so an enabled event would keep writing on a read-only server: errant GTIDs.
+ */
+export function heartbeatDisable(): string[] {
+    return withoutBinlog([`ALTER EVENT ${HEARTBEAT_EVENT} DISABLE`]);
+}
+
+/** heartbeatIntervalMs 0: the heartbeat is dropped everywhere (binlogged). */
+export const HEARTBEAT_DROP = `DROP EVENT IF EXISTS ${HEARTBEAT_EVENT}`;
+
+export const EVENT_SCHEDULER_ON = "SET GLOBAL event_scheduler = ON";
+
+export const HEARTBEAT_TABLE_EXISTS =
+    "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'heartbeat'";
+
+/** This member's clock minus the last beat it holds, in microseconds (no row: no beat applied yet). */
+export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS us FROM ${HEARTBEAT_TABLE} WHERE id = 1`;
 
 /** Schemas a server creates itself; anything else on a replica is user data. */
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];

@@ -78,6 +78,11 @@ export async function executedSet(member: Member): Promise<string> {
     return String((await scalar(member.session, sql)) ?? "").replace(/\s+/g, "");
 }
 
+/** The replica's transactions that the source lacks ("" when none). Read-only on both. */
+export async function errantGtids(replica: Member, source: Member): Promise<string> {
+    return (await readHistory(replica, source)).errant;
+}
+
 /**
  * The replica's transactions that the source lacks, and where they came from. `alsoHeldBy` adds the
  * executed sets of other members to the source's (a switchover judges replicas against the new source as it

@@ -1,46 +1,67 @@
 /**
- * read (`pulumi refresh`): the live status of every member, read-only (it writes nothing anywhere). An
- * unreachable server is reported in its status, not thrown.
+ * read (`pulumi refresh`): the live status of every member, read-only (it writes nothing anywhere): threads,
+ * heartbeat lag, errant transactions. An unreachable server is reported in its status, not thrown.
  */
-import { closeAll, connectMember, readThreads, type Member } from "./members";
-import { inputsOf, replicaStatusOf, sourceStatusOf, stateOf } from "./report";
+import type { ReplicaStatus } from "../outputs";
+import { heartbeatLagMs } from "./heartbeat";
+import { closeAll, connectMember, errantGtids, readThreads, type Member } from "./members";
+import { inputsOf, NOTHING_MEASURED, replicaStatusOf, sourceStatusOf, stateOf } from "./report";
 import { describe } from "./session";
 import { parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationState } from "./types";
-import type { ReplicaStatus } from "../outputs";
 
 /** A refresh gives each server at most this long to answer, whatever the operation's deadline. */
 const OBSERVE_CAP_SECONDS = 10;
 
+interface Look {
+    member: Member;
+    threads: ReplicaThreads;
+    heartbeatLagMs: number | null;
+    /** undefined when the source could not be reached to compare with. */
+    errantGtids?: string;
+}
+
 export async function observe(state: ReplicationState): Promise<ReplicationState> {
     const deadline = Date.now() + Math.min(state.deadlineSeconds, OBSERVE_CAP_SECONDS) * 1000;
     const opened: Member[] = [];
-    // Each member is connected and read on its own: a source that takes the whole cap to time out does not
-    // leave the replicas' reads past the deadline.
-    const look = async (endpoint: MemberEndpoint): Promise<{ member: Member; threads: ReplicaThreads }> => {
+    const open = async (endpoint: MemberEndpoint): Promise<Member> => {
         const member = await connectMember(endpoint, state, deadline);
         opened.push(member);
-        return { member, threads: await readThreads(member) };
+        return member;
+    };
+    // Each member is connected and read on its own, and compared with the source as soon as both are there:
+    // a member that takes the whole cap to time out leaves nobody else's reads past the deadline.
+    const sourcePromise = open(state.source);
+    const look = async (endpoint: MemberEndpoint): Promise<Look> => {
+        const member = await open(endpoint);
+        const threads = await readThreads(member);
+        const lag = await heartbeatLagMs(member);
+        const source = await sourcePromise.catch(() => undefined);
+        return { member, threads, heartbeatLagMs: lag, errantGtids: source ? await errantGtids(member, source) : undefined };
     };
     try {
-        const [sourceResult, ...replicaResults] = await Promise.allSettled([state.source, ...state.replicas].map(look));
+        const [sourceResult, ...replicaResults] = await Promise.allSettled([sourcePromise, ...state.replicas.map(look)]);
         const sourceStatus =
-            sourceResult.status === "fulfilled" ? sourceStatusOf(sourceResult.value.member) : { ...state.sourceStatus, serverVersion: state.sourceStatus?.serverVersion ?? "" };
+            sourceResult.status === "fulfilled" ? sourceStatusOf(sourceResult.value) : { ...state.sourceStatus, serverVersion: state.sourceStatus?.serverVersion ?? "" };
         const statuses = state.replicas.map((endpoint, i): [string, ReplicaStatus] => {
             const result = replicaResults[i];
-            const previousLag = state.replicaStatus?.[endpoint.name]?.probeLagMs ?? null;
+            const previous = state.replicaStatus?.[endpoint.name];
+            const probeLagMs = previous?.probeLagMs ?? null;
             if (result.status === "rejected") {
                 return [endpoint.name, {
-                    ...replicaStatusOf(endpoint, parseReplicaStatus(undefined), undefined, previousLag),
-                    serverVersion: state.replicaStatus?.[endpoint.name]?.serverVersion ?? "",
-                    dialect: state.replicaStatus?.[endpoint.name]?.dialect ?? "",
+                    ...replicaStatusOf(endpoint, parseReplicaStatus(undefined), undefined, { ...NOTHING_MEASURED, probeLagMs, errantGtids: previous?.errantGtids ?? "" }),
+                    serverVersion: previous?.serverVersion ?? "",
+                    dialect: previous?.dialect ?? "",
                     lastIoError: `provider cannot reach ${endpoint.name}: ${describe(result.reason)}`,
                 }];
             }
-            return [endpoint.name, replicaStatusOf(endpoint, result.value.threads, result.value.member, previousLag)];
+            const { member, threads, heartbeatLagMs: lag, errantGtids: errant } = result.value as Look;
+            // Without the source, what the replica holds cannot be compared: the last known answer stands.
+            return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, heartbeatLagMs: lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
         });
         return stateOf(inputsOf(state), sourceStatus, Object.fromEntries(statuses), state.tlsInUse);
     } finally {
+        await sourcePromise.catch(() => undefined);
         await closeAll(opened);
     }
 }

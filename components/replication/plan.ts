@@ -32,6 +32,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "connectRetrySeconds",
     "deadlineSeconds",
     "verify",
+    "heartbeatIntervalMs",
     "containerIds",
 ];
 
@@ -66,7 +67,15 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
     if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
     if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
+    if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
+        fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
+    }
     return failures;
+}
+
+/** 0 (off), or a whole number of seconds in ms between 1 s and 1 h. */
+export function validHeartbeatInterval(value: unknown): boolean {
+    return value === 0 || (Number.isInteger(value) && (value as number) >= 1000 && (value as number) <= 3_600_000 && (value as number) % 1000 === 0);
 }
 
 /** Pure: which inputs changed. Replication is converged in place, so nothing forces a replacement. */

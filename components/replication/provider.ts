@@ -16,7 +16,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { attachReplica } from "./attach";
 import { detachAll } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable } from "./dialect";
-import { closeAll, connectAll, connectMember, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
+import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
+import { closeAll, connectAll, connectMember, errantGtids, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
 import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
 import { replicaStatusOf, sourceStatusOf, stateOf } from "./report";
@@ -27,6 +28,9 @@ import { verifyReplication } from "./verify";
 
 export { checkInputs, diffInputs, planUpdate } from "./plan";
 export { observe } from "./observe";
+
+/** The heartbeat period when the inputs predate it. */
+const DEFAULT_HEARTBEAT_MS = 1000;
 
 function deadlineOf(inputs: ReplicationInputs): number {
     return Date.now() + inputs.deadlineSeconds * 1000;
@@ -93,6 +97,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
         }
 
+        await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
+
         // 3. Every replica at once: the set is ready when the slowest replica is, not the sum of them.
         const reconfigure = new Set(options.reconfigure);
         if (previous) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
@@ -107,7 +113,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 4. Proof: a probe row applied everywhere.
         const lags = inputs.verify ? await verifyReplication(source, replicas, deadline) : {};
         const statuses = await Promise.all(
-            replicas.map(async (r) => [r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, lags[r.endpoint.name] ?? null)] as const),
+            replicas.map(async (r) => {
+                const measures = { probeLagMs: lags[r.endpoint.name] ?? null, heartbeatLagMs: await heartbeatLagMs(r), errantGtids: await errantGtids(r, source) };
+                return [r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, measures)] as const;
+            }),
         );
         return stateOf(inputs, sourceStatusOf(source), Object.fromEntries(statuses), tls);
     } finally {
@@ -117,10 +126,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
 
 /** What only the live servers can judge about the inputs, before anything is written. */
 function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): void {
-    const limited = members.find((m) => m.dialect.maxSourcePasswordLength !== undefined && inputs.replicationPassword.length > m.dialect.maxSourcePasswordLength);
+    const bytes = Buffer.byteLength(inputs.replicationPassword, "utf8");
+    const limited = members.find((m) => m.dialect.maxSourcePasswordLength !== undefined && bytes > m.dialect.maxSourcePasswordLength);
     if (limited) {
         throw new Error(
-            `replicationPassword has ${inputs.replicationPassword.length} characters, but ${limited.endpoint.name} ` +
+            `replicationPassword has ${bytes} bytes in UTF-8, but ${limited.endpoint.name} ` +
                 `(${limited.identity.versionText}) accepts at most ${limited.dialect.maxSourcePasswordLength} for a replication channel; ` +
                 "set a shorter one (pulumi config set --secret replicationPassword ...) or remove it to have one generated. Nothing was changed.",
         );

@@ -19,7 +19,16 @@ export function sourceStatusOf(source: Member): SourceStatus {
     };
 }
 
-export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThreads, member: Member | undefined, probeLagMs: number | null): ReplicaStatus {
+/** What the provider measured on a replica beyond its thread status. */
+export interface ReplicaMeasures {
+    probeLagMs: number | null;
+    heartbeatLagMs: number | null;
+    errantGtids: string;
+}
+
+export const NOTHING_MEASURED: ReplicaMeasures = { probeLagMs: null, heartbeatLagMs: null, errantGtids: "" };
+
+export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThreads, member: Member | undefined, measures: ReplicaMeasures): ReplicaStatus {
     return {
         endpoint: endpointText(endpoint),
         source: threads.source,
@@ -30,7 +39,9 @@ export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThread
         lastSqlError: threads.lastSqlError,
         retrievedGtidSet: threads.retrievedGtidSet,
         executedGtidSet: threads.executedGtidSet,
-        probeLagMs,
+        probeLagMs: measures.probeLagMs,
+        heartbeatLagMs: measures.heartbeatLagMs,
+        errantGtids: measures.errantGtids,
         serverVersion: member?.identity.versionText ?? "",
         dialect: member?.dialect.name ?? "",
     };

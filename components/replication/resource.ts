@@ -29,6 +29,8 @@ export interface ReplicationArgs {
     deadlineSeconds?: pulumi.Input<number>;
     /** Verify with a probe row after (re)configuring. Default: true. */
     verify?: pulumi.Input<boolean>;
+    /** Heartbeat period in ms (whole seconds); 0 turns it off. Default: 1000. */
+    heartbeatIntervalMs?: pulumi.Input<number>;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
 }
@@ -58,6 +60,7 @@ export class Replication extends pulumi.dynamic.Resource {
                 connectRetrySeconds: 10,
                 deadlineSeconds: 300,
                 verify: true,
+                heartbeatIntervalMs: 1000,
                 ...args,
                 rootPassword: pulumi.secret(args.rootPassword),
                 replicationPassword: pulumi.secret(args.replicationPassword),

@@ -9,6 +9,7 @@ import { stoppedForGood } from "./attach";
 import { detachChannel } from "./detach";
 import { makeReadOnly, missingGtids } from "./dialect";
 import { judgeHistory, mariaErrantGtids, formatMariaGtids } from "./gtid";
+import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
 import { query, scalar } from "./session";
 
@@ -79,6 +80,8 @@ export async function switchSource({ candidate, previous }: SwitchoverMembers, d
     // read_only waits for transactions in flight to commit; after it, the previous source's history is final
     // for every client without the privilege to bypass it (SUPER / READ ONLY ADMIN; super_read_only on MySQL
     // binds those too).
+    // Its heartbeat event first: on MariaDB the event's definer (root) writes past read_only.
+    await silenceHeartbeat(previous);
     for (const statement of makeReadOnly(previous.dialect)) await query(previous.session, statement);
     const fenced = String(await scalar(previous.session, previous.dialect.executedGtids)).replace(/\s+/g, "");
     if ((await missingOn(candidate, await executedSet(previous))) !== "") {

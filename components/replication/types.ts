@@ -37,6 +37,8 @@ export interface ReplicationInputs {
     deadlineSeconds: number;
     /** Write a probe row on the source and wait for it on every replica. */
     verify: boolean;
+    /** How often the source writes its heartbeat, in ms (whole seconds); 0 turns the heartbeat off. Default 1000. */
+    heartbeatIntervalMs?: number;
     /**
      * Ids of the members' containers. Not used to connect: a replaced container (new image, new flags) changes
      * them, so the next `pulumi up` converges the set again (read-only state, statuses, versions).

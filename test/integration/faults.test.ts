@@ -15,29 +15,9 @@ import { inputsFor, eventually, refresh, endpointOf } from "../support/replicati
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 import { statementHooks } from "../../components/replication/session";
-import { topologySummary, type StackOutputs } from "../../components/outputs";
+import { check, stackOutputsOf } from "../support/checkCommand";
 
 const run = promisify(execFile);
-
-/** Runs the check command (bin/check.ts) on outputs given on stdin; returns its exit code and output. */
-function check(outputs: unknown): Promise<{ code: number; stdout: string }> {
-    return new Promise((resolve) => {
-        const child = execFile(process.execPath, ["--import", "tsx", "bin/check.ts", "--file", "-"], (error, stdout) => {
-            resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout });
-        });
-        child.stdin!.end(JSON.stringify(outputs));
-    });
-}
-
-/** The stack outputs index.ts exports, from the provider's state. */
-function stackOutputs(state: ReplicationState): StackOutputs {
-    return {
-        source: state.sourceStatus,
-        replicas: state.replicaStatus,
-        healthy: state.healthy,
-        topology: topologySummary(state.source.name, state.replicas.map((r) => r.name), "test"),
-    };
-}
 
 async function count(server: MariaServer, where = "1=1"): Promise<number> {
     const r = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM app.items WHERE ${where}`).catch(() => [{ n: -1 }]);
@@ -119,7 +99,7 @@ describe(`faults with a running set ${T}`, () => {
         assert.equal(props!.replicaStatus.db002.sqlRunning, true);
         assert.match(props!.replicaStatus.db003.lastSqlError, /^\d+: /);
         // The check command CI runs on these outputs fails, naming the replica.
-        const verdict = await check(stackOutputs(props!));
+        const verdict = await check(stackOutputsOf(props!));
         assert.equal(verdict.code, 1, verdict.stdout);
         assert.match(verdict.stdout, /db003/);
         // And a later create refuses to paper over it: db003 holds a transaction the source lacks.

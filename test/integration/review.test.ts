@@ -39,9 +39,11 @@ for (const flavor of MATRIX) {
     describe(`defect 1: a switchover checks every member before it writes, fences, catches up, then promotes ${T}`, () => {
         let cluster: MariaCluster;
         let state: ReplicationState;
+        // No heartbeat here: a refused switchover is proven by every member's history staying the same.
+        const quiet: typeof inputsFor = (c, o = {}) => inputsFor(c, { heartbeatIntervalMs: 0, ...o });
         before(async () => {
             cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
-            state = (await provider.create!(inputsFor(cluster))).outs;
+            state = (await provider.create!(quiet(cluster))).outs;
             await cluster.source.query(
                 "CREATE DATABASE app",
                 "CREATE TABLE app.items (id INT PRIMARY KEY) ENGINE=InnoDB",
@@ -60,7 +62,7 @@ for (const flavor of MATRIX) {
             await eventually("db002 to have the schema", 10, async () => (await count(db002, "app.items")) === 0);
             await db002.query("STOP REPLICA SQL_THREAD");
             await db001.query("INSERT INTO app.items VALUES (1),(2),(3),(4),(5)");
-            const promoted = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
+            const promoted = quiet(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, promoted);
             assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
             assert.equal(await count(db002, "app.items"), 5, "the new source lacks rows the old one committed");
@@ -80,7 +82,7 @@ for (const flavor of MATRIX) {
             await db002.query("INSERT INTO app.items VALUES (7)");
             await eventually("db001 to apply row 7", 10, async () => (await count(db001, "app.items")) === 7);
             const history = await Promise.all([db001, db002, db003].map(executed));
-            const toDb003 = inputsFor(cluster, { source: endpointOf(db003), replicas: [endpointOf(db001), endpointOf(db002)] });
+            const toDb003 = quiet(cluster, { source: endpointOf(db003), replicas: [endpointOf(db001), endpointOf(db002)] });
             await assert.rejects(provider.update!("id", state, toDb003), (error: Error) => {
                 assert.match(error.message, /refusing to switch the source from db002 to db003; nothing was changed on any member/);
                 assert.match(error.message, /db003 lacks transactions of db002 .* does not replicate from it/);
@@ -89,7 +91,7 @@ for (const flavor of MATRIX) {
             assert.deepEqual(await Promise.all([db001, db002, db003].map(executed)), history, "a member's history changed");
             assert.equal(await readOnly(db002), 0, "the source was fenced although nothing could be promoted");
             // The config that was in place converges as it was (db003 attached back).
-            const back = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
+            const back = quiet(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, back);
             assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
             await eventually("db003 to catch up", 10, async () => (await count(db003, "app.items")) === 7);
@@ -118,7 +120,7 @@ for (const flavor of MATRIX) {
                 }
             })();
             await eventually("the writer to get going", 10, async () => acknowledged.length >= 20);
-            const toDb001 = inputsFor(cluster, { source: endpointOf(db001), replicas: [endpointOf(db002), endpointOf(db003)] });
+            const toDb001 = quiet(cluster, { source: endpointOf(db001), replicas: [endpointOf(db002), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, toDb001);
             stop = true;
             await writer;
@@ -277,24 +279,26 @@ for (const flavor of MATRIX) {
     describe(`untested provider paths (issue 21 item 10) ${T}`, () => {
         let cluster: MariaCluster;
         let state: ReplicationState;
+        // No heartbeat here: "nothing was written" is proven by the source's history staying the same.
+        const quiet: typeof inputsFor = (c, o = {}) => inputsFor(c, { heartbeatIntervalMs: 0, ...o });
         before(async () => {
             cluster = await startCluster(flavor, runbookSpecs(2));
-            state = (await provider.create!(inputsFor(cluster))).outs;
+            state = (await provider.create!(quiet(cluster))).outs;
         });
         after(async () => cluster?.destroy());
 
         it(`an account the replicas cannot log in with fails fast, not at the deadline ${T}`, async () => {
             const started = Date.now();
             // 192.0.2.0/24 is reserved for documentation: no client ever comes from there, so login is refused.
-            await assert.rejects(provider.update!("id", state, inputsFor(cluster, { replicationUserHost: "192.0.2.1", deadlineSeconds: 60 })), /the IO thread (cannot replicate from the source|stopped): 1045/);
+            await assert.rejects(provider.update!("id", state, quiet(cluster, { replicationUserHost: "192.0.2.1", deadlineSeconds: 60 })), /the IO thread (cannot replicate from the source|stopped): 1045/);
             assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms with a 60 s deadline`);
-            state = (await provider.update!("id", state, inputsFor(cluster))).outs as ReplicationState;
+            state = (await provider.update!("id", state, quiet(cluster))).outs as ReplicationState;
             assert.equal(state.healthy, true);
         });
 
         it(`verify false writes no probe row and reports no probe lag ${T}`, async () => {
             const before = await count(cluster.source, "replicaset_probe.probe");
-            const { outs } = await provider.update!("id", state, inputsFor(cluster, { verify: false, replicationPassword: "another-pw-123" }));
+            const { outs } = await provider.update!("id", state, quiet(cluster, { verify: false, replicationPassword: "another-pw-123" }));
             assert.equal(outs!.healthy, true);
             assert.equal(await count(cluster.source, "replicaset_probe.probe"), before);
             for (const status of Object.values(outs!.replicaStatus as ReplicationState["replicaStatus"])) assert.equal(status.probeLagMs, null);
@@ -314,14 +318,14 @@ for (const flavor of MATRIX) {
         it(`a detach that the member refuses (not gone) fails the update, naming it ${T}`, async () => {
             const db003 = cluster.byName("db003");
             await writeByHand(db003, "SET SESSION sql_log_bin = 0", "ALTER USER 'root'@'%' IDENTIFIED BY 'changed-by-hand-1'");
-            const without = inputsFor(cluster, { replicas: [endpointOf(cluster.byName("db002"))] });
+            const without = quiet(cluster, { replicas: [endpointOf(cluster.byName("db002"))] });
             await assert.rejects(provider.update!("id", state, without), /db003 \(127\.0\.0\.1:\d+\) refused root/);
         });
 
         if (flavor === "mariadb-10.11") {
             it(`tls on without a certificate on the source is refused before anything is written (only this server starts without one) ${T}`, async () => {
                 const before = await executed(cluster.source);
-                await assert.rejects(provider.create!(inputsFor(cluster, { tls: "on", replicas: [endpointOf(cluster.byName("db002"))] })), /db001 has no TLS certificate loaded, but tls is "on"/);
+                await assert.rejects(provider.create!(quiet(cluster, { tls: "on", replicas: [endpointOf(cluster.byName("db002"))] })), /db001 has no TLS certificate loaded, but tls is "on"/);
                 assert.equal(await executed(cluster.source), before);
             });
         }

@@ -23,6 +23,7 @@ export function inputsFor(cluster: MariaCluster, overrides: Partial<ReplicationI
         connectRetrySeconds: 1,
         deadlineSeconds: 30,
         verify: true,
+        heartbeatIntervalMs: 1000,
         ...overrides,
     };
 }

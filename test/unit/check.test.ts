@@ -105,6 +105,21 @@ describe("check --file", { concurrency: true }, () => {
         assert.match(over.stdout, /UNHEALTHY: db002 \(max lag 30 s\)\n {2}- db002: lag 95 s over the limit 30 s$/m);
     });
 
+    it("judges --max-lag on the heartbeat when it is known (Seconds_Behind_Source reads 0 while the IO thread stalls)", async () => {
+        const file = await outputsFile(stackOutputs({ db002: { secondsBehindSource: 0, heartbeatLagMs: 3200 } }));
+        const over = await check(["--file", file, "--max-lag", "1"]);
+        assert.equal(over.code, 1, over.stdout);
+        assert.match(over.stdout, /- db002: lag 3\.2 s over the limit 1 s$/m);
+        assert.equal((await check(["--file", file, "--max-lag", "5"])).code, 0);
+    });
+
+    it("exits 1 on a replica holding errant transactions, naming it and the set", async () => {
+        const file = await outputsFile(stackOutputs({ db003: { errantGtids: "0-300-7" } }, { healthy: false }));
+        const run = await check(["--file", file]);
+        assert.equal(run.code, 1, run.stdout);
+        assert.match(run.stdout, /UNHEALTHY: db003\n {2}- db003: errant transactions: 0-300-7$/m);
+    });
+
     it("exits 2 on missing fields, naming each missing path", async () => {
         const value = JSON.parse(cliJson(stackOutputs()));
         delete value.replicas.db002.ioRunning;
@@ -172,6 +187,8 @@ describe("check --json", { concurrency: true }, () => {
                 io: true,
                 sql: true,
                 lag: 40,
+                heartbeatLagMs: null,
+                errantGtids: "",
                 lastError: "",
                 healthy: false,
                 reasons: ["db002: lag 40 s over the limit 30 s"],
@@ -183,6 +200,8 @@ describe("check --json", { concurrency: true }, () => {
                 io: false,
                 sql: true,
                 lag: null,
+                heartbeatLagMs: null,
+                errantGtids: "",
                 lastError: IO_ERROR,
                 healthy: false,
                 reasons: ["db003: IO thread not running", `db003: IO error: ${IO_ERROR}`],

@@ -270,6 +270,7 @@ describe("defaults", () => {
             connectRetrySeconds: 10,
             readinessTimeoutSeconds: 300,
             verifyReplication: true,
+            heartbeatIntervalMs: 1000,
             deleteDataOnDestroy: false,
             checkHostPorts: true,
             restartPolicy: "unless-stopped",
@@ -412,14 +413,21 @@ describe("defect 8: passwords shorter than 8 characters are refused", () => {
         const settings = validateConfig({ rootPassword: "eightchr", replicationPassword: "Eight-Ch" });
         assert.ok(!JSON.stringify(settings).includes("eightchr") && !JSON.stringify(settings).includes("Eight-Ch"));
     });
-    test("MySQL and Percona refuse a replication password over 32 characters (ER_CHANGE_SOURCE_PASSWORD_LENGTH on 9.7.4); MariaDB does not", () => {
+    test("MySQL and Percona refuse a replication password over 32 bytes (ER_CHANGE_SOURCE_PASSWORD_LENGTH on 9.7.4); MariaDB does not", () => {
         const long = "x".repeat(33);
         for (const image of ["mysql:8.4.3", "percona:5.7.30"]) {
             const error = refusal({ image, replicationPassword: long });
-            assert.match(error.message, /replicationPassword = \(secret, 33 characters\): use at most 32 characters/);
+            assert.match(error.message, /replicationPassword = \(secret, 33 characters\): use at most 32 bytes/);
         }
         validateConfig({ image: "mysql:8.4.3", replicationPassword: "x".repeat(32) });
+        // Bytes, not characters: 17 × "ä" is 34 bytes.
+        assert.match(refusal({ image: "mysql:8.4.3", replicationPassword: "ä".repeat(17) }).message, /use at most 32 bytes/);
         validateConfig({ image: "mariadb:10.11.6", replicationPassword: long });
+    });
+    test("heartbeatIntervalMs takes whole seconds in ms, or 0 for off", () => {
+        assert.equal(validateConfig({ heartbeatIntervalMs: 0 }).heartbeatIntervalMs, 0);
+        assert.equal(validateConfig({ heartbeatIntervalMs: 5000 }).heartbeatIntervalMs, 5000);
+        assert.match(refusal({ heartbeatIntervalMs: 1500 }).message, /heartbeatIntervalMs = 1500: use whole seconds in ms/);
     });
     test("defect 8: a replicationPassword equal to the replicationUser is refused", () => {
         const error = refusal({ replicationUser: "replicator", replicationPassword: "replicator" });

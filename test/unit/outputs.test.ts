@@ -94,6 +94,17 @@ describe("parseStackOutputs", () => {
 });
 
 describe("judge", () => {
+    it("an errant transaction makes a replica unhealthy, and replicaHealthy agrees", () => {
+        const verdict = judge(stackOutputs({ db002: { errantGtids: "uuid-b:1-2" } }, { healthy: false }));
+        assert.equal(verdict.healthy, false);
+        assert.deepEqual(verdict.replicas[0].reasons, ["db002: errant transactions: uuid-b:1-2"]);
+        assert.equal(verdict.replicas[0].errantGtids, "uuid-b:1-2");
+    });
+    it("lag comes from the heartbeat when known, else from Seconds_Behind_Source", () => {
+        const verdict = judge(stackOutputs({ db002: { heartbeatLagMs: 2600, secondsBehindSource: 0 }, db003: { heartbeatLagMs: null, secondsBehindSource: 4 } }), { maxLagSeconds: 2 });
+        assert.deepEqual(verdict.replicas.map((r) => r.lag), [2.6, 4]);
+        assert.equal(verdict.healthy, false);
+    });
     it("finds a healthy set healthy, with one verdict per replica sorted by member", () => {
         const verdict = judge(stackOutputs({ db004: { endpoint: "127.0.0.1:3309" } }), { maxLagSeconds: 30 });
         assert.equal(verdict.healthy, true);

@@ -157,6 +157,8 @@ describe("stack outputs from the replication resource's state", () => {
         retrievedGtidSet: "uuid:1-5",
         executedGtidSet: "uuid:1-5",
         probeLagMs: 12,
+        heartbeatLagMs: 250,
+        errantGtids: "",
         serverVersion: "5.7.30-33-log",
         dialect: "mysql-5.7",
     });

@@ -145,6 +145,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                     "--binlog-format=ROW",
                     "--log-slave-updates=ON",
                     `--report-host=${m}`,
+                    "--event-scheduler=ON",
                     "--gtid-mode=ON",
                     "--enforce-gtid-consistency=ON",
                     ...(m === "db001" ? [] : ["--read-only=ON"]),
@@ -171,6 +172,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                 "--enforce-gtid-consistency=ON",
                 "--log-slave-updates=ON",
                 `--report-host=${m}`,
+                "--event-scheduler=ON",
                 ...(m === "db001" ? [] : ["--read-only=ON"]),
             ];
             assert.deepEqual(sorted(command), sorted(expected));
@@ -228,6 +230,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             connectRetrySeconds: 10,
             deadlineSeconds: 300,
             verify: true,
+            heartbeatIntervalMs: 1000,
             containerIds: MEMBERS.map((m) => `${m}-id`),
         });
         assert.deepEqual(r.propertyDependencies.replicationUserHost, [find(run.resources, TYPES.network, "mybridge").urn]);
@@ -322,6 +325,7 @@ describe("flavors and versions", () => {
                     "--gtid-strict-mode=ON",
                     "--log-slave-updates=ON",
                     `--report-host=${m}`,
+                    "--event-scheduler=ON",
                     ...(m === "db001" ? [] : ["--read-only=ON"]),
                 ]),
             );

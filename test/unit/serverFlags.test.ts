@@ -59,6 +59,7 @@ describe("serverFlags: MySQL and Percona", () => {
                 "binlog-format": "ROW",
                 "log-slave-updates": "ON",
                 "report-host": "db001",
+                "event-scheduler": "ON",
                 "gtid-mode": "ON",
                 "enforce-gtid-consistency": "ON",
             },
