@@ -180,7 +180,7 @@ describe(`provider on 1 source + 2 replicas ${T}`, () => {
         const { outs } = await provider.create!(inputsFor(cluster, { replicationPassword: "a brand new pässword" }));
         assert.equal(outs.healthy, true);
         await cluster.byName("db003").stop(true);
-        await provider.delete!("id", { ...outs, deadlineSeconds: 3 });
+        await provider.delete!("id", { ...outs, deadlineSeconds: 10 });
         assert.equal(await replicaStatus(cluster.byName("db002")), undefined, "db002 still replicates");
     });
 });
