@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { MATRIX, flavorRuntime, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { accountRequiresTls, changeSourceBy, column, isMaria, replicaStatusRow } from "../support/sql";
+import { accountRequiresTls, changeSourceBy, column, replicaStatusRow, writeByHand } from "../support/sql";
 import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
@@ -82,12 +82,7 @@ describe(`faults with a running set ${T}`, () => {
 
     it(`a write made by hand on a replica with read_only off shows as an SQL error and unhealthy ${T}`, async () => {
         const db003 = cluster.byName("db003");
-        await db003.query(
-            isMaria(db003) ? "DO 0" : "SET GLOBAL super_read_only = OFF",
-            "SET GLOBAL read_only = OFF",
-            "INSERT INTO app.items VALUES (71, 'written on the replica')",
-            "SET GLOBAL read_only = ON",
-        );
+        await writeByHand(db003, "INSERT INTO app.items VALUES (71, 'written on the replica')");
         await insertRange(cluster, 71, 71);
         let props: ReplicationState | undefined;
         await eventually("db003's SQL thread to report the conflict", 15, async () => {

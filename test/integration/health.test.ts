@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, refresh } from "../support/replicationInputs";
 import { check, stackOutputsOf } from "../support/checkCommand";
-import { isMaria, ownTransactions } from "../support/sql";
+import { isMaria, ownTransactions, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 
@@ -90,12 +90,7 @@ for (const flavor of MATRIX) {
 
         it(`a write made directly on a replica is reported as errant: unhealthy, and check exits 1 naming it ${T}`, async () => {
             const db003 = cluster.byName("db003");
-            await db003.query(
-                isMaria(db003) ? "DO 0" : "SET GLOBAL super_read_only = OFF",
-                "SET GLOBAL read_only = OFF",
-                "CREATE DATABASE written_on_replica",
-                "SET GLOBAL read_only = ON",
-            );
+            await writeByHand(db003, "CREATE DATABASE written_on_replica");
             const own = await ownTransactions(db003);
             assert.notEqual(own, "");
             const seen = await refresh(state);

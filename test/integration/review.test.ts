@@ -7,15 +7,10 @@ import assert from "node:assert/strict";
 import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
-import { accountExists, binlogBytes, changeSourceBy, column, executed, isMaria, ownTransactions, replicaStatus, replicaStatusRow } from "../support/sql";
+import { accountExists, binlogBytes, changeSourceBy, column, executed, isMaria, ownTransactions, replicaStatus, replicaStatusRow, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { statementHooks } from "../../components/replication/session";
 import type { ReplicationState } from "../../components/replication/types";
-
-/** Writes by hand on a member, past read_only (and super_read_only on MySQL). */
-async function writeByHand(server: MariaServer, ...statements: string[]): Promise<void> {
-    await server.query(isMaria(server) ? "DO 0" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF", ...statements, "SET GLOBAL read_only = ON");
-}
 
 async function count(server: MariaServer, table: string): Promise<number> {
     const rows = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).catch(() => [{ n: -1 }]);

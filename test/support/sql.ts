@@ -14,6 +14,11 @@ export function isMaria(server: MariaServer): boolean {
     return server.runtime.kind === "mariadb";
 }
 
+/** Writes by hand on a member, past read_only (and super_read_only on MySQL), as someone at a console would. */
+export async function writeByHand(server: MariaServer, ...statements: string[]): Promise<void> {
+    await server.query(isMaria(server) ? "DO 0" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF", ...statements, "SET GLOBAL read_only = ON");
+}
+
 export function dialectOf(server: MariaServer): Dialect {
     return dialectFor(identifyServer(server.versionText, isMaria(server) ? "mariadb" : ""));
 }
