@@ -27,6 +27,8 @@ export interface Dialect {
     /** caching_sha2_password over a plain connection needs the source's RSA key (MySQL 8.0+ only). */
     getPublicKey?: string;
     start: string;
+    /** Starts the SQL (applier) thread only. */
+    startApplier: string;
     stop: string;
     status: string;
     resetReplicaAll: string;
@@ -50,6 +52,7 @@ const MYSQL_OLD_TERMS = {
     option: "MASTER",
     autoPosition: "MASTER_AUTO_POSITION = 1",
     start: "START SLAVE",
+    startApplier: "START SLAVE SQL_THREAD",
     stop: "STOP SLAVE",
     status: "SHOW SLAVE STATUS",
     resetReplicaAll: "RESET SLAVE ALL",
@@ -68,6 +71,7 @@ const MYSQL_NEW_TERMS = {
     autoPosition: "SOURCE_AUTO_POSITION = 1",
     getPublicKey: "GET_SOURCE_PUBLIC_KEY = 1",
     start: "START REPLICA",
+    startApplier: "START REPLICA SQL_THREAD",
     stop: "STOP REPLICA",
     status: "SHOW REPLICA STATUS",
     resetReplicaAll: "RESET REPLICA ALL",

@@ -59,7 +59,7 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
             // Without the source, what the replica holds cannot be compared: the last known answer stands.
             return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, heartbeatLagMs: lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
         });
-        return stateOf(inputsOf(state), sourceStatus, Object.fromEntries(statuses), state.tlsInUse);
+        return stateOf(inputsOf(state), sourceStatus, Object.fromEntries(statuses), state.tlsInUse, state.fenced ?? []);
     } finally {
         await sourcePromise.catch(() => undefined);
         await closeAll(opened);

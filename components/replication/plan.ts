@@ -18,6 +18,8 @@ export interface ConvergeOptions {
      * (read-only) and the new source catches up with it before the new source takes writes.
      */
     previousSource?: MemberEndpoint;
+    /** Members a failover fenced: made read-only first whenever they answer, then rejoined if they can be. */
+    fenced: string[];
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -126,10 +128,11 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         // The old account goes wherever it exists, whether or not the source moved in the same update.
         dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
         previousSource: sourceMoved ? olds.source : undefined,
+        fenced: (olds as Partial<ReplicationState>).fenced ?? [],
     };
 }
 
 /** The options of a run with nothing to do beyond converging: create, or an update without changes. */
 export function plainRun(): ConvergeOptions {
-    return { reconfigure: new Set(), detach: [], dropAccounts: [] };
+    return { reconfigure: new Set(), detach: [], dropAccounts: [], fenced: [] };
 }

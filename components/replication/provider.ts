@@ -17,10 +17,12 @@ import { attachReplica } from "./attach";
 import { detachAll } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable } from "./dialect";
 import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
-import { closeAll, connectAll, connectMember, errantGtids, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
+import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
+import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
 import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
-import { replicaStatusOf, sourceStatusOf, stateOf } from "./report";
+import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
+import type { ReplicaStatus } from "../outputs";
 import { describe, query } from "./session";
 import { preflightSwitchover, switchSource } from "./switchover";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
@@ -54,12 +56,52 @@ async function actingSource(replicas: Member[]): Promise<Member | undefined> {
     return acting[0];
 }
 
+/** A member that may be down is given this long to answer before the run goes on without it. */
+const DOWN_CAP_MS = 5000;
+
+interface ConnectedSet {
+    /** Connected members, in the order given (the declared source first). */
+    members: Member[];
+    /** Members allowed to be down that did not answer, with why. */
+    down: Map<string, string>;
+}
+
+/**
+ * Opens every connection in parallel. A member in `mayBeDown` (the previous source, fenced members) that does
+ * not answer within DOWN_CAP_MS is reported down; any other failure ends the run (closing what opened).
+ */
+async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, mayBeDown: Set<string>): Promise<ConnectedSet> {
+    const settled = await Promise.allSettled(
+        endpoints.map((e) => connectMember(e, inputs, mayBeDown.has(e.name) ? Math.min(deadline, Date.now() + DOWN_CAP_MS) : deadline)),
+    );
+    const down = new Map<string, string>();
+    const fatal: string[] = [];
+    settled.forEach((s, i) => {
+        if (s.status === "fulfilled") return;
+        if (mayBeDown.has(endpoints[i].name) && isGone(s.reason)) down.set(endpoints[i].name, describe(s.reason));
+        else fatal.push(describe(s.reason));
+    });
+    const members = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    if (fatal.length > 0) {
+        await closeAll(members);
+        throw new Error(fatal.join("\n"));
+    }
+    return { members, down };
+}
+
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
 export async function converge(inputs: ReplicationInputs, options: ConvergeOptions): Promise<ReplicationState> {
     const deadline = deadlineOf(inputs);
     if (options.detach.length > 0) await detachAll(options.detach, inputs, deadline);
-    const members = await connectAll([inputs.source, ...inputs.replicas], inputs, deadline);
+    const previousEndpoint = options.previousSource && !sameEndpoint(options.previousSource, inputs.source) ? options.previousSource : undefined;
+    const mayBeDown = new Set([...options.fenced, ...(previousEndpoint ? [previousEndpoint.name] : [])]);
+    mayBeDown.delete(inputs.source.name); // the declared source must answer
+    const { members, down } = await connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown);
     const [source, ...replicas] = members;
+    if (source?.endpoint.name !== inputs.source.name) {
+        await closeAll(members);
+        throw new Error(`the declared source ${inputs.source.name} did not answer`);
+    }
     let previousOutsideSet: Member | undefined;
     try {
         refuseUnusableInputs(inputs, members);
@@ -70,13 +112,36 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                     "Nothing was changed.",
             );
         }
-        // 1. A source change: check every member, fence the previous source, let the candidate catch up.
-        const previous = (await actingSource(replicas)) ?? (await previousSourceMember(options.previousSource, inputs, replicas, deadline));
+        // 0. Members fenced by a failover that are back: read-only (and no heartbeat) before anything else.
+        const fencedBack = replicas.filter((r) => options.fenced.includes(r.endpoint.name));
+        for (const member of fencedBack) await fence(member);
+
+        // 1. A source change: with the previous source up, a switchover (check every member, fence the previous
+        //    source, let the candidate catch up); with it down, a failover (every replica applies what it has, the
+        //    candidate must hold the most).
+        const unfenced = replicas.filter((r) => !fencedBack.includes(r));
+        let previous = await actingSource(unfenced);
+        let failedOver: string | undefined;
+        if (!previous && previousEndpoint) {
+            previous = replicas.find((r) => sameEndpoint(r.endpoint, previousEndpoint));
+            if (!previous && !down.has(previousEndpoint.name) && !inputs.replicas.some((r) => r.name === previousEndpoint.name)) {
+                // It left the set in the same update: reach it on its own.
+                previousOutsideSet = await connectMember(previousEndpoint, inputs, Math.min(deadline, Date.now() + DOWN_CAP_MS)).catch((error) => {
+                    if (!isGone(error)) throw error;
+                    down.set(previousEndpoint.name, describe(error));
+                    return undefined;
+                });
+                previous = previousOutsideSet;
+            }
+            if (!previous && down.has(previousEndpoint.name)) failedOver = previousEndpoint.name;
+        }
         if (previous) {
-            if (!replicas.includes(previous)) previousOutsideSet = previous;
-            const switchover = { candidate: source, previous, others: replicas.filter((r) => r !== previous) };
+            const switchover = { candidate: source, previous, others: unfenced.filter((r) => r !== previous) };
             await preflightSwitchover(switchover);
             await switchSource(switchover, deadline);
+        } else if (failedOver) {
+            await preflightFailover(source, unfenced, failedOver, deadline);
+            await promoteAfterFailover(source);
         }
 
         // 2. The source: writable, the replication account as declared (binlog off).
@@ -99,26 +164,50 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
 
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
 
-        // 3. Every replica at once: the set is ready when the slowest replica is, not the sum of them.
+        // 3. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
+        //    member that committed what no one else has stays fenced, its transactions listed; nothing is discarded.
         const reconfigure = new Set(options.reconfigure);
-        if (previous) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
+        if (previous || failedOver) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
         const attached = await Promise.allSettled(
             replicas.map((r) =>
                 attachReplica(r, source, inputs, { tls, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline }),
             ),
         );
-        const failures = attached.filter((a): a is PromiseRejectedResult => a.status === "rejected");
-        if (failures.length > 0) throw new Error(failures.map((f) => describe(f.reason)).join("\n"));
+        const keptFenced = new Map<string, string>();
+        const failures: string[] = [];
+        attached.forEach((a, i) => {
+            if (a.status === "fulfilled") return;
+            if (fencedBack.includes(replicas[i]) && /refusing to attach/.test(describe(a.reason))) keptFenced.set(replicas[i].endpoint.name, describe(a.reason));
+            else failures.push(describe(a.reason));
+        });
+        if (failures.length > 0) throw new Error(failures.join("\n"));
+        const working = replicas.filter((r) => !keptFenced.has(r.endpoint.name));
 
-        // 4. Proof: a probe row applied everywhere.
-        const lags = inputs.verify ? await verifyReplication(source, replicas, deadline) : {};
-        const statuses = await Promise.all(
+        // 4. Proof: a probe row applied everywhere it can be.
+        const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
+        const statuses = new Map<string, ReplicaStatus>();
+        await Promise.all(
             replicas.map(async (r) => {
-                const measures = { probeLagMs: lags[r.endpoint.name] ?? null, heartbeatLagMs: await heartbeatLagMs(r), errantGtids: await errantGtids(r, source) };
-                return [r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, measures)] as const;
+                const errant = await errantGtids(r, source);
+                if (keptFenced.has(r.endpoint.name)) {
+                    const why = `it holds transactions no other member has (${errant}), kept read-only for you to inspect (e.g. mysqlbinlog/mariadb-binlog of its binary logs, or SHOW BINLOG EVENTS); ` +
+                        "move what you need to the source by hand, then reset or rebuild this member";
+                    statuses.set(r.endpoint.name, sidelinedStatus(r.endpoint, fencedReason(r.endpoint.name, source.endpoint.name, why), r, errant));
+                    return;
+                }
+                const measures = { probeLagMs: lags[r.endpoint.name] ?? null, heartbeatLagMs: await heartbeatLagMs(r), errantGtids: errant };
+                statuses.set(r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, measures));
             }),
         );
-        return stateOf(inputs, sourceStatusOf(source), Object.fromEntries(statuses), tls);
+        for (const endpoint of inputs.replicas) {
+            const why = down.get(endpoint.name);
+            if (why !== undefined) {
+                statuses.set(endpoint.name, sidelinedStatus(endpoint, fencedReason(endpoint.name, source.endpoint.name, `unreachable (${why}); it is made read-only and rejoins as a replica at the first run after it is back`)));
+            }
+        }
+        const ordered = Object.fromEntries(inputs.replicas.filter((e) => statuses.has(e.name)).map((e) => [e.name, statuses.get(e.name)!]));
+        const fenced = inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || keptFenced.has(name));
+        return stateOf(inputs, sourceStatusOf(source), ordered, tls, fenced);
     } finally {
         await closeAll([...members, previousOutsideSet]);
     }
@@ -133,26 +222,6 @@ function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): voi
             `replicationPassword has ${bytes} bytes in UTF-8, but ${limited.endpoint.name} ` +
                 `(${limited.identity.versionText}) accepts at most ${limited.dialect.maxSourcePasswordLength} for a replication channel; ` +
                 "set a shorter one (pulumi config set --secret replicationPassword ...) or remove it to have one generated. Nothing was changed.",
-        );
-    }
-}
-
-/** The previous source named by the plan, connected: among the replicas, or on its own when it left the set. */
-async function previousSourceMember(
-    previous: MemberEndpoint | undefined,
-    inputs: ReplicationInputs,
-    replicas: Member[],
-    deadline: number,
-): Promise<Member | undefined> {
-    if (!previous || sameEndpoint(previous, inputs.source)) return undefined;
-    const inSet = replicas.find((r) => sameEndpoint(r.endpoint, previous));
-    if (inSet) return inSet;
-    try {
-        return await connectMember(previous, inputs, Math.min(deadline, Date.now() + 15000));
-    } catch (error) {
-        throw new Error(
-            `the previous source ${previous.name} cannot be reached, so its last transactions cannot be checked: ${describe(error)}. ` +
-                "Start it again and re-run; nothing was changed on any member.",
         );
     }
 }

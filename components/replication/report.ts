@@ -2,7 +2,7 @@
 import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
 import type { Member } from "./members";
 import { INPUT_KEYS } from "./plan";
-import type { ReplicaThreads } from "./status";
+import { parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
 
 export function endpointText(e: MemberEndpoint): string {
@@ -47,9 +47,23 @@ export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThread
     };
 }
 
-export function stateOf(inputs: ReplicationInputs, sourceStatus: SourceStatus, replicaStatus: Record<string, ReplicaStatus>, tlsInUse: boolean): ReplicationState {
+export function stateOf(
+    inputs: ReplicationInputs,
+    sourceStatus: SourceStatus,
+    replicaStatus: Record<string, ReplicaStatus>,
+    tlsInUse: boolean,
+    fenced: string[] = [],
+): ReplicationState {
     const healthy = Object.values(replicaStatus).every(replicaHealthy);
-    return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, observedAt: new Date().toISOString() };
+    return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, fenced, observedAt: new Date().toISOString() };
+}
+
+/** The status of a member the provider cannot use: unreachable, or fenced. */
+export function sidelinedStatus(endpoint: MemberEndpoint, reason: string, member?: Member, errantGtids = ""): ReplicaStatus {
+    return {
+        ...replicaStatusOf(endpoint, parseReplicaStatus(undefined), member, { ...NOTHING_MEASURED, errantGtids }),
+        lastIoError: reason,
+    };
 }
 
 /** The inputs part of a state: what the next diff compares. */

@@ -23,7 +23,7 @@ export interface SwitchoverMembers {
 }
 
 /** Of `gtids` (the member's own notation), what `member` has not executed yet; "" when it holds them all. */
-async function missingOn(member: Member, gtids: string): Promise<string> {
+export async function missingOn(member: Member, gtids: string): Promise<string> {
     if (gtids === "") return "";
     if (member.dialect.name === "mariadb") {
         return formatMariaGtids(mariaErrantGtids(gtids, await executedSet(member)));

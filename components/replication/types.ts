@@ -51,6 +51,11 @@ export interface ReplicationState extends ReplicationInputs {
     sourceStatus: SourceStatus;
     replicaStatus: Record<string, ReplicaStatus>;
     healthy: boolean;
+    /**
+     * Members fenced by a failover (their source died and another was promoted): read-only, not replicating,
+     * reported unhealthy until a run rejoins them.
+     */
+    fenced?: string[];
     /** Whether replication ran over TLS, as resolved from `tls` and the source's capabilities. */
     tlsInUse: boolean;
     /** ISO time of the last observation. */

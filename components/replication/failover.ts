@@ -1,0 +1,73 @@
+/**
+ * Failover step: the declared source changed and the previous source cannot be reached. Every reachable
+ * replica first applies all it has received; the candidate must then hold every transaction any of them holds,
+ * or the failover is refused naming the replica that is further ahead (nothing written anywhere). Only then is
+ * the candidate detached from the dead source, ready to be made writable.
+ *
+ * The dead member is fenced: it is reported unhealthy until it returns, and when it does, it is made read-only
+ * before anything else and rejoined as a replica, unless it committed transactions that never reached the
+ * others (lost writes), which keeps it fenced with those transactions listed. Nothing is discarded.
+ */
+import { stoppedForGood } from "./attach";
+import { detachChannel } from "./detach";
+import { silenceHeartbeat } from "./heartbeat";
+import { makeReadOnly } from "./dialect";
+import { executedSet, readThreads, type Member } from "./members";
+import { missingOn } from "./switchover";
+import { query, scalar } from "./session";
+
+/** Waits until the member has applied everything its IO thread received (retrieved ⊆ executed). */
+async function applyEverythingReceived(member: Member, deadline: number): Promise<void> {
+    const threads = await readThreads(member);
+    if (!threads.configured || threads.retrievedGtidSet === "") return;
+    // An applier stopped by hand is started: what it received is part of what the set holds.
+    if (!threads.sqlRunning && threads.lastSqlError === "") await query(member.session, member.dialect.startApplier);
+    const started = Date.now();
+    for (;;) {
+        const slice = Math.max(1, Math.min(5, (deadline - Date.now()) / 1000));
+        if (Number(await scalar(member.session, member.dialect.waitForGtids(threads.retrievedGtidSet, slice))) === 0) return;
+        const now = await readThreads(member);
+        if (stoppedForGood(now) || Date.now() >= deadline) {
+            throw new Error(
+                `${member.endpoint.name} did not apply what it had received (${threads.retrievedGtidSet}) within ` +
+                    `${((Date.now() - started) / 1000).toFixed(0)}s: ${now.lastSqlError || "applier still busy"}; nothing was promoted`,
+            );
+        }
+    }
+}
+
+/**
+ * Checks, writing nothing but starting stopped appliers: after every reachable replica has applied what it
+ * received, the candidate must hold all any of them holds.
+ */
+export async function preflightFailover(candidate: Member, others: Member[], deadName: string, deadline: number): Promise<void> {
+    await Promise.all([candidate, ...others].map((m) => applyEverythingReceived(m, deadline)));
+    const ahead: string[] = [];
+    for (const other of others) {
+        const missing = await missingOn(candidate, await executedSet(other));
+        if (missing !== "") ahead.push(`${other.endpoint.name} holds ${missing}`);
+    }
+    if (ahead.length > 0) {
+        throw new Error(
+            `refusing to fail over from ${deadName} (unreachable) to ${candidate.endpoint.name}: another replica is further ahead ` +
+                `(${ahead.join("; ")}), and promoting ${candidate.endpoint.name} would lose those transactions. Declare that replica ` +
+                "the source instead; nothing was changed on any member.",
+        );
+    }
+}
+
+/** Detaches the candidate from the dead source. */
+export async function promoteAfterFailover(candidate: Member): Promise<void> {
+    await detachChannel(candidate);
+}
+
+/** A fenced member that is back: no heartbeat, read-only, before anything else happens to it. */
+export async function fence(member: Member): Promise<void> {
+    await silenceHeartbeat(member);
+    for (const statement of makeReadOnly(member.dialect)) await query(member.session, statement);
+}
+
+/** The status text of a member fenced by a failover. */
+export function fencedReason(name: string, source: string, why: string): string {
+    return `${name} is fenced (read-only, not replicating) since the failover to ${source}: ${why}`;
+}
