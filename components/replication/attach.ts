@@ -16,7 +16,7 @@ import {
 import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
-import { pollUntil, query } from "./session";
+import { cleanUp, pollUntil, query } from "./session";
 import type { ReplicaThreads } from "./status";
 import type { ReplicationInputs } from "./types";
 
@@ -47,56 +47,82 @@ function refusal(replica: Member, sourceName: string, verdict: Extract<HistoryVe
 
 /** Makes one replica replicate from the source; returns once both threads run. */
 export async function attachReplica(replica: Member, source: Member, inputs: ReplicationInputs, options: AttachOptions): Promise<void> {
+    // Whatever happens below, a replica whose super_read_only was lowered gets it back: a failed run must not
+    // leave a replica that root (or an event defined by root) can write to.
+    const guard = { lowered: false };
+    try {
+        // A copy of the source's heartbeat event that runs here (a former source, a replica rebuilt from a copy of
+        // the source) would write transactions of this replica's own.
+        guard.lowered = await silenceHeartbeat(replica);
+        await converge(replica, source, inputs, options, guard);
+        await waitForThreads(replica, options.deadline);
+        for (const statement of makeReadOnly(replica.dialect)) await query(replica.session, statement);
+        guard.lowered = false;
+    } finally {
+        if (guard.lowered) for (const statement of makeReadOnly(replica.dialect)) await cleanUp(replica.session, statement);
+    }
+}
+
+/** The writes of an attach, checked first; `guard.lowered` says whether super_read_only was lowered. */
+async function converge(replica: Member, source: Member, inputs: ReplicationInputs, options: AttachOptions, guard: { lowered: boolean }): Promise<void> {
     const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
     const before = await readThreads(replica);
     const pendingReset = await readPendingReset(replica);
     const alreadyReplicating =
         before.configured && before.source === wanted && before.ioRunning && before.sqlRunning && before.tls === options.tls;
     const needsWork = !alreadyReplicating || options.force || pendingReset !== undefined || options.dropAccounts.length > 0;
-    if (needsWork) {
-        // Judge before writing anything: a refused replica is left exactly as it was.
-        const first = await readHistory(replica, source);
-        const firstVerdict = judgeHistory(first);
-        if (firstVerdict.action === "refuse" && pendingReset === undefined) throw refusal(replica, inputs.source.name, firstVerdict);
+    if (!needsWork) return;
+    // Judge before writing anything: a refused replica is left exactly as it was.
+    const first = await readHistory(replica, source);
+    const firstVerdict = judgeHistory(first);
+    if (firstVerdict.action === "refuse" && pendingReset === undefined) throw refusal(replica, inputs.source.name, firstVerdict);
 
-        if (replica.dialect.superReadOnly) {
-            // RESET, CHANGE and account statements write system tables, which super_read_only blocks even for
-            // the provider; read_only stays on, so clients still cannot write.
-            await query(replica.session, "SET GLOBAL super_read_only = OFF");
-        }
-        // A former source's copy of the heartbeat event would keep writing (root bypasses read_only on MariaDB).
-        await silenceHeartbeat(replica);
-        // Stop before reading what to keep: an applier still running would add to the history after the read.
-        if (before.configured) await query(replica.session, replica.dialect.stop);
-        if (pendingReset !== undefined) {
-            // A previous run stopped between RESET MASTER and declaring what the replica had applied.
-            for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
-        }
-        const history = await readHistory(replica, source);
-        const verdict = judgeHistory(history);
-        if (verdict.action === "refuse") {
-            if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);
-            throw refusal(replica, inputs.source.name, verdict);
-        }
-        for (const statement of historyStatements(replica, verdict, history)) await query(replica.session, statement);
-        for (const { user, host } of options.dropAccounts) {
-            for (const statement of dropReplicationAccount(user, host)) await query(replica.session, statement);
-        }
-        await query(
-            replica.session,
-            changeSource(replica.dialect, {
-                host: inputs.source.internalHost,
-                port: inputs.source.internalPort,
-                user: inputs.replicationUser,
-                password: inputs.replicationPassword,
-                connectRetrySeconds: inputs.connectRetrySeconds,
-                tls: options.tls,
-            }),
-        );
-        await query(replica.session, replica.dialect.start);
+    if (replica.dialect.superReadOnly) {
+        // RESET, CHANGE and account statements write system tables, which super_read_only blocks even for
+        // the provider; read_only stays on, so clients still cannot write.
+        guard.lowered = true;
+        await query(replica.session, "SET GLOBAL super_read_only = OFF");
     }
-    await waitForThreads(replica, options.deadline);
-    for (const statement of makeReadOnly(replica.dialect)) await query(replica.session, statement);
+    // Stop before reading what to keep: an applier still running would add to the history after the read.
+    if (before.configured) await query(replica.session, replica.dialect.stop);
+    if (pendingReset !== undefined) {
+        // A previous run stopped between RESET MASTER and declaring what the replica had applied.
+        for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
+    }
+    const history = await readHistory(replica, source);
+    const verdict = judgeHistory(history);
+    if (verdict.action === "refuse") {
+        if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);
+        throw refusal(replica, inputs.source.name, verdict);
+    }
+    for (const statement of historyStatements(replica, verdict, history)) await query(replica.session, statement);
+    for (const { user, host } of options.dropAccounts) {
+        for (const statement of dropReplicationAccount(user, host)) await query(replica.session, statement);
+    }
+    await query(
+        replica.session,
+        changeSource(replica.dialect, {
+            host: inputs.source.internalHost,
+            port: inputs.source.internalPort,
+            user: inputs.replicationUser,
+            password: inputs.replicationPassword,
+            connectRetrySeconds: inputs.connectRetrySeconds,
+            tls: options.tls,
+        }),
+    );
+    await query(replica.session, replica.dialect.start);
+}
+
+/** Read-only: throws, naming every replica the source's history cannot take, before a run writes anything. */
+export async function preflightReplicas(replicas: Member[], source: Member): Promise<void> {
+    const refused = await Promise.all(
+        replicas.map(async (replica) => {
+            const verdict = judgeHistory(await readHistory(replica, source));
+            return verdict.action === "refuse" ? refusal(replica, source.endpoint.name, verdict).message : undefined;
+        }),
+    );
+    const problems = refused.filter((r): r is string => r !== undefined);
+    if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
 function historyStatements(replica: Member, verdict: HistoryVerdict, history: ReplicaHistory): string[] {

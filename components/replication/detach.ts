@@ -34,4 +34,6 @@ export async function detachChannel(member: Member): Promise<void> {
     if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = OFF");
     await query(member.session, member.dialect.stop);
     await query(member.session, member.dialect.resetReplicaAll);
+    // Still read-only for everyone: a promoted candidate is made writable by the run that promotes it.
+    if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = ON");
 }

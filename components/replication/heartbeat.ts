@@ -39,12 +39,17 @@ export async function keepHeartbeat(source: Member, intervalMs: number): Promise
     if (String(now.scheduler).toUpperCase() !== "ON") await query(source.session, EVENT_SCHEDULER_ON);
 }
 
-/** Makes sure this member's copy of the event does not run (it is, or is about to be, a replica). */
-export async function silenceHeartbeat(member: Member): Promise<void> {
+/**
+ * Makes sure this member's copy of the event does not run (it is, or is about to be, a replica). On MySQL it
+ * may lower super_read_only to do so (read_only stays on): the caller makes the member read-only again.
+ * Returns whether it wrote anything.
+ */
+export async function silenceHeartbeat(member: Member): Promise<boolean> {
     const [state] = await query<EventState>(member.session, HEARTBEAT_EVENT_STATE);
-    if (state && String(state.status) === "ENABLED") {
-        for (const statement of heartbeatDisable()) await query(member.session, statement);
-    }
+    if (!state || String(state.status) !== "ENABLED") return false;
+    if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = OFF");
+    for (const statement of heartbeatDisable()) await query(member.session, statement);
+    return true;
 }
 
 /** The member's clock minus the last beat it applied, in ms; null before the first beat. Read-only. */

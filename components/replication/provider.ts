@@ -13,7 +13,7 @@
  * nothing but code: mysql2 is required inside the functions, and passwords only ever arrive as inputs.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { attachReplica } from "./attach";
+import { attachReplica, preflightReplicas } from "./attach";
 import { detachAll } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable } from "./dialect";
 import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
@@ -144,7 +144,12 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             await promoteAfterFailover(source);
         }
 
-        // 2. The source: writable, the replication account as declared (binlog off).
+        // 2. Every replica's history checked against the source, read-only, before the source takes writes: a
+        //    run that is going to refuse a replica refuses before it has written anything to the source.
+        //    (Members a failover fenced are judged by their attach: a refusal keeps them fenced.)
+        await preflightReplicas(unfenced, source);
+
+        // 3. The source: writable, the replication account as declared (binlog off).
         if (await isReadOnly(source)) {
             // A replica promoted to source is still read-only until told otherwise.
             for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
@@ -162,9 +167,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
         }
 
-        await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
-
-        // 3. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
+        // 4. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
         //    member that committed what no one else has stays fenced, its transactions listed; nothing is discarded.
         const reconfigure = new Set(options.reconfigure);
         if (previous || failedOver) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
@@ -183,7 +186,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         if (failures.length > 0) throw new Error(failures.join("\n"));
         const working = replicas.filter((r) => !keptFenced.has(r.endpoint.name));
 
-        // 4. Proof: a probe row applied everywhere it can be.
+        // 5. Only now the source writes transactions of its own (heartbeat, probe): every replica follows it, so a
+        //    run cut short from here on leaves a set that either config converges from.
+        await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
+
+        // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
         const statuses = new Map<string, ReplicaStatus>();
         await Promise.all(

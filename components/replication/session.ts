@@ -137,6 +137,23 @@ export async function query<T = Record<string, unknown>>(session: Session, sql: 
     }
 }
 
+/** How long a clean-up statement may take once the deadline has passed. */
+const CLEANUP_TIMEOUT_MS = 10000;
+
+/**
+ * Runs a clean-up statement even after the deadline (putting back read-only on a replica, lifting a fence the
+ * run could not follow through): leaving that undone would be worse than running late. Errors are returned,
+ * not thrown: the caller is already reporting the failure that made it clean up.
+ */
+export async function cleanUp(session: Session, sql: string): Promise<string | undefined> {
+    try {
+        await session.connection.query({ sql, timeout: CLEANUP_TIMEOUT_MS });
+        return undefined;
+    } catch (error) {
+        return `${session.endpoint.name}: ${redact(describe(error), session.secrets)}`;
+    }
+}
+
 function abbreviate(sql: string): string {
     return sql.length > 120 ? `${sql.slice(0, 117)}...` : sql;
 }

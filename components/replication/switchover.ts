@@ -7,11 +7,11 @@
  */
 import { stoppedForGood } from "./attach";
 import { detachChannel } from "./detach";
-import { makeReadOnly, missingGtids } from "./dialect";
+import { makeReadOnly, makeWritable, missingGtids } from "./dialect";
 import { judgeHistory, mariaErrantGtids, formatMariaGtids } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
-import { query, scalar } from "./session";
+import { cleanUp, describe, query, scalar } from "./session";
 
 export interface SwitchoverMembers {
     /** The declared new source. */
@@ -84,11 +84,32 @@ export async function switchSource({ candidate, previous }: SwitchoverMembers, d
     await silenceHeartbeat(previous);
     for (const statement of makeReadOnly(previous.dialect)) await query(previous.session, statement);
     const fenced = String(await scalar(previous.session, previous.dialect.executedGtids)).replace(/\s+/g, "");
-    if ((await missingOn(candidate, await executedSet(previous))) !== "") {
-        const threads = await readThreads(candidate);
-        // An applier stopped by hand (STOP SLAVE SQL_THREAD) is started: the candidate must catch up.
-        if (!threads.ioRunning || !threads.sqlRunning) await query(candidate.session, candidate.dialect.start);
-        await waitUntilApplied(candidate, fenced, previous.endpoint.name, deadline);
+    const missing = await missingOn(candidate, await executedSet(previous));
+    if (missing !== "") {
+        try {
+            // The previous source may have committed after the preflight: the channel is checked again.
+            const threads = await readThreads(candidate);
+            const previousAddress = `${previous.endpoint.internalHost}:${previous.endpoint.internalPort}`;
+            if (!threads.configured || threads.source !== previousAddress || stoppedForGood(threads)) {
+                throw new Error(
+                    `${candidate.endpoint.name} lacks transactions of ${previous.endpoint.name} (${missing}) committed after the ` +
+                        `checks, and cannot fetch them (channel: ${threads.source || "none"} ${threads.lastIoError || threads.lastSqlError})`.trim(),
+                );
+            }
+            // An applier stopped by hand (STOP SLAVE SQL_THREAD) is started: the candidate must catch up.
+            if (!threads.ioRunning || !threads.sqlRunning) await query(candidate.session, candidate.dialect.start);
+            await waitUntilApplied(candidate, fenced, previous.endpoint.name, deadline);
+        } catch (error) {
+            // Nothing was promoted: the previous source takes writes again rather than leave the set without one.
+            const problems: string[] = [];
+            for (const statement of makeWritable(previous.dialect)) {
+                const problem = await cleanUp(previous.session, statement);
+                if (problem) problems.push(problem);
+            }
+            throw new Error(
+                `${describe(error)}; ${previous.endpoint.name} was made writable again` + (problems.length > 0 ? ` (failed: ${problems.join("; ")})` : ""),
+            );
+        }
     }
     await detachChannel(candidate);
 }
@@ -102,7 +123,7 @@ async function waitUntilApplied(member: Member, gtids: string, from: string, dea
         if (stoppedForGood(threads) || Date.now() >= deadline) {
             throw new Error(
                 `${member.endpoint.name} did not catch up with ${from} (its GTIDs ${gtids}) within ${((Date.now() - started) / 1000).toFixed(0)}s; ` +
-                    `${from} stays read-only and ${member.endpoint.name} was not promoted. ` +
+                    `${member.endpoint.name} was not promoted. ` +
                     `IO=${threads.ioState} SQL=${threads.sqlRunning ? "Yes" : "No"} ${threads.lastIoError} ${threads.lastSqlError}`.trim(),
             );
         }

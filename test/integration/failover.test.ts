@@ -56,7 +56,9 @@ for (const flavor of MATRIX) {
             await db002.query("INSERT INTO app.items VALUES (101)");
             await eventually("db003 to follow db002", 10, async () => (await count(db003)) === 101);
 
-            // The old source comes back as it was (writable): the next run fences it first, then rejoins it.
+            // The old source comes back read-only, as its container does once the config declares it a replica; the
+            // next run fences it first (its heartbeat event too), then rejoins it.
+            db001.nextFlags = ["--read-only=ON"];
             await db001.start();
             const again = await provider.update!("id", outs as ReplicationState, toDb002);
             assert.equal(again.outs!.healthy, true, JSON.stringify(again.outs!.replicaStatus.db001));
@@ -85,6 +87,7 @@ for (const flavor of MATRIX) {
             const toDb002 = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, toDb002);
             assert.equal(await count(db002), 100);
+            db001.nextFlags = ["--read-only=ON"];
             await db001.start();
             const again = await provider.update!("id", outs as ReplicationState, toDb002);
             const status = again.outs!.replicaStatus.db001;

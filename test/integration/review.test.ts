@@ -131,6 +131,55 @@ for (const flavor of MATRIX) {
         });
     });
 
+    describe(`defect 1: a switchover cut short anywhere leaves a set that either config converges from ${T}`, () => {
+        let cluster: MariaCluster;
+        before(async () => {
+            cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
+        });
+        after(async () => {
+            delete statementHooks.beforeStatement;
+            await cluster?.destroy();
+        });
+
+        it(`defect 1: cut before a replica's CHANGE or the probe, then the previous config, then the new one, converge with every row ${T}`, async () => {
+            const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
+            const original = (await provider.create!(inputsFor(cluster))).outs;
+            await db001.query("CREATE DATABASE app", "CREATE TABLE app.items (id INT PRIMARY KEY) ENGINE=InnoDB", "INSERT INTO app.items VALUES (1)");
+            const toDb002 = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
+            const cuts: Array<[string, (sql: string) => boolean]> = [
+                ["db001", (sql) => sql.startsWith("CHANGE")],
+                ["db003", (sql) => sql.startsWith("CHANGE")],
+                ["db002", (sql) => /^REPLACE INTO `replicaset_probe`\.`probe`/.test(sql)],
+            ];
+            let rows = 1;
+            for (const [member, at] of cuts) {
+                interruptAt(member, at);
+                try {
+                    await assert.rejects(provider.update!("id", original, toDb002), /interrupted before/);
+                } finally {
+                    delete statementHooks.beforeStatement;
+                }
+                // The previous config (the engine kept the previous state: the update failed).
+                const back = await provider.update!("id", original, inputsFor(cluster));
+                assert.equal(back.outs!.healthy, true, `after a cut on ${member}: ${JSON.stringify(back.outs!.replicaStatus)}`);
+                assert.equal(await readOnly(db001), 0);
+                await db001.query(`INSERT INTO app.items VALUES (${++rows})`);
+                for (const r of [db002, db003]) await eventually(`${r.name} to follow db001 again`, 10, async () => (await count(r, "app.items")) === rows);
+            }
+            // And the new config, after all that.
+            interruptAt("db001", (sql) => sql.startsWith("CHANGE"));
+            try {
+                await assert.rejects(provider.update!("id", original, toDb002), /interrupted before/);
+            } finally {
+                delete statementHooks.beforeStatement;
+            }
+            const forward = await provider.update!("id", original, toDb002);
+            assert.equal(forward.outs!.healthy, true, JSON.stringify(forward.outs!.replicaStatus));
+            await db002.query(`INSERT INTO app.items VALUES (${++rows})`);
+            for (const r of [db001, db003]) await eventually(`${r.name} to follow db002`, 10, async () => (await count(r, "app.items")) === rows);
+        });
+    });
+
     describe(`defect 2: no password in any binary log ${T}`, () => {
         let cluster: MariaCluster;
         before(async () => {
@@ -287,6 +336,11 @@ for (const flavor of MATRIX) {
             // 192.0.2.0/24 is reserved for documentation: no client ever comes from there, so login is refused.
             await assert.rejects(provider.update!("id", state, quiet(cluster, { replicationUserHost: "192.0.2.1", deadlineSeconds: 60 })), /the IO thread (cannot replicate from the source|stopped): 1045/);
             assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms with a 60 s deadline`);
+            // The failed run left every replica as read-only as it found it (super_read_only included on MySQL).
+            for (const replica of cluster.replicas) {
+                assert.equal(await readOnly(replica), 1, `${replica.name} read_only`);
+                if (!isMaria(replica)) assert.equal(Number((await replica.query<{ s: number }>("SELECT @@GLOBAL.super_read_only AS s"))[0].s), 1, `${replica.name} super_read_only`);
+            }
             state = (await provider.update!("id", state, quiet(cluster))).outs as ReplicationState;
             assert.equal(state.healthy, true);
         });
