@@ -18,7 +18,7 @@ import { replicationProvider } from "../components/replication/provider";
 import type { ReplicationInputs, ReplicationState } from "../components/replication/types";
 import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../test/support/mariadb";
 import { countConnections, traceStatements } from "./instrument";
-import { describeMachine, finishMachine, median, renderMarkdown, type CreateRow, type DiffCount, type ReadRow } from "./report";
+import { describeMachine, finishMachine, median, renderMarkdown, type CreateRow, type DiffCount, type FailoverRow, type ReadRow } from "./report";
 import { runbookByHand } from "./runbook";
 
 const ROOT_PASSWORD = "root-secret";
@@ -289,11 +289,32 @@ async function bench(args: Args): Promise<void> {
         }
     }
 
+    progress("failover: 1 + 4, source killed");
+    const failover: FailoverRow = { replicas: 4, samples: [] };
+    for (let rep = 1; rep <= args.reps; rep++) {
+        const cluster = await freshCluster(4);
+        try {
+            const { state } = await providerCreate(cluster);
+            await cluster.source.stop(true);
+            const [dead, promoted, ...others] = cluster.servers;
+            const inputs = { ...providerInputs(cluster), source: endpoint(promoted), replicas: [endpoint(dead), ...others.map(endpoint)] };
+            const started = performance.now();
+            const { outs } = await replicationProvider.update!("id", state, inputs);
+            const took = performance.now() - started;
+            const following = Object.values((outs as ReplicationState).replicaStatus).filter((r) => r.ioRunning && r.sqlRunning && r.probeLagMs !== null);
+            if (following.length !== others.length) throw new Error(`failover left ${following.length} of ${others.length} replicas verified`);
+            failover.samples.push(took);
+            progress(`rep ${rep}/${args.reps} failover ${took.toFixed(0)} ms`);
+        } finally {
+            await discard(cluster);
+        }
+    }
+
     progress("diff: counting connections");
     const diff = await countDiffConnections();
     progress(`diff: ${diff.calls} calls opened ${diff.mysql2} mysql2 connections, ${diff.sockets} sockets; servers' Connections +${diff.serverConnections}`);
 
-    const markdown = renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps);
+    const markdown = renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps, failover);
     process.stdout.write(`\n${markdown}\n`);
     writeFileSync(args.out, markdown);
     progress(`written to ${args.out}`);

@@ -16,6 +16,7 @@ export async function detachReplica(endpoint: MemberEndpoint, inputs: Replicatio
     let member: Member | undefined;
     try {
         member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS));
+        member.session.deadline = deadline;
     } catch (error) {
         if (isGone(error)) return; // the server is already gone: nothing left to detach
         throw error;

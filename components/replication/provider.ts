@@ -56,8 +56,11 @@ async function actingSource(replicas: Member[]): Promise<Member | undefined> {
     return acting[0];
 }
 
-/** A member that may be down is given this long to answer before the run goes on without it. */
-const DOWN_CAP_MS = 5000;
+/**
+ * A member that may be down (the previous source, fenced members) is given this long to answer before the run
+ * goes on without it: the failover was asked for by config, and a fenced member is tried again at the next run.
+ */
+const DOWN_CAP_MS = 1000;
 
 interface ConnectedSet {
     /** Connected members, in the order given (the declared source first). */
@@ -82,6 +85,8 @@ async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs
         else fatal.push(describe(s.reason));
     });
     const members = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    // The short cap was for answering; once connected, a member's statements have the run's deadline.
+    for (const member of members) member.session.deadline = deadline;
     if (fatal.length > 0) {
         await closeAll(members);
         throw new Error(fatal.join("\n"));
@@ -131,6 +136,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                     down.set(previousEndpoint.name, describe(error));
                     return undefined;
                 });
+                if (previousOutsideSet) previousOutsideSet.session.deadline = deadline;
                 previous = previousOutsideSet;
             }
             if (!previous && down.has(previousEndpoint.name)) failedOver = previousEndpoint.name;
