@@ -147,6 +147,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 deadlineSeconds: s.readinessTimeoutSeconds,
                 verify: s.verifyReplication,
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
+                failover: s.failover,
                 containerIds: s.members.map((m) => containers[m.name].id),
             },
             { parent: this, dependsOn: Object.values(containers) },

@@ -26,6 +26,7 @@ export const PLAIN_KEYS = [
     "deleteDataOnDestroy",
     "checkHostPorts",
     "restartPolicy",
+    "failover",
 ] as const;
 
 export interface LoadedConfig {

@@ -73,7 +73,12 @@ export interface ReplicaSetSettings {
     checkHostPorts: boolean;
     /** Docker restart policy of the containers. */
     restartPolicy: "no" | "always" | "unless-stopped" | "on-failure";
+    /** A failover to a replica behind another one: refused (safe) or done, sidelining the ahead replica (force). */
+    failover: FailoverMode;
 }
+
+export type FailoverMode = "safe" | "force";
+export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
 
 /** The runbook topology: one source and two replicas. */
 export const RUNBOOK_MEMBERS: readonly MemberSettings[] = Object.freeze([
@@ -99,4 +104,5 @@ export const DEFAULTS = Object.freeze({
     deleteDataOnDestroy: false,
     checkHostPorts: true,
     restartPolicy: "unless-stopped",
+    failover: "safe",
 });

@@ -5,7 +5,9 @@
 import { isIP } from "node:net";
 import {
     DEFAULTS,
+    FAILOVER_MODES,
     RUNBOOK_MEMBERS,
+    type FailoverMode,
     type Flavor,
     type MemberSettings,
     type ReplicaSetSettings,
@@ -123,6 +125,8 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
     if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
+    const failover = stringKey(raw, "failover", DEFAULTS.failover, problem) as FailoverMode;
+    if (!FAILOVER_MODES.includes(failover)) problem("failover", failover, `use one of ${FAILOVER_MODES.join(", ")}`);
 
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
     // It goes into the chown command (quoted there too): digits and one colon only.
@@ -150,6 +154,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         deleteDataOnDestroy,
         checkHostPorts,
         restartPolicy,
+        failover,
     };
 }
 

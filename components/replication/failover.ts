@@ -40,20 +40,29 @@ async function applyEverythingReceived(member: Member, deadline: number): Promis
  * Checks, writing nothing but starting stopped appliers: after every reachable replica has applied what it
  * received, the candidate must hold all any of them holds.
  */
-export async function preflightFailover(candidate: Member, others: Member[], deadName: string, deadline: number): Promise<void> {
+export async function preflightFailover(
+    candidate: Member,
+    others: Member[],
+    deadName: string,
+    deadline: number,
+    mode: "safe" | "force",
+): Promise<Map<string, string>> {
     await Promise.all([candidate, ...others].map((m) => applyEverythingReceived(m, deadline)));
-    const ahead: string[] = [];
+    const givenUp = new Map<string, string>();
     for (const other of others) {
         const missing = await missingOn(candidate, await executedSet(other));
-        if (missing !== "") ahead.push(`${other.endpoint.name} holds ${missing}`);
+        if (missing !== "") givenUp.set(other.endpoint.name, missing);
     }
-    if (ahead.length > 0) {
+    if (givenUp.size > 0 && mode !== "force") {
+        const ahead = [...givenUp].map(([name, gtids]) => `${name} holds ${gtids}`).join("; ");
         throw new Error(
             `refusing to fail over from ${deadName} (unreachable) to ${candidate.endpoint.name}: another replica is further ahead ` +
-                `(${ahead.join("; ")}), and promoting ${candidate.endpoint.name} would lose those transactions. Declare that replica ` +
-                "the source instead; nothing was changed on any member.",
+                `(${ahead}), and promoting ${candidate.endpoint.name} would lose those transactions. Declare that replica ` +
+                "the source instead, or set the config key failover to force to accept the loss (the replicas holding them are " +
+                "then kept read-only, not deleted); nothing was changed on any member.",
         );
     }
+    return givenUp;
 }
 
 /** Detaches the candidate from the dead source. */

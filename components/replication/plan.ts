@@ -35,6 +35,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "deadlineSeconds",
     "verify",
     "heartbeatIntervalMs",
+    "failover",
     "containerIds",
 ];
 
@@ -69,6 +70,7 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
     if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
     if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
+    if (news.failover !== undefined && !["safe", "force"].includes(news.failover as string)) fail("failover", "must be safe or force");
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
     }

@@ -127,6 +127,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const unfenced = replicas.filter((r) => !fencedBack.includes(r));
         let previous = await actingSource(unfenced);
         let failedOver: string | undefined;
+        // failover: force — replicas holding transactions the promoted source lacks; sidelined, never reset.
+        let givenUp = new Map<string, string>();
         if (!previous && previousEndpoint) {
             previous = replicas.find((r) => sameEndpoint(r.endpoint, previousEndpoint));
             if (!previous && !down.has(previousEndpoint.name) && !inputs.replicas.some((r) => r.name === previousEndpoint.name)) {
@@ -146,14 +148,14 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             await preflightSwitchover(switchover);
             await switchSource(switchover, deadline);
         } else if (failedOver) {
-            await preflightFailover(source, unfenced, failedOver, deadline);
+            givenUp = await preflightFailover(source, unfenced, failedOver, deadline, inputs.failover ?? "safe");
             await promoteAfterFailover(source);
         }
 
         // 2. Every replica's history checked against the source, read-only, before the source takes writes: a
         //    run that is going to refuse a replica refuses before it has written anything to the source.
         //    (Members a failover fenced are judged by their attach: a refusal keeps them fenced.)
-        await preflightReplicas(unfenced, source);
+        await preflightReplicas(unfenced.filter((r) => !givenUp.has(r.endpoint.name)), source);
 
         // 3. The source: writable, the replication account as declared (binlog off).
         if (await isReadOnly(source)) {
@@ -186,7 +188,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const failures: string[] = [];
         attached.forEach((a, i) => {
             if (a.status === "fulfilled") return;
-            if (fencedBack.includes(replicas[i]) && /refusing to attach/.test(describe(a.reason))) keptFenced.set(replicas[i].endpoint.name, describe(a.reason));
+            const name = replicas[i].endpoint.name;
+            if ((fencedBack.includes(replicas[i]) || givenUp.has(name)) && /refusing to attach/.test(describe(a.reason))) keptFenced.set(name, describe(a.reason));
             else failures.push(describe(a.reason));
         });
         if (failures.length > 0) throw new Error(failures.join("\n"));
@@ -203,7 +206,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             replicas.map(async (r) => {
                 const errant = await errantGtids(r, source);
                 if (keptFenced.has(r.endpoint.name)) {
-                    const why = `it holds transactions no other member has (${errant}), kept read-only for you to inspect (e.g. mysqlbinlog/mariadb-binlog of its binary logs, or SHOW BINLOG EVENTS); ` +
+                    const given = givenUp.get(r.endpoint.name);
+                    const why = given !== undefined
+                        ? `it holds transactions the forced failover gave up (${given}), kept read-only for you to inspect or move to the source by hand; ` +
+                          "then reset or rebuild this member"
+                        : `it holds transactions no other member has (${errant}), kept read-only for you to inspect (e.g. mysqlbinlog/mariadb-binlog of its binary logs, or SHOW BINLOG EVENTS); ` +
                         "move what you need to the source by hand, then reset or rebuild this member";
                     statuses.set(r.endpoint.name, sidelinedStatus(r.endpoint, fencedReason(r.endpoint.name, source.endpoint.name, why), r, errant));
                     return;

@@ -31,6 +31,8 @@ export interface ReplicationArgs {
     verify?: pulumi.Input<boolean>;
     /** Heartbeat period in ms (whole seconds); 0 turns it off. Default: 1000. */
     heartbeatIntervalMs?: pulumi.Input<number>;
+    /** A failover to a replica behind another one: "safe" refuses, "force" accepts the loss. Default: safe. */
+    failover?: pulumi.Input<"safe" | "force">;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
 }
@@ -61,6 +63,7 @@ export class Replication extends pulumi.dynamic.Resource {
                 deadlineSeconds: 300,
                 verify: true,
                 heartbeatIntervalMs: 1000,
+                failover: "safe",
                 ...args,
                 rootPassword: pulumi.secret(args.rootPassword),
                 replicationPassword: pulumi.secret(args.replicationPassword),

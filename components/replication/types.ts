@@ -40,6 +40,12 @@ export interface ReplicationInputs {
     /** How often the source writes its heartbeat, in ms (whole seconds); 0 turns the heartbeat off. Default 1000. */
     heartbeatIntervalMs?: number;
     /**
+     * A failover to a candidate behind another reachable replica: "safe" refuses it; "force" promotes the
+     * candidate anyway and sidelines (fences, never deletes) each replica that holds the transactions given up.
+     * Default "safe".
+     */
+    failover?: "safe" | "force";
+    /**
      * Ids of the members' containers. Not used to connect: a replaced container (new image, new flags) changes
      * them, so the next `pulumi up` converges the set again (read-only state, statuses, versions).
      */

@@ -109,7 +109,7 @@ for (const flavor of MATRIX) {
         });
         after(async () => cluster?.destroy());
 
-        it(`refuses, names the replica further ahead, and changes nothing ${T}`, async () => {
+        it(`refuses, names the replica further ahead, and changes nothing; with failover: force it promotes and sidelines the replica ahead ${T}`, async () => {
             const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
             const state = await runningSet(cluster);
             await db002.query("STOP REPLICA IO_THREAD");
@@ -124,6 +124,21 @@ for (const flavor of MATRIX) {
             });
             assert.deepEqual(await Promise.all([db002, db003].map(executed)), before);
             assert.equal(await readOnly(db002), 1);
+
+            // failover: force accepts the loss: db002 is promoted, db003 (holding rows 101-105) is kept read-only,
+            // its transactions listed, nothing deleted.
+            const ahead = await executed(db003);
+            const forced = await provider.update!("id", state, { ...toDb002, failover: "force" });
+            assert.equal(forced.outs!.healthy, false);
+            assert.equal(await readOnly(db002), 0);
+            assert.equal(await count(db002), 100);
+            const db003Status = forced.outs!.replicaStatus.db003;
+            assert.match(db003Status.lastIoError, /fenced .* holds transactions the forced failover gave up \(/);
+            assert.notEqual(db003Status.errantGtids, "");
+            assert.deepEqual(new Set((forced.outs as ReplicationState).fenced), new Set(["db001", "db003"]));
+            assert.equal(await readOnly(db003), 1);
+            assert.equal(await count(db003), 105, "the given-up rows were deleted");
+            assert.equal(await executed(db003), ahead);
         });
     });
 }

@@ -274,6 +274,7 @@ describe("defaults", () => {
             deleteDataOnDestroy: false,
             checkHostPorts: true,
             restartPolicy: "unless-stopped",
+            failover: "safe",
         };
         assert.deepEqual(validateConfig({}), expected);
     });
@@ -423,6 +424,10 @@ describe("defect 8: passwords shorter than 8 characters are refused", () => {
         // Bytes, not characters: 17 × "ä" is 34 bytes.
         assert.match(refusal({ image: "mysql:8.4.3", replicationPassword: "ä".repeat(17) }).message, /use at most 32 bytes/);
         validateConfig({ image: "mariadb:10.11.6", replicationPassword: long });
+    });
+    test("failover is safe or force", () => {
+        assert.equal(validateConfig({ failover: "force" }).failover, "force");
+        assert.match(refusal({ failover: "always" }).message, /failover = "?always"?: use one of safe, force/);
     });
     test("heartbeatIntervalMs takes whole seconds in ms, or 0 for off", () => {
         assert.equal(validateConfig({ heartbeatIntervalMs: 0 }).heartbeatIntervalMs, 0);

@@ -48,6 +48,10 @@ describe("checkInputs", () => {
         assert.ok(!JSON.stringify(failures).includes("short\"") && !JSON.stringify(failures).includes("\"repl\""));
         assert.deepEqual(checkInputs(news({ rootPassword: "12345678" })), []);
     });
+    test("failover: safe or force", () => {
+        assert.deepEqual(checkInputs(news({ failover: "force" })), []);
+        assert.deepEqual(checkInputs(news({ failover: "yes" })).map((f) => f.property), ["failover"]);
+    });
     test("heartbeatIntervalMs: 0 (off) or whole seconds from 1 s to 1 h", () => {
         for (const ok of [0, 1000, 5000, 3_600_000, undefined]) assert.deepEqual(checkInputs(news({ heartbeatIntervalMs: ok })), [], String(ok));
         for (const bad of [500, 1500, -1000, 7_200_000, "1000"]) {

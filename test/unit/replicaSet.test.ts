@@ -231,6 +231,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             deadlineSeconds: 300,
             verify: true,
             heartbeatIntervalMs: 1000,
+            failover: "safe",
             containerIds: MEMBERS.map((m) => `${m}-id`),
         });
         assert.deepEqual(r.propertyDependencies.replicationUserHost, [find(run.resources, TYPES.network, "mybridge").urn]);
