@@ -372,7 +372,7 @@ const HEARTBEAT_EVENT = "`replicaset_probe`.`heartbeat_writer`";
 
 /**
  * Binlogged on purpose: every replica gets the table and the event; a replicated event arrives disabled
- * (SLAVESIDE_DISABLED), so only the source writes beats.
+ * (MariaDB SLAVESIDE_DISABLED, MySQL 8.4+ REPLICA_SIDE_DISABLED), so only the source writes beats.
  */
 export function heartbeatSetup(everySeconds: number): string[] {
     return [
@@ -385,7 +385,7 @@ export function heartbeatSetup(everySeconds: number): string[] {
     ];
 }
 
-/** The heartbeat event on this member (status ENABLED / DISABLED / SLAVESIDE_DISABLED, interval), and the scheduler. */
+/** The heartbeat event on this member (status ENABLED / DISABLED / SLAVESIDE_DISABLED / REPLICA_SIDE_DISABLED, interval), and the scheduler. */
 export const HEARTBEAT_EVENT_STATE =
     "SELECT STATUS AS status, INTERVAL_VALUE AS every, @@GLOBAL.event_scheduler AS scheduler FROM information_schema.EVENTS " +
     "WHERE EVENT_SCHEMA = 'replicaset_probe' AND EVENT_NAME = 'heartbeat_writer'";
