@@ -36,17 +36,6 @@ export async function connectMember(endpoint: MemberEndpoint, inputs: Replicatio
     }
 }
 
-/** Opens every connection in parallel; closes what opened when any fails. */
-export async function connectAll(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number): Promise<Member[]> {
-    const settled = await Promise.allSettled(endpoints.map((e) => connectMember(e, inputs, deadline)));
-    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failed.length > 0) {
-        await Promise.all(settled.map((s) => (s.status === "fulfilled" ? closeQuietly(s.value.session) : undefined)));
-        throw new Error(failed.map((f) => describe(f.reason)).join("\n"));
-    }
-    return settled.map((s) => (s as PromiseFulfilledResult<Member>).value);
-}
-
 export async function closeAll(members: Array<Member | undefined>): Promise<void> {
     await Promise.all(members.map((m) => closeQuietly(m?.session)));
 }
