@@ -129,7 +129,8 @@ async function settingsLikeDev(image: TestImage, run: string): Promise<ReplicaSe
         bindAddress: "127.0.0.1", // tests reach containers on loopback only
         storage: "volume", // named volumes: retained by destroy, reused by run 2
         replicationUserHost: "", // the network's subnet
-        readinessTimeoutSeconds: 120,
+        // The product default: a busy CI machine initialised MySQL 9.7 in over 120 s (load average 30+ on 2 cores).
+        readinessTimeoutSeconds: 300,
     });
 }
 
