@@ -9,7 +9,7 @@ import { ReplicaSet } from "./components/replicaSet";
 import type { StackOutputs } from "./components/outputs";
 
 /** The contract CI reads with `pulumi stack output --json` (StackOutputs), plus the two secrets. */
-type ProgramOutputs = { [K in keyof StackOutputs]: pulumi.Output<StackOutputs[K]> } & {
+type ProgramOutputs = { [K in keyof StackOutputs]-?: pulumi.Output<NonNullable<StackOutputs[K]>> } & {
     /** Secret: shown only with `pulumi stack output --show-secrets`. */
     rootPassword: pulumi.Output<string>;
     /** Secret, as rootPassword. */
@@ -34,6 +34,7 @@ export = async (): Promise<ProgramOutputs> => {
         replicas: replicaSet.replicas,
         healthy: replicaSet.healthy,
         topology: replicaSet.topology,
+        endpoints: replicaSet.endpoints,
         rootPassword: replicaSet.rootPassword,
         replicationPassword: replicaSet.replicationPassword,
     };

@@ -53,6 +53,14 @@ export interface ReplicaStatus {
     dialect: string;
 }
 
+/** Where applications connect (issue #15): host:port of the router's endpoints, "" without a router. */
+export interface Endpoints {
+    /** Reaches the declared source only: writes. */
+    writer: string;
+    /** Balanced over the replicas (the source only while none is up): reads. */
+    reader: string;
+}
+
 /** The top-level stack outputs. */
 export interface StackOutputs {
     source: SourceStatus;
@@ -62,6 +70,8 @@ export interface StackOutputs {
     healthy: boolean;
     /** A short human-readable summary, e.g. "db001 (source) -> db002, db003 on network mybridge". */
     topology: string;
+    /** The router's endpoints; empty strings with `router: none`. Optional when read back: older stacks lack it. */
+    endpoints?: Endpoints;
 }
 
 /** True when both threads run, neither reports an error, and the replica holds no transaction the source lacks. */
@@ -108,6 +118,11 @@ const REPLICA_FIELDS = {
     dialect: "string",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
 
+const ENDPOINT_FIELDS = {
+    writer: "string",
+    reader: "string",
+} as const satisfies Record<keyof Endpoints, FieldKind>;
+
 /** What `pulumi stack output --json` prints in place of a secret value. */
 const SECRET_PLACEHOLDER = "[secret]";
 
@@ -135,9 +150,11 @@ export function parseStackOutputs(value: unknown): ParseResult {
     }
     const healthy = readField(top, "healthy", "", "boolean", problems) as boolean;
     const topology = readField(top, "topology", "", "string", problems) as string;
+    // Optional: stacks made before the router existed have no endpoints output.
+    const endpoints = top.endpoints === undefined ? undefined : (readFields(top.endpoints, "endpoints", ENDPOINT_FIELDS, problems) as Endpoints | undefined);
 
     if (problems.length > 0 || !source) return { ok: false, problems };
-    return { ok: true, outputs: { source, replicas, healthy, topology } };
+    return { ok: true, outputs: { source, replicas, healthy, topology, ...(endpoints ? { endpoints } : {}) } };
 }
 
 /** Options of judge(). */

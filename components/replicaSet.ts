@@ -8,7 +8,9 @@ import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
 import { cidrToAccountHost, dialAddress } from "./network";
-import { replicaHealthy, topologySummary, type ReplicaStatus, type SourceStatus } from "./outputs";
+import { replicaHealthy, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
+import { declareRouter, routerEndpoints } from "./router/declare";
+import { ROUTER_CHECK_USER } from "./router/render";
 import { Replication } from "./replication/resource";
 import type { MemberEndpoint } from "./replication/types";
 import {
@@ -50,6 +52,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
     declare readonly containers: Record<string, docker.Container>;
     /** The replication resource. */
     declare readonly replication: Replication;
+    /** Where applications connect: the router's writer and reader, host:port ("" without a router). */
+    declare readonly endpoints: pulumi.Output<Endpoints>;
+    /** The router container, when `router: haproxy`. */
+    declare readonly router: docker.Container | undefined;
 
     constructor(name: string, args: ReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mysql-replicaset:index:ReplicaSet", name, {}, opts);
@@ -149,10 +155,13 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
                 failover: s.failover,
                 containerIds: s.members.map((m) => containers[m.name].id),
+                routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,
             },
             { parent: this, dependsOn: Object.values(containers) },
         );
 
+        this.router = s.router === "haproxy" ? declareRouter(name, s, network, [replication], this).container : undefined;
+        this.endpoints = pulumi.output(routerEndpoints(s));
         this.networkName = network.name;
         this.containers = containers;
         this.replication = replication;
@@ -171,6 +180,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
             replicas: this.replicas,
             healthy: this.healthy,
             topology: this.topology,
+            endpoints: this.endpoints,
             rootPassword: this.rootPassword,
             replicationPassword: this.replicationPassword,
         });

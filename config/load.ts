@@ -27,6 +27,10 @@ export const PLAIN_KEYS = [
     "checkHostPorts",
     "restartPolicy",
     "failover",
+    "router",
+    "routerImage",
+    "writerPort",
+    "readerPort",
 ] as const;
 
 export interface LoadedConfig {

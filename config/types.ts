@@ -75,7 +75,18 @@ export interface ReplicaSetSettings {
     restartPolicy: "no" | "always" | "unless-stopped" | "on-failure";
     /** A failover to a replica behind another one: refused (safe) or done, sidelining the ahead replica (force). */
     failover: FailoverMode;
+    /** Endpoints for applications (issue #15): none, or one HAProxy container with a writer and a reader port. */
+    router: RouterMode;
+    /** Image of the router container (the official haproxy image's contract). */
+    routerImage: string;
+    /** Host port of the writer endpoint (to the declared source). */
+    writerPort: number;
+    /** Host port of the reader endpoint (balanced over the replicas). */
+    readerPort: number;
 }
+
+export type RouterMode = "none" | "haproxy";
+export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
 
 export type FailoverMode = "safe" | "force";
 export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
@@ -105,4 +116,10 @@ export const DEFAULTS = Object.freeze({
     checkHostPorts: true,
     restartPolicy: "unless-stopped",
     failover: "safe",
+    router: "none",
+    // The current HAProxy LTS branch (3.4), pinned to a patch release.
+    routerImage: "haproxy:3.4.7",
+    // MySQL Router's conventional read-write and read-only ports.
+    writerPort: 6446,
+    readerPort: 6447,
 });

@@ -6,11 +6,13 @@ import { isIP } from "node:net";
 import {
     DEFAULTS,
     FAILOVER_MODES,
+    ROUTER_MODES,
     RUNBOOK_MEMBERS,
     type FailoverMode,
     type Flavor,
     type MemberSettings,
     type ReplicaSetSettings,
+    type RouterMode,
     type ServerVersion,
     type StorageSettings,
     type TlsMode,
@@ -132,6 +134,8 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     // It goes into the chown command (quoted there too): digits and one colon only.
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
+    const router = routerKeys(raw, members, problem);
+
     checkPasswords(raw, replicationUser, flavor, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);
@@ -155,7 +159,26 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         checkHostPorts,
         restartPolicy,
         failover,
+        ...router,
     };
+}
+
+/** router, routerImage, writerPort, readerPort: the endpoints' ports must clash with nothing the set publishes. */
+function routerKeys(raw: RawConfig, members: MemberSettings[], problem: Report): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort"> {
+    const router = stringKey(raw, "router", DEFAULTS.router, problem) as RouterMode;
+    if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
+    const routerImage = stringKey(raw, "routerImage", DEFAULTS.routerImage, problem);
+    if (!parseImageReference(routerImage)) problem("routerImage", routerImage, `write a Docker image reference such as \`${DEFAULTS.routerImage}\``);
+    const writerPort = integerKey(raw, "writerPort", DEFAULTS.writerPort, 1, 65535, problem);
+    const readerPort = integerKey(raw, "readerPort", DEFAULTS.readerPort, 1, 65535, problem);
+    if (router === "haproxy") {
+        if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
+        for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
+            const index = members.findIndex((m) => m.hostPort === port);
+            if (index >= 0) problem(key, port, `use a port no member publishes: members[${index}] (${members[index].name}) has hostPort ${port}`);
+        }
+    }
+    return { router, routerImage, writerPort, readerPort };
 }
 
 type Report = (key: string, value: unknown, fix: string) => void;

@@ -419,3 +419,27 @@ export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS
 
 /** Schemas a server creates itself; anything else on a replica is user data. */
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];
+
+// ---------------------------------------------------------------------------------------------------------
+// The router's health-check account (issue #15): no password, no privilege, host limited to the network.
+
+/** Whether an account exists on this member (one row when it does). */
+export function accountExists(user: string, host: string): string {
+    return `SELECT 1 AS present FROM mysql.user WHERE User = ${SqlString.escape(user)} AND Host = ${SqlString.escape(host)}`;
+}
+
+/**
+ * Creates the router's check account with an empty password and no privilege (USAGE only). Binlogged on
+ * purpose, unlike the replication account: it holds no secret, and replicated it exists on every member —
+ * replicas, members added later, and whichever member becomes the source — without writing to read-only
+ * replicas. Run only when accountExists finds none (CREATE USER IF NOT EXISTS would add a transaction to the
+ * binlog at every run). The plugin is the one the router's check speaks (components/router/render.ts):
+ * caching_sha2_password on MySQL 8.0+ (mysql_native_password is off in 8.4 and gone in 9.x), and
+ * mysql_native_password on MySQL 5.7 and MariaDB, where HAProxy's mysql-check logs in with it.
+ */
+export function createRouterCheckAccount(dialect: Dialect, user: string, host: string): string {
+    const who = account(user, host);
+    if (dialect.name === "mariadb") return `CREATE USER ${who}`;
+    if (dialect.name === "mysql-5.7") return `CREATE USER ${who} IDENTIFIED WITH mysql_native_password`;
+    return `CREATE USER ${who} IDENTIFIED WITH caching_sha2_password`;
+}

@@ -37,6 +37,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "heartbeatIntervalMs",
     "failover",
     "containerIds",
+    "routerCheckUser",
 ];
 
 export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
@@ -71,6 +72,9 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
     if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
     if (news.failover !== undefined && !["safe", "force"].includes(news.failover as string)) fail("failover", "must be safe or force");
+    if (news.routerCheckUser !== undefined && !(typeof news.routerCheckUser === "string" && /^[A-Za-z0-9_]{1,32}$/.test(news.routerCheckUser))) {
+        fail("routerCheckUser", "must be 1 to 32 letters, digits or _");
+    }
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
     }

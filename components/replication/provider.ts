@@ -22,6 +22,7 @@ import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, 
 import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
+import { keepRouterCheckAccount } from "./routerAccount";
 import type { ReplicaStatus } from "../outputs";
 import { describe, query } from "./session";
 import { preflightSwitchover, switchSource } from "./switchover";
@@ -198,6 +199,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 5. Only now the source writes transactions of its own (heartbeat, probe): every replica follows it, so a
         //    run cut short from here on leaves a set that either config converges from.
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
+        await keepRouterCheckAccount(source, inputs.routerCheckUser, inputs.replicationUserHost);
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};

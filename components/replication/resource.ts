@@ -35,6 +35,8 @@ export interface ReplicationArgs {
     failover?: pulumi.Input<"safe" | "force">;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** The router's health-check account (no password, no privilege), when a router is declared. */
+    routerCheckUser?: pulumi.Input<string>;
 }
 
 /** Output properties that carry passwords: stored in state as secrets, never in plain text. */

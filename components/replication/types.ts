@@ -50,6 +50,11 @@ export interface ReplicationInputs {
      * them, so the next `pulumi up` converges the set again (read-only state, statuses, versions).
      */
     containerIds?: string[];
+    /**
+     * The router's health-check account (no password, no privilege, host `replicationUserHost`), created on the
+     * source when missing and replicated to every member. Absent: no router.
+     */
+    routerCheckUser?: string;
 }
 
 /** What the provider stores in state: its inputs (passwords as secrets) plus the observed status. */

@@ -275,6 +275,11 @@ describe("defaults", () => {
             checkHostPorts: true,
             restartPolicy: "unless-stopped",
             failover: "safe",
+            // No router: the dev stack stays the runbook.
+            router: "none",
+            routerImage: "haproxy:3.4.7",
+            writerPort: 6446,
+            readerPort: 6447,
         };
         assert.deepEqual(validateConfig({}), expected);
     });

@@ -6,6 +6,8 @@
 #   mysql-replicaset-test/mariadb:10.11  bookworm  mariadb-server, mariadb-client  official `mariadb` contract
 #   mysql-replicaset-test/mariadb:11     sid       mariadb-server, mariadb-client  official `mariadb` contract
 #   mysql-replicaset-test/mysql:9        sid       mysql-server-core, mysql-client-core  official `mysql` contract
+#   mysql-replicaset-test/haproxy:2.6    bookworm  haproxy                         official `haproxy` contract
+#                                        (the router of issue #15; built only when named: not a server flavor)
 #
 # Idempotent: an image whose tag exists is left alone. The debootstrap result is cached keyed by suite, packages
 # and mirror, so a rebuild after `docker rmi` takes seconds; the image's own files are added on every build.
@@ -91,9 +93,50 @@ CNF
     fi
 }
 
+# The official haproxy image's contract: `haproxy -f /usr/local/etc/haproxy/haproxy.cfg` as user haproxy in
+# /var/lib/haproxy, entrypoint adding -W -db. Debian's binary is /usr/sbin/haproxy. Not kept: STOPSIGNAL SIGUSR1
+# (graceful stop), which `docker import --change` refuses; docker stop sends SIGTERM (connections closed at once).
+prepare_router_rootfs() {
+    local rootfs="$1" tarball
+    tarball="$(bash "$HERE/debootstrap-cache.sh" "$SUITE" "$PACKAGES")"
+    tar --numeric-owner -C "$rootfs" -xf "$tarball"
+    mkdir -p "$rootfs/usr/local/etc/haproxy" "$rootfs/usr/local/bin" "$rootfs/var/lib/haproxy"
+    # Debian's own example config would mislead: the config is the container's upload.
+    rm -f "$rootfs/etc/haproxy/haproxy.cfg"
+    chroot "$rootfs" chown haproxy:haproxy /var/lib/haproxy
+    install -m 0755 "$HERE/haproxy-entrypoint.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+}
+
+build_router() {
+    local image="$1" work rootfs previous started=$SECONDS
+    work="$(mktemp -d "${CACHE_DIR:-/var/cache/mysql-replicaset-test}/build.XXXXXX")"
+    WORKDIRS+=("$work")
+    rootfs="$work/rootfs"
+    mkdir "$rootfs"
+    prepare_router_rootfs "$rootfs"
+    log "importing the rootfs as $image"
+    previous="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
+    tar --numeric-owner -C "$rootfs" -c . | docker import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'USER haproxy' \
+        --change 'WORKDIR /var/lib/haproxy' \
+        --change 'ENTRYPOINT ["docker-entrypoint.sh"]' \
+        --change 'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]' \
+        - "$image" >/dev/null
+    if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+        docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+    log "built $image ($(docker image inspect -f '{{.Size}}' "$image" | numfmt --to=iec)) in $((SECONDS - started))s"
+}
+
 build() {
     local image="$1" work rootfs previous cmd started=$SECONDS
     flavor_spec "$image"
+    if [ "$KIND" = haproxy ]; then
+        build_router "$image"
+        return
+    fi
     cmd=mariadbd
     [ "$KIND" = mysql ] && cmd=mysqld
     work="$(mktemp -d "${CACHE_DIR:-/var/cache/mysql-replicaset-test}/build.XXXXXX")"

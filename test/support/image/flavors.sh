@@ -5,6 +5,8 @@
 #   FLAVOR, IMAGE, SUITE, PACKAGES (comma-separated, debootstrap --include) and KIND (mysql | mariadb).
 # shellcheck shell=bash
 ALL_FLAVORS=(mysql-9 mariadb-11 mariadb-10.11)
+# Not a server: the router's test image (issue #15), Debian bookworm's haproxy with the official image's contract.
+ROUTER_FLAVORS=(haproxy-2.6)
 
 flavor_spec() {
     case "$1" in
@@ -19,8 +21,11 @@ flavor_spec() {
             # mariadb-client brings mariadb-admin (healthcheck); util-linux (essential) brings setpriv (no gosu).
             FLAVOR=mariadb-10.11 IMAGE=mysql-replicaset-test/mariadb:10.11 SUITE=bookworm KIND=mariadb
             PACKAGES=mariadb-server,mariadb-client ;;
+        haproxy-2.6 | mysql-replicaset-test/haproxy:2.6)
+            FLAVOR=haproxy-2.6 IMAGE=mysql-replicaset-test/haproxy:2.6 SUITE=bookworm KIND=haproxy
+            PACKAGES=haproxy ;;
         *)
-            echo "unknown test flavor or image '$1' (known: ${ALL_FLAVORS[*]} and their images)" >&2
+            echo "unknown test flavor or image '$1' (known: ${ALL_FLAVORS[*]} ${ROUTER_FLAVORS[*]} and their images)" >&2
             return 1 ;;
     esac
 }

@@ -1,0 +1,70 @@
+/**
+ * Declares the router (issue #15): one HAProxy container on the set's network, its configuration rendered by
+ * render.ts from the declared topology and delivered with the container's `uploads` (no host files). A changed
+ * configuration (a switchover or failover by config, a replica added) changes the upload, and the Docker
+ * provider replaces the container: the new one starts with the new configuration.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
+import type { Endpoints } from "../outputs";
+import { dialAddress } from "../network";
+import { SERVER_PORT } from "../serverFlags";
+import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
+
+/** The endpoints output when no router is declared. */
+export const NO_ENDPOINTS: Endpoints = Object.freeze({ writer: "", reader: "" });
+
+/** The configuration of a set's router: pure, from the settings. */
+export function routerConfig(s: ReplicaSetSettings): string {
+    const server = (m: MemberSettings) => ({ name: m.name, host: m.name, port: SERVER_PORT });
+    return renderHaproxyConfig({
+        source: server(s.members.find((m) => m.role === "source")!),
+        replicas: s.members.filter((m) => m.role === "replica").map(server),
+        checkUser: ROUTER_CHECK_USER,
+        checkStyle: checkStyleFor(s.flavor, s.version),
+    });
+}
+
+/** The published endpoints, host:port (the host as a client dials it: 127.0.0.1 for 0.0.0.0). */
+export function routerEndpoints(s: ReplicaSetSettings): Endpoints {
+    if (s.router === "none") return NO_ENDPOINTS;
+    const host = dialAddress(s.bindAddress);
+    return { writer: `${host}:${s.writerPort}`, reader: `${host}:${s.readerPort}` };
+}
+
+export interface RouterDeclaration {
+    container: docker.Container;
+}
+
+/**
+ * The router container, named `<name>-router`. Declared after the replication resource (dependsOn), which
+ * creates the check account: a router started before would mark every member down until then.
+ */
+export function declareRouter(
+    name: string,
+    s: ReplicaSetSettings,
+    network: docker.Network,
+    dependsOn: pulumi.Resource[],
+    parent: pulumi.Resource,
+): RouterDeclaration {
+    const image = new docker.RemoteImage(`${name}-router-image`, { name: s.routerImage, keepLocally: true }, { parent });
+    const container = new docker.Container(
+        `${name}-router`,
+        {
+            name: `${name}-router`,
+            image: image.imageId,
+            hostname: `${name}-router`,
+            networksAdvanced: [{ name: network.name }],
+            ports: [
+                { internal: WRITER_PORT, external: s.writerPort, ip: s.bindAddress, protocol: "tcp" },
+                { internal: READER_PORT, external: s.readerPort, ip: s.bindAddress, protocol: "tcp" },
+            ],
+            uploads: [{ file: ROUTER_CONFIG_PATH, content: routerConfig(s) }],
+            restart: s.restartPolicy,
+        },
+        // The name and host ports are fixed: the old container must go before the new one starts.
+        { parent, dependsOn, deleteBeforeReplace: true },
+    );
+    return { container };
+}
