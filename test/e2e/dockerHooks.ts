@@ -17,6 +17,7 @@
  *                                        containerPath, readOnly}, envs, command, restart (no), healthcheck {tests,
  *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
  *                                        mustRun (true).
+ *                                        uploads {file, content}: copied into the container before its start.
  * - random:index/randomPassword:RandomPassword  length, special (true), overrideSpecial.
  * - command:local:Command                create (run with /bin/sh -c), delete (run on destroy), triggers (they only
  *                                        matter to updates, which these hooks never do).
@@ -24,6 +25,10 @@
  *                                        inputs.__provider, in a separate plain `node` process (no tsx, no program
  *                                        modules loaded), as `require-from-string(text).handler()`; check then
  *                                        create. read/diff/update/delete go through the same process.
+ * An update (`previous`: the hooks of the run before, as `pulumi up` on an existing stack): a resource applied
+ * by the previous run with the same inputs is kept; a container whose inputs changed is replaced (removed, then
+ * created: the program declares deleteBeforeReplace); a dynamic resource is diffed and updated by its provider;
+ * any other changed resource throws (the hooks do not update it).
  * Component resources pass through. Function calls (invokes) are not honoured. Resource options reach no
  * mock hook, so observeResourceOptions() (called right after setMocks) reads them from each registration.
  */
@@ -64,7 +69,7 @@ const HONOURED: Record<string, readonly string[]> = {
     "docker:index/remoteImage:RemoteImage": ["name", "keepLocally"],
     "docker:index/container:Container": [
         "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart",
-        "healthcheck", "wait", "waitTimeout", "mustRun",
+        "healthcheck", "wait", "waitTimeout", "mustRun", "uploads",
     ],
     "random:index/randomPassword:RandomPassword": ["length", "special", "overrideSpecial"],
     "command:local:Command": ["create", "delete", "triggers"],
@@ -72,6 +77,7 @@ const HONOURED: Record<string, readonly string[]> = {
     ports: ["internal", "external", "ip", "protocol"],
     volumes: ["volumeName", "hostPath", "containerPath", "readOnly"],
     healthcheck: ["tests", "interval", "timeout", "retries", "startPeriod"],
+    uploads: ["file", "content"],
 };
 
 /** Throws when `inputs` declares anything the hook for `kind` does not apply. */
@@ -204,6 +210,8 @@ export interface DockerHooksOptions {
     runId: string;
     /** The project directory (Pulumi.yaml): the dynamic provider host runs there. */
     projectDir: string;
+    /** The previous run's hooks: this run updates what they applied (see the header). */
+    previous?: DockerHooks;
 }
 
 export class DockerHooks implements pulumi.runtime.Mocks {
@@ -246,7 +254,10 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         const where = `${args.type} ${args.name}`;
         if (!this.observing) throw new Error(`${where}: the hooks cannot see resource options; call observeResourceOptions() right after setMocks`);
         let result: { id: string; state: Inputs };
-        if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+        const before = this.options.previous?.applied.find((a) => a.type === args.type && a.name === args.name);
+        if (before) {
+            result = await this.update(where, args.type, before, inputs);
+        } else if (args.type.startsWith("pulumi-nodejs:dynamic")) {
             result = await this.dynamic(where, inputs);
         } else {
             if (!(args.type in HONOURED)) throw new Error(`${where}: the e2e hooks do not apply this resource type`);
@@ -290,6 +301,31 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         }
         this.applied.length = 0;
         this.host.stop();
+    }
+
+    /** An update of what the previous run applied (see the header). */
+    private async update(where: string, type: string, before: Applied, inputs: Inputs): Promise<{ id: string; state: Inputs }> {
+        const same = canonical(before.inputs) === canonical(type.startsWith("pulumi-nodejs:dynamic") ? { ...inputs, __provider: before.inputs.__provider } : inputs);
+        if (same) return { id: before.id, state: before.state };
+        if (type === "docker:index/container:Container") {
+            honour(type, where, inputs);
+            const old = this.docker.getContainer(before.id);
+            await old.stop({ t: 30 }).catch(ignoreStatus(304, 404));
+            await old.remove({ v: true }).catch(ignoreStatus(404));
+            return this.apply(type, where, inputs);
+        }
+        if (type.startsWith("pulumi-nodejs:dynamic")) {
+            const text = String(inputs.__provider);
+            const checked = await this.host.call<{ inputs?: Inputs; failures?: Array<{ property: string; reason: string }> } | null>(text, "check", before.inputs, inputs);
+            if (checked?.failures?.length) throw new Error(`${where}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+            const news = { ...(checked?.inputs ?? inputs), __provider: text };
+            const diff = await this.host.call<{ changes?: boolean }>(text, "diff", before.id, before.state, news);
+            Object.assign(inputs, news);
+            if (diff?.changes === false) return { id: before.id, state: before.state };
+            const updated = await this.host.call<{ outs?: Inputs }>(text, "update", before.id, before.state, news);
+            return { id: before.id, state: { ...(updated.outs ?? {}), __provider: text } };
+        }
+        throw new Error(`${where}: its inputs changed, and the e2e hooks update only containers (by replacement) and dynamic resources`);
     }
 
     /** As the engine's dynamic provider host: check (failures stop here), then create; outs keep __provider. */
@@ -392,6 +428,10 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         });
         // API 1.41 attaches one network at create; the others are connected before the start.
         for (const n of more) await this.docker.getNetwork(String(n.name)).connect({ Container: created.id, EndpointConfig: { Aliases: n.aliases as string[] | undefined } });
+        for (const [i, u] of ((a.uploads ?? []) as Inputs[]).entries()) {
+            honour("uploads", `${where} uploads[${i}]`, u);
+            await created.putArchive(tarOfOneFile(String(u.file), String(u.content ?? "")), { path: "/" });
+        }
         await created.start();
 
         if (a.wait === true) {
@@ -428,6 +468,36 @@ async function waitHealthy(container: Docker.Container, where: string, timeoutSe
         }
         await pause(Math.min(50 * 1.5 ** attempt, 500, Math.max(0, deadline - Date.now())));
     }
+}
+
+/** JSON with object keys sorted: inputs compared across runs. */
+function canonical(value: unknown): string {
+    return JSON.stringify(value, (_key, v: unknown) =>
+        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Inputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    );
+}
+
+/** A ustar archive of one regular file (mode 0644, owner root) at an absolute path, for putArchive at "/". */
+export function tarOfOneFile(path: string, content: string): Buffer {
+    const body = Buffer.from(content, "utf8");
+    const name = path.replace(/^\/+/, "");
+    if (Buffer.byteLength(name) > 100) throw new Error(`upload path too long for this tar writer: ${path}`);
+    const header = Buffer.alloc(512);
+    const field = (offset: number, length: number, text: string) => header.write(text, offset, length, "utf8");
+    field(0, 100, name);
+    field(100, 8, "0000644\0");
+    field(108, 8, "0000000\0");
+    field(116, 8, "0000000\0");
+    field(124, 12, body.length.toString(8).padStart(11, "0") + "\0");
+    field(136, 12, Math.floor(Date.now() / 1000).toString(8).padStart(11, "0") + "\0");
+    field(148, 8, "        ");
+    field(156, 1, "0");
+    field(257, 6, "ustar\0");
+    field(263, 2, "00");
+    const sum = header.reduce((total, byte) => total + byte, 0);
+    field(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+    const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
+    return Buffer.concat([header, body, padding, Buffer.alloc(1024)]);
 }
 
 function randomPassword(length: number, special: boolean, overrideSpecial?: string): string {
