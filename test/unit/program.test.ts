@@ -123,7 +123,10 @@ describe("index.ts with the dev stack's config (Pulumi.dev.yaml)", () => {
 
     test("stack outputs: exactly the contract's keys plus the two passwords, the passwords secret", async () => {
         const exports = run.result!;
-        assert.deepEqual(Object.keys(exports).sort(), ["healthy", "replicas", "replicationPassword", "rootPassword", "source", "topology"]);
+        assert.deepEqual(Object.keys(exports).sort(), ["endpoints", "healthy", "replicas", "replicationPassword", "rootPassword", "source", "topology"]);
+        // The dev stack declares no router: empty endpoints, and no router container.
+        assert.deepEqual(await valueOf(exports.endpoints), { writer: "", reader: "" });
+        assert.equal(run.resources.filter((r) => r.type === TYPES.container).length, 3);
         assert.equal(await pulumi.isSecret(exports.rootPassword), true);
         assert.equal(await pulumi.isSecret(exports.replicationPassword), true);
         assert.equal(await valueOf(exports.rootPassword), mockPassword(`${PROJECT}-root-password`));
