@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config/load";
 import { assertHostPortsFree } from "./config/preflight";
 import { ReplicaSet } from "./components/replicaSet";
+import { routerContainerName } from "./components/router/declare";
 import type { StackOutputs } from "./components/outputs";
 
 /** The contract CI reads with `pulumi stack output --json` (StackOutputs), plus the two secrets. */
@@ -21,7 +22,7 @@ export = async (): Promise<ProgramOutputs> => {
     // Every key is validated first, and the host ports checked: bad input throws here, naming the key,
     // before any resource is declared.
     const config = loadConfig();
-    if (config.settings.checkHostPorts) await assertHostPortsFree(config.settings);
+    if (config.settings.checkHostPorts) await assertHostPortsFree(config.settings, routerContainerName(pulumi.getProject()));
 
     const replicaSet = new ReplicaSet(pulumi.getProject(), {
         settings: config.settings,

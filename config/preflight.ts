@@ -56,34 +56,50 @@ export function localContainers(socketPath = "/var/run/docker.sock"): Promise<Pu
     });
 }
 
+/**
+ * Every host port the set publishes: the members' and, with a router, its writer and reader ports (held by the
+ * router container `routerName` after an earlier run).
+ */
+function publishedPorts(settings: ReplicaSetSettings, routerName: string): Array<{ key: string; port: number; owner: string }> {
+    const ports = settings.members.map((m, index) => ({ key: `members[${index}].hostPort`, port: m.hostPort, owner: m.name }));
+    if (settings.router === "haproxy") {
+        ports.push({ key: "writerPort", port: settings.writerPort, owner: routerName }, { key: "readerPort", port: settings.readerPort, owner: routerName });
+    }
+    return ports;
+}
+
 /** Pure: the problems, given which ports are taken and who publishes what. */
 export function portProblems(
     settings: ReplicaSetSettings,
     taken: ReadonlySet<number>,
     containers: PublishedContainer[] | undefined,
+    routerName = "",
 ): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    settings.members.forEach((member, index) => {
-        if (!taken.has(member.hostPort)) return;
-        const holder = containers?.find((c) => c.publicPorts.includes(member.hostPort));
-        if (holder?.names.includes(member.name)) return; // the member's own container, from an earlier run
+    for (const { key, port, owner } of publishedPorts(settings, routerName)) {
+        if (!taken.has(port)) continue;
+        const holder = containers?.find((c) => c.publicPorts.includes(port));
+        if (holder?.names.includes(owner)) continue; // its own container, from an earlier run
         const who = holder ? `container ${holder.names.join("/")}` : "another process";
         problems.push({
-            key: `members[${index}].hostPort`,
-            value: member.hostPort,
-            fix: `port ${member.hostPort} on ${settings.bindAddress} is already in use by ${who}; choose a free port or stop it`,
+            key,
+            value: port,
+            fix: `port ${port} on ${settings.bindAddress} is already in use by ${who}; choose a free port or stop it`,
         });
-    });
+    }
     return problems;
 }
 
-/** Throws a ConfigError naming each member whose host port is taken by something else. */
-export async function assertHostPortsFree(settings: ReplicaSetSettings): Promise<void> {
+/**
+ * Throws a ConfigError naming each host port (a member's, or the router's) that is taken by something else.
+ * `routerName`: the router container's name (index.ts: `<project>-router`).
+ */
+export async function assertHostPortsFree(settings: ReplicaSetSettings, routerName = ""): Promise<void> {
     const taken = new Set<number>();
-    for (const member of settings.members) {
-        if (await portInUse(settings.bindAddress, member.hostPort)) taken.add(member.hostPort);
+    for (const { port } of publishedPorts(settings, routerName)) {
+        if (await portInUse(settings.bindAddress, port)) taken.add(port);
     }
     if (taken.size === 0) return;
-    const problems = portProblems(settings, taken, await localContainers());
+    const problems = portProblems(settings, taken, await localContainers(), routerName);
     if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -12,6 +12,11 @@ import { dialAddress } from "../network";
 import { SERVER_PORT } from "../serverFlags";
 import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
 
+/** The router container's name for a component named `name` (index.ts: the project). */
+export function routerContainerName(name: string): string {
+    return `${name}-router`;
+}
+
 /** The endpoints output when no router is declared. */
 export const NO_ENDPOINTS: Endpoints = Object.freeze({ writer: "", reader: "" });
 
@@ -50,11 +55,11 @@ export function declareRouter(
 ): RouterDeclaration {
     const image = new docker.RemoteImage(`${name}-router-image`, { name: s.routerImage, keepLocally: true }, { parent });
     const container = new docker.Container(
-        `${name}-router`,
+        routerContainerName(name),
         {
-            name: `${name}-router`,
+            name: routerContainerName(name),
             image: image.imageId,
-            hostname: `${name}-router`,
+            hostname: routerContainerName(name),
             networksAdvanced: [{ name: network.name }],
             ports: [
                 { internal: WRITER_PORT, external: s.writerPort, ip: s.bindAddress, protocol: "tcp" },

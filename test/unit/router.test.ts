@@ -20,6 +20,7 @@ import {
 import { createRouterCheckAccount, dialectFor, identifyServer } from "../../components/replication/dialect";
 import { checkInputs } from "../../components/replication/plan";
 import { parseStackOutputs } from "../../components/outputs";
+import { portProblems } from "../../config/preflight";
 import { find, readStackConfig, reveal, runProgram, TYPES, valueOf, type ProgramRun } from "../support/pulumiMocks";
 import { cliJson, stackOutputs } from "../support/stackOutputs";
 
@@ -69,6 +70,22 @@ describe("router config", () => {
 
     test("with router none, the ports are not checked against the members (nothing publishes them)", () => {
         assert.deepEqual(problems({ writerPort: 3306 }), []);
+    });
+});
+
+describe("router ports before anything is declared (preflight)", () => {
+    test("a taken writer or reader port is named; the router's own container from an earlier run may hold them", () => {
+        const s = withRouter();
+        const taken = new Set([6446, 6447]);
+        const other = [{ names: ["someone-else"], publicPorts: [6446] }];
+        assert.deepEqual(portProblems(s, taken, other, "mysql-replicaset-router").map((p) => [p.key, p.value]), [["writerPort", 6446], ["readerPort", 6447]]);
+        assert.match(portProblems(s, taken, other, "mysql-replicaset-router")[0].fix, /container someone-else/);
+        const own = [{ names: ["mysql-replicaset-router"], publicPorts: [6446, 6447] }];
+        assert.deepEqual(portProblems(s, taken, own, "mysql-replicaset-router"), []);
+    });
+
+    test("with router none, the router ports are not looked at", () => {
+        assert.deepEqual(portProblems(validateConfig(devRaw()), new Set([6446, 6447]), [], "mysql-replicaset-router"), []);
     });
 });
 
