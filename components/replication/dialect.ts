@@ -432,14 +432,15 @@ export function accountExists(user: string, host: string): string {
  * Creates the router's check account with an empty password and no privilege (USAGE only). Binlogged on
  * purpose, unlike the replication account: it holds no secret, and replicated it exists on every member —
  * replicas, members added later, and whichever member becomes the source — without writing to read-only
- * replicas. Run only when accountExists finds none (CREATE USER IF NOT EXISTS would add a transaction to the
- * binlog at every run). The plugin is the one the router's check speaks (components/router/render.ts):
+ * replicas. Run only when accountExists finds none on the source (else every run would add a transaction to the
+ * binlog); IF NOT EXISTS all the same, so a replica that already has the account (made by hand) applies it with a
+ * warning instead of stopping its applier with 1396 (ER_CANNOT_USER, seen on MariaDB 10.11.19). The plugin is the one the router's check speaks (components/router/render.ts):
  * caching_sha2_password on MySQL 8.0+ (mysql_native_password is off in 8.4 and gone in 9.x), and
  * mysql_native_password on MySQL 5.7 and MariaDB, where HAProxy's mysql-check logs in with it.
  */
 export function createRouterCheckAccount(dialect: Dialect, user: string, host: string): string {
     const who = account(user, host);
-    if (dialect.name === "mariadb") return `CREATE USER ${who}`;
-    if (dialect.name === "mysql-5.7") return `CREATE USER ${who} IDENTIFIED WITH mysql_native_password`;
-    return `CREATE USER ${who} IDENTIFIED WITH caching_sha2_password`;
+    if (dialect.name === "mariadb") return `CREATE USER IF NOT EXISTS ${who}`;
+    if (dialect.name === "mysql-5.7") return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH mysql_native_password`;
+    return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH caching_sha2_password`;
 }

@@ -10,7 +10,7 @@ import { connect as tcpConnect } from "node:net";
 import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually } from "../support/replicationInputs";
-import { isMaria } from "../support/sql";
+import { isMaria, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 import { caching2HandshakeResponse, ROUTER_CHECK_USER } from "../../components/router/render";
@@ -41,10 +41,21 @@ for (const flavor of MATRIX) {
         let state: ReplicationState;
         before(async () => {
             cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
+            // One replica has the account already (made by hand, binlog off): the source's replicated CREATE USER
+            // must not stop its applier (1396).
+            const plugin = isMaria(cluster.source) ? "" : " IDENTIFIED WITH caching_sha2_password";
+            await writeByHand(cluster.replicas[1], "SET SESSION sql_log_bin = 0", `CREATE USER '${ROUTER_CHECK_USER}'@'127.0.0.1'${plugin}`, "SET SESSION sql_log_bin = 1");
             state = (await provider.create!(inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER }))).outs;
             assert.equal(state.healthy, true);
         });
         after(async () => cluster?.destroy());
+
+        it(`a replica that had the account already applied the source's CREATE USER and replicates on ${T}`, async () => {
+            const [threads] = await cluster.replicas[1].query<Record<string, string>>(isMaria(cluster.source) ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS");
+            assert.equal(threads.Last_SQL_Error ?? threads.Last_Error, "");
+            assert.equal(threads.Slave_SQL_Running ?? threads.Replica_SQL_Running, "Yes");
+            assert.equal(state.replicaStatus[cluster.replicas[1].name].lastSqlError, "");
+        });
 
         it(`exists on every member with no password and no privilege, by the check's plugin ${T}`, async () => {
             const plugin = isMaria(cluster.source) ? "mysql_native_password" : "caching_sha2_password";

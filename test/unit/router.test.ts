@@ -205,9 +205,9 @@ describe("the check account", () => {
     const dialect = (v: string, c = "") => dialectFor(identifyServer(v, c));
     test("MySQL 8+: caching_sha2_password with no password; MySQL 5.7: mysql_native_password; MariaDB: the default (native)", () => {
         assert.equal(createRouterCheckAccount(dialect("9.7.4-2"), "replicaset_check", "172.18.0.0/255.255.0.0"),
-            "CREATE USER 'replicaset_check'@'172.18.0.0/255.255.0.0' IDENTIFIED WITH caching_sha2_password");
-        assert.equal(createRouterCheckAccount(dialect("5.7.30-33-log", "Percona Server"), "u", "%"), "CREATE USER 'u'@'%' IDENTIFIED WITH mysql_native_password");
-        assert.equal(createRouterCheckAccount(dialect("11.8.9-MariaDB-4"), "u", "10.0.0.0/255.0.0.0"), "CREATE USER 'u'@'10.0.0.0/255.0.0.0'");
+            "CREATE USER IF NOT EXISTS 'replicaset_check'@'172.18.0.0/255.255.0.0' IDENTIFIED WITH caching_sha2_password");
+        assert.equal(createRouterCheckAccount(dialect("5.7.30-33-log", "Percona Server"), "u", "%"), "CREATE USER IF NOT EXISTS 'u'@'%' IDENTIFIED WITH mysql_native_password");
+        assert.equal(createRouterCheckAccount(dialect("11.8.9-MariaDB-4"), "u", "10.0.0.0/255.0.0.0"), "CREATE USER IF NOT EXISTS 'u'@'10.0.0.0/255.0.0.0'");
     });
 
     test("no statement grants anything or sets a password", () => {
