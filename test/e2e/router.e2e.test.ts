@@ -101,7 +101,8 @@ async function settingsWithRouter(image: TestImage, run: string): Promise<Replic
             { name: `${run}-db002`, role: "replica", serverId: 200, hostPort: p2 },
             { name: `${run}-db003`, role: "replica", serverId: 300, hostPort: p3 },
         ],
-        readinessTimeoutSeconds: 120,
+        // Generous: MySQL's first initialisation took over 120 s on the shared 2-core machine under load.
+        readinessTimeoutSeconds: 300,
         deleteDataOnDestroy: true,
         router: "haproxy",
         routerImage: ROUTER_IMAGE,
@@ -192,7 +193,7 @@ after(async () => {
 IMAGES.forEach((image, index) => {
     const T = image.title;
     const run = `${RUN}${index}`;
-    test(`the router's endpoints follow the set on a real Docker engine ${T}`, { timeout: 10 * 60_000 }, async (t: TestContext) => {
+    test(`the router's endpoints follow the set on a real Docker engine ${T}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
         if (!PREPARED.engine) {
             const message = PREPARED.problem ?? "no Docker engine";
             if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${message}`);
