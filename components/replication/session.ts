@@ -17,6 +17,11 @@ export interface Endpoint {
 export interface Credentials {
     user: string;
     password: string;
+    /**
+     * Verified TLS: trust only these CA certificates (PEM) and check that the server's certificate names the
+     * address dialled (an IP address against its IP SANs).
+     */
+    trustedCa?: string;
 }
 
 /** An open connection to one member, with the secrets its errors must never show. */
@@ -44,6 +49,31 @@ export class DeadlineExceeded extends Error {}
 
 /** mysql2 error codes that retrying cannot fix. An array, not a Set: a serialized Set loses its contents (provider.ts). */
 const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"];
+
+/** Node's certificate verification errors: the server answered with a certificate we must not trust. Retrying cannot fix them. */
+const CERTIFICATE_ERRORS: readonly string[] = [
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "CERT_SIGNATURE_FAILURE",
+    "CERT_HAS_EXPIRED",
+    "CERT_NOT_YET_VALID",
+    "CERT_UNTRUSTED",
+    "CERT_REJECTED",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    "HOSTNAME_MISMATCH",
+];
+
+/** A certificate refusal in plain words: what the provider checked, and what to do. */
+export function certificateRefusal(endpoint: Endpoint, detail: string): string {
+    return (
+        `${endpoint.name} (${endpoint.host}:${endpoint.port}) presented a TLS certificate the provider does not trust: ${detail}. ` +
+        `The provider only talks to a server whose certificate the stack's CA signed and that names ${endpoint.host}; ` +
+        "someone else may be answering on that address, or the member still has certificates of another stack. Nothing was changed."
+    );
+}
 
 /** Backoff for polls: starts short (the common case is fast on a LAN), grows to a cap, never a fixed sleep. */
 export function backoff(attempt: number, firstMs = 20, capMs = 250): number {
@@ -88,6 +118,9 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
                 // The provider runs text queries only, never prepared statements; mysql2's default cache of
                 // 16000 fills four 16000-slot arrays per connection, most of a read's CPU and GC time.
                 maxPreparedStatements: 1,
+                // verifyIdentity: mysql2 checks the name for host names; for an IP address Node's checkServerIdentity
+                // compares it with the certificate's IP SANs.
+                ...(credentials.trustedCa ? { ssl: { ca: credentials.trustedCa, rejectUnauthorized: true, verifyIdentity: true } } : {}),
             });
             // A dropped connection must not crash the provider process; the next query reports it.
             connection.on("error", () => undefined);
@@ -95,6 +128,7 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
         } catch (error) {
             lastError = redact(describe(error), [credentials.password]);
             const code = (error as { code?: string }).code ?? "";
+            if (CERTIFICATE_ERRORS.includes(code)) throw new Error(certificateRefusal(endpoint, lastError));
             if (FATAL_CONNECT_ERRORS.includes(code)) {
                 throw new Error(
                     `${endpoint.name} (${endpoint.host}:${endpoint.port}) refused ${credentials.user}: ${lastError}. ` +

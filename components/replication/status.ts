@@ -23,6 +23,10 @@ export interface ReplicaThreads {
     executedGtidSet: string;
     /** Whether the channel is configured to use TLS (Master_SSL_Allowed / Source_SSL_Allowed: Yes). */
     tls: boolean;
+    /** Whether the channel verifies the source's certificate (Master_SSL_Verify_Server_Cert / Source_SSL_Verify_Server_Cert: Yes). */
+    tlsVerified: boolean;
+    /** The channel's CA file (Master_SSL_CA_File / Source_SSL_CA_File), "" when none. */
+    tlsCaFile: string;
 }
 
 type Row = Record<string, unknown>;
@@ -53,6 +57,8 @@ export function parseReplicaStatus(row: Row | undefined, secrets: string[] = [])
             retrievedGtidSet: "",
             executedGtidSet: "",
             tls: false,
+            tlsVerified: false,
+            tlsCaFile: "",
         };
     }
     const ioState = text(column(row, "Replica_IO_Running", "Slave_IO_Running")) || "No";
@@ -73,6 +79,8 @@ export function parseReplicaStatus(row: Row | undefined, secrets: string[] = [])
         retrievedGtidSet: normaliseGtids(column(row, "Retrieved_Gtid_Set", "Gtid_IO_Pos")),
         executedGtidSet: normaliseGtids(column(row, "Executed_Gtid_Set", "Gtid_Slave_Pos")),
         tls: text(column(row, "Source_SSL_Allowed", "Master_SSL_Allowed")) === "Yes",
+        tlsVerified: text(column(row, "Source_SSL_Verify_Server_Cert", "Master_SSL_Verify_Server_Cert")) === "Yes",
+        tlsCaFile: text(column(row, "Source_SSL_CA_File", "Master_SSL_CA_File")),
     };
 }
 
