@@ -50,7 +50,10 @@ export interface Dialect {
      * defaults to 1, and a self-signed certificate passes by the password fingerprint). Elsewhere it defaults to 0.
      */
     verifiesSourceByDefault?: boolean;
-    /** Re-reads the server's certificate, key and CA files (MySQL 8.0.16+ ALTER INSTANCE RELOAD TLS, MariaDB 10.4+ FLUSH SSL). */
+    /**
+     * Re-reads the server's certificate, key and CA files, for new connections: MySQL 8.0.16+ ALTER INSTANCE
+     * RELOAD TLS (never binlogged), MariaDB 10.4+ FLUSH SSL.
+     */
     reloadTls?: string;
 }
 
@@ -95,7 +98,8 @@ const MARIADB: Dialect = {
     superReadOnly: false,
     waitForGtids: (gtids: string, timeout: number) =>
         `SELECT MASTER_GTID_WAIT(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
-    reloadTls: "FLUSH SSL",
+    // FLUSH is binlogged by default (it would replicate, and be a transaction of a replica's own): not this one.
+    reloadTls: "FLUSH NO_WRITE_TO_BINLOG SSL",
 };
 
 /** The table, newest first within a flavor: the first row whose minimum the server meets applies. */
