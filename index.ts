@@ -34,6 +34,7 @@ export = async (): Promise<ProgramOutputs> => {
         replicas: replicaSet.replicas,
         healthy: replicaSet.healthy,
         topology: replicaSet.topology,
+        caCertificate: replicaSet.caCertificate,
         rootPassword: replicaSet.rootPassword,
         replicationPassword: replicaSet.replicationPassword,
     };

@@ -62,6 +62,8 @@ export interface StackOutputs {
     healthy: boolean;
     /** A short human-readable summary, e.g. "db001 (source) -> db002, db003 on network mybridge". */
     topology: string;
+    /** The stack's CA certificate (PEM, public) that every member's certificate chains to; "" unless replicationTls is verify. */
+    caCertificate?: string;
 }
 
 /** True when both threads run, neither reports an error, and the replica holds no transaction the source lacks. */

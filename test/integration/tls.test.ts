@@ -30,12 +30,27 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
     /** The files every server and replica reads (one directory: the servers share a root filesystem here). */
     let live: { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string };
     let revision = 1;
+    /** The stack's server pair the cluster started with. */
+    let good: IssuedFiles;
 
-    /** Installs a server pair at the live paths and makes every server (or the given ones) re-read its files. */
-    async function present(server: IssuedFiles, servers: MariaServer[] = cluster.servers): Promise<void> {
-        await copyFile(server.local.cert, join(certs.dir, "server-cert.pem"));
-        await copyFile(server.local.key, join(certs.dir, "server-key.pem"));
-        for (const s of servers) await s.query(dialectOf(s).reloadTls!);
+    /**
+     * Makes servers present `server` (chained to `caOf`) to new connections. MariaDB: the pair is copied over the
+     * live files and FLUSH SSL re-reads them. MySQL's ALTER INSTANCE RELOAD TLS refuses a certificate that its own
+     * ssl_ca does not verify ("Invalid certificates", seen on 9.7.4), so there the paths are switched (SET GLOBAL
+     * ssl_ca / ssl_cert / ssl_key, dynamic since 8.0.16) before the reload; `undefined` goes back to the live files.
+     */
+    async function present(server: IssuedFiles | undefined, servers: MariaServer[] = cluster.servers, caOf: TestCa = ca): Promise<void> {
+        const pair = server ?? good;
+        if (cluster.kind === "mariadb") {
+            await copyFile(pair.local.cert, join(certs.dir, "server-cert.pem"));
+            await copyFile(pair.local.key, join(certs.dir, "server-key.pem"));
+            for (const s of servers) await s.query(dialectOf(s).reloadTls!);
+            return;
+        }
+        const paths = server ? { ca: caOf.seen.cert, cert: server.seen.cert, key: server.seen.key } : { ca: live.ca, cert: live.serverCert, key: live.serverKey };
+        for (const s of servers) {
+            await s.query(`SET GLOBAL ssl_ca = '${paths.ca}'`, `SET GLOBAL ssl_cert = '${paths.cert}'`, `SET GLOBAL ssl_key = '${paths.key}'`, dialectOf(s).reloadTls!);
+        }
     }
 
     function verifyInputs(trusted: TestCa | string, overrides: Partial<ReplicationInputs> = {}): ReplicationInputs {
@@ -56,6 +71,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         foreignCa = await certs.ca("foreign");
         // Every server names its alias and the address dialled (replicas and the provider both dial 127.0.0.1 here).
         const server = await certs.serverCert(ca, "db", "db001", ["127.0.0.1"]);
+        good = server;
         client = await certs.issue(ca, "client", "repl");
         const at = (name: string) => join(certs.dir, name);
         await copyFile(ca.local.cert, at("ca.pem"));
@@ -113,20 +129,18 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         assert.ok(Date.now() - started < 10_000, "a certificate refusal is not retried until the deadline");
         // The stack's CA, but a certificate that names only the alias: 127.0.0.1 is not it.
         const aliasOnly = await certs.issue(ca, "alias-only", "db001", { dnsNames: ["db001"], ipAddresses: [] });
-        const good = { local: { cert: join(certs.dir, "db-cert.pem"), key: join(certs.dir, "db-key.pem") } } as IssuedFiles;
         await present(aliasOnly, [cluster.source]);
         try {
             await assert.rejects(provider.update!("id", state, verifyInputs(ca)), /db001 \(127\.0\.0\.1:\d+\) presented a TLS certificate the provider does not trust: .*(IP: 127\.0\.0\.1 is not in the cert's list|altnames)/);
         } finally {
-            await present(good, [cluster.source]);
+            await present(undefined, [cluster.source]);
         }
         assert.equal((await refresh(state)).healthy, true);
     });
 
     it(`a source presenting another CA's certificate is refused by the replica, reported in plain words ${T}`, async () => {
         const foreign = await certs.serverCert(foreignCa, "foreign-db", "db001", ["127.0.0.1"]);
-        const good = { local: { cert: join(certs.dir, "db-cert.pem"), key: join(certs.dir, "db-key.pem") } } as IssuedFiles;
-        await present(foreign, [cluster.source]);
+        await present(foreign, [cluster.source], foreignCa);
         try {
             // The provider is told to trust both CAs, so only the replica (which trusts the stack's CA file) judges.
             revision++;
@@ -136,7 +150,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
             );
         } finally {
             // The run reloaded every member (a rotation), and the servers here share their files.
-            await present(good);
+            await present(undefined);
         }
         revision++;
         const { outs } = await provider.update!("id", state, verifyInputs(ca));
