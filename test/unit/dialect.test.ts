@@ -262,7 +262,8 @@ function everyStatement(d: Dialect): string[] {
 
 describe("every dialect, statement by statement", () => {
     test("the table has exactly the five dialects", () => {
-        assert.deepEqual(DIALECTS.map((row) => row.dialect.name).sort(), Object.keys(EXPECTED).sort());
+        // Several rows can share a name: they differ only in what a version added (TLS reload, verification by default).
+        assert.deepEqual([...new Set(DIALECTS.map((row) => row.dialect.name))].sort(), Object.keys(EXPECTED).sort());
     });
 
     for (const [name, want] of Object.entries(EXPECTED) as Array<[DialectName, Expected]>) {
@@ -449,7 +450,8 @@ describe("escaping", () => {
                 const statement = changeSource(d, { ...CONNECTION, host: value, user: value, password: value });
                 const { skeleton, values } = literals(statement);
                 assert.equal(skeleton, cleanSkeleton, `the statement's structure changed for ${JSON.stringify(value)}`);
-                assert.deepEqual(values, [value, value, value]);
+                // Then the cleared certificate files of a channel that does not verify (MASTER_SSL_CA = '' ...).
+                assert.deepEqual(values, [value, value, value, "", "", ""]);
                 // No control character travels raw: each is written as its backslash escape.
                 assert.doesNotMatch(statement, /[\0\b\t\n\r\x1a]/, `raw control character in ${JSON.stringify(statement)}`);
             }
