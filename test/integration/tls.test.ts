@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as mysql from "mysql2/promise";
-import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { command, flavorRuntime, MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { CertificateDir, type IssuedFiles, type TestCa } from "../support/certificates";
 import { accountTlsRequirement, column, dialectOf, replicaStatusRow } from "../support/sql";
 import { inputsFor, eventually, refresh } from "../support/replicationInputs";
@@ -95,8 +97,12 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         await certs?.remove();
     });
 
-    it(`replicas verify the source and present their certificate; the account requires one ${T}`, async () => {
-        const { outs } = await provider.create!(verifyInputs(ca));
+    it(`a set replicating on auto moves to verify at its next run, without losing a row: replicas verify the source and present their certificate; the account requires one ${T}`, async () => {
+        // The set as a stack made before verify was the default left it (tls auto, the server's TLS unverified).
+        const before = await provider.create!(inputsFor(cluster, { tls: "auto" }));
+        assert.equal(before.outs.healthy, true, JSON.stringify(before.outs.replicaStatus));
+        await cluster.source.query("CREATE DATABASE tlsapp", "CREATE TABLE tlsapp.t (id INT PRIMARY KEY) ENGINE=InnoDB", "INSERT INTO tlsapp.t VALUES (0)");
+        const { outs } = (await provider.update!("id", before.outs, verifyInputs(ca))) as { outs: ReplicationState };
         state = outs;
         assert.equal(outs.healthy, true, JSON.stringify(outs.replicaStatus));
         assert.equal(outs.tlsInUse, true);
@@ -106,8 +112,8 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         assert.equal(column(row, "Source_SSL_CA_File", "Master_SSL_CA_File"), live.ca);
         assert.equal(column(row, "Source_SSL_Cert", "Master_SSL_Cert"), live.clientCert);
         assert.equal(await accountTlsRequirement(cluster.source, "repl", "127.0.0.1"), "X509");
-        await cluster.source.query("CREATE DATABASE tlsapp", "CREATE TABLE tlsapp.t (id INT PRIMARY KEY) ENGINE=InnoDB", "INSERT INTO tlsapp.t VALUES (1)");
-        await eventually("row 1 on db002", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 1);
+        await cluster.source.query("INSERT INTO tlsapp.t VALUES (1)");
+        await eventually("rows 0 and 1 on db002", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 2);
     });
 
     it(`a client without a certificate is refused by the replication account, one with the stack's is let in ${T}`, async () => {
@@ -118,6 +124,21 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         );
         const withCert = await mysql.createConnection({ ...base, ssl: { ca: ca.certPem, cert: client.certPem, key: client.keyPem, rejectUnauthorized: true } });
         await withCert.end();
+    });
+
+    it(`the README's client command verifies a member with caCertificate, and refuses another CA ${T}`, async () => {
+        // The client of the flavor's own packages (the chroot's, or the host's for 10.11), as README shows it.
+        const runtime = flavorRuntime(flavor);
+        const client = (caPath: string) => {
+            const common = ["--host=127.0.0.1", `--port=${cluster.source.port}`, "--user=root", `--password=${cluster.source.rootPassword}`, "--batch", "--skip-column-names"];
+            const [file, args] = cluster.kind === "mysql"
+                ? command(runtime.root, "/usr/bin/mysql", [...common, "--ssl-mode=VERIFY_IDENTITY", `--ssl-ca=${caPath}`, "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'"])
+                : command(runtime.root, "/usr/bin/mariadb", [...common, `--ssl-ca=${caPath}`, "--ssl-verify-server-cert", "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'"]);
+            return promisify(execFile)(file, args, { timeout: 20_000 });
+        };
+        const { stdout } = await client(live.ca);
+        assert.match(stdout, /Ssl_version\s+TLSv1\.[23]/);
+        await assert.rejects(client(foreignCa.seen.cert), (error: { stderr?: string }) => /certificate|SSL|TLS/i.test(error.stderr ?? ""));
     });
 
     it(`the provider refuses a server whose certificate is not the stack's or does not name the address dialled ${T}`, async () => {
@@ -179,7 +200,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
             await c.end();
         }
         await cluster.source.query("INSERT INTO tlsapp.t VALUES (2)");
-        await eventually("row 2 on db002 after the rotation", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 2);
+        await eventually("row 2 on db002 after the rotation", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 3);
         const row = await replicaStatusRow(cluster.byName("db002"));
         assert.equal(column(row, "Source_SSL_Verify_Server_Cert", "Master_SSL_Verify_Server_Cert"), "Yes");
         assert.equal((await refresh(state)).healthy, true);
