@@ -18,7 +18,7 @@ import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
 import { cleanUp, pollUntil, query } from "./session";
-import type { ReplicaThreads } from "./status";
+import { SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
 import type { ReplicationInputs } from "./types";
 
 /**
@@ -164,19 +164,6 @@ export async function waitForThreads(replica: Member, deadline: number): Promise
             return undefined;
         },
         () => (last ? `IO=${last.ioState} SQL=${last.sqlRunning ? "Yes" : "No"} ${last.lastIoError || last.lastSqlError}`.trim() : "no status read"),
-    );
-}
-
-/** CR_SSL_CONNECTION_ERROR: the IO thread's TLS handshake failed (on a verifying channel: the source's certificate). */
-export const SSL_CONNECTION_ERROR = 2026;
-
-/** A replica's TLS refusal in plain words. */
-export function tlsRefusal(replicaName: string, ioError: string): string {
-    return (
-        `${replicaName} refuses the source's TLS certificate: ${ioError}. The replica only accepts a source whose certificate ` +
-        "the stack's CA signed and that names the source's network alias; the source is presenting another certificate " +
-        "(an old one, another stack's, or another server answering on that address). Re-issue the certificates " +
-        "(pulumi up replaces the members' files), or check which server answers at the source's address."
     );
 }
 

@@ -29,6 +29,19 @@ export interface ReplicaThreads {
     tlsCaFile: string;
 }
 
+/** CR_SSL_CONNECTION_ERROR: the IO thread's TLS handshake failed (on a verifying channel: the source's certificate). */
+export const SSL_CONNECTION_ERROR = 2026;
+
+/** A replica's TLS refusal in plain words. */
+export function tlsRefusal(replicaName: string, ioError: string): string {
+    return (
+        `${replicaName} refuses the source's TLS certificate: ${ioError}. The replica only accepts a source whose certificate ` +
+        "the stack's CA signed and that names the source's network alias; the source is presenting another certificate " +
+        "(an old one, another stack's, or another server answering on that address). Re-issue the certificates " +
+        "(pulumi up replaces the members' files), or check which server answers at the source's address."
+    );
+}
+
 type Row = Record<string, unknown>;
 
 /**

@@ -169,6 +169,10 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
                 provider.update!("id", state, verifyInputs(`${ca.certPem}\n${foreignCa.certPem}`, { deadlineSeconds: 20 })),
                 /db002 refuses the source's TLS certificate: 2026: .*certificate/i,
             );
+            // A refresh reports it in the same words, and the set as unhealthy.
+            const seen = await refresh(state);
+            assert.match(seen.replicaStatus.db002.lastIoError, /^db002 refuses the source's TLS certificate: 2026: /);
+            assert.equal(seen.healthy, false);
         } finally {
             // The run reloaded every member (a rotation), and the servers here share their files.
             await present(undefined);
