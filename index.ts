@@ -36,6 +36,7 @@ export = async (): Promise<ProgramOutputs> => {
         healthy: replicaSet.healthy,
         topology: replicaSet.topology,
         endpoints: replicaSet.endpoints,
+        caCertificate: replicaSet.caCertificate,
         rootPassword: replicaSet.rootPassword,
         replicationPassword: replicaSet.replicationPassword,
     };

@@ -72,6 +72,8 @@ export interface StackOutputs {
     topology: string;
     /** The router's endpoints; empty strings with `router: none`. Optional when read back: older stacks lack it. */
     endpoints?: Endpoints;
+    /** The stack's CA certificate (PEM, public) that every member's certificate chains to; "" unless replicationTls is verify. */
+    caCertificate?: string;
 }
 
 /** True when both threads run, neither reports an error, and the replica holds no transaction the source lacks. */

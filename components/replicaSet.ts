@@ -23,6 +23,8 @@ import {
     serverFlags,
 } from "./serverFlags";
 import { createMemberDirectoriesCommand, deleteMemberDirectoriesCommand, memberDirectories } from "./shell";
+import { declareCertificates, type StackCertificates } from "./certificates";
+import { tlsServerFlags } from "./tls";
 
 export interface ReplicaSetArgs {
     /** Validated settings (config/validate.ts): image, flavor, version, members, storage, options. */
@@ -48,6 +50,8 @@ export class ReplicaSet extends pulumi.ComponentResource {
     declare readonly rootPassword: pulumi.Output<string>;
     /** Replication password (secret). */
     declare readonly replicationPassword: pulumi.Output<string>;
+    /** The stack's CA certificate (PEM, public) with `replicationTls: verify`; "" otherwise. */
+    declare readonly caCertificate: pulumi.Output<string>;
     /** The containers, keyed by member name. */
     declare readonly containers: Record<string, docker.Container>;
     /** The replication resource. */
@@ -88,6 +92,27 @@ export class ReplicaSet extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // replicationTls verify: the stack's own CA and certificates, delivered into each container (no host files).
+        const certificates: StackCertificates | undefined =
+            s.replicationTls === "verify"
+                ? declareCertificates(name, {
+                      stackName: name,
+                      members: s.members,
+                      addressesOf: () => [dialAddress(s.bindAddress)],
+                      replicationUser: s.replicationUser,
+                      validityHours: s.tlsValidityDays * 24,
+                      dataOwner: s.dataOwner,
+                  }, this)
+                : undefined;
+        if (s.replicationTls === "off") {
+            pulumi.log.warn(
+                "replicationTls is off: replication traffic (rows and the replication password) crosses the network in the clear, " +
+                    "no member proves its identity to replicas or to the provider, and the replication account takes no client certificate. " +
+                    "Remove the key (default: verify) to have the stack's own CA make and check certificates on every link.",
+                this,
+            );
+        }
+
         const containers: Record<string, docker.Container> = {};
         for (const member of s.members) {
             const storage = declareStorage(member, s, this);
@@ -103,9 +128,12 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
                     command: [
                         ...serverFlags(s.flavor, s.version, member),
+                        ...(certificates ? tlsServerFlags(s.flavor, s.version, certificates.paths) : []),
                         // The conf mount hides the image's docker.cnf in that directory; keep its skip-name-resolve.
                         ...(s.storage.mode === "hostPath" ? ["--skip-name-resolve"] : []),
                     ],
+                    // A re-issued certificate changes the uploads, and Docker replaces the container to deliver them.
+                    ...(certificates ? { uploads: certificates.uploads(member.name) } : {}),
                     restart: s.restartPolicy,
                     healthcheck: {
                         tests: healthcheckTest(s.flavor),
@@ -149,6 +177,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 replicationPassword,
                 replicationUserHost: accountHost,
                 tls: s.replicationTls,
+                ...(certificates ? { tlsCertificates: certificates.forProvider } : {}),
                 connectRetrySeconds: s.connectRetrySeconds,
                 deadlineSeconds: s.readinessTimeoutSeconds,
                 verify: s.verifyReplication,
@@ -174,7 +203,9 @@ export class ReplicaSet extends pulumi.ComponentResource {
         this.topology = pulumi.output(topologySummary(source.name, replicaMembers.map((m) => m.name), s.networkName));
         this.rootPassword = rootPassword;
         this.replicationPassword = replicationPassword;
+        this.caCertificate = certificates ? certificates.caCertificate : pulumi.output("");
         this.registerOutputs({
+            caCertificate: this.caCertificate,
             networkName: this.networkName,
             source: this.source,
             replicas: this.replicas,

@@ -19,6 +19,7 @@ export const PLAIN_KEYS = [
     "replicationUser",
     "replicationUserHost",
     "replicationTls",
+    "tlsValidityDays",
     "connectRetrySeconds",
     "readinessTimeoutSeconds",
     "verifyReplication",

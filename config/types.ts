@@ -32,8 +32,11 @@ export type StorageSettings =
     /** The runbook's layout: `<root>/<member>/{data,log,conf}` bind-mounted from the Docker host. */
     | { mode: "hostPath"; root: string };
 
-/** Replication over TLS: `auto` turns it on when the source server has TLS configured. */
-export type TlsMode = "auto" | "on" | "off";
+/**
+ * Replication over TLS. `verify` (default): mutual TLS under the stack's own CA, every link verified; `auto`: TLS
+ * when the source server has TLS configured, unverified; `on`: TLS required, unverified; `off`: in the clear.
+ */
+export type TlsMode = "verify" | "auto" | "on" | "off";
 
 export interface ReplicaSetSettings {
     /** Image reference used for every member, e.g. `percona:5.7.30`. */
@@ -56,6 +59,8 @@ export interface ReplicaSetSettings {
      */
     replicationUserHost: string;
     replicationTls: TlsMode;
+    /** Validity of the stack's certificates (`verify`), in days; a change re-issues them. */
+    tlsValidityDays: number;
     /** Seconds a replica waits between reconnect attempts to the source (MASTER_CONNECT_RETRY). */
     connectRetrySeconds: number;
     /** Deadline for a server to become healthy, and for the replication resource's waits. */
@@ -107,7 +112,8 @@ export const DEFAULTS = Object.freeze({
     storageRoot: "/db",
     replicationUser: "repl",
     replicationUserHost: "",
-    replicationTls: "auto",
+    replicationTls: "verify",
+    tlsValidityDays: 365,
     connectRetrySeconds: 10,
     readinessTimeoutSeconds: 300,
     verifyReplication: true,

@@ -43,7 +43,7 @@ export class ConfigError extends Error {
 export type RawConfig = Record<string, unknown>;
 
 const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
-const TLS_MODES: readonly TlsMode[] = ["auto", "on", "off"];
+const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
 const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -115,6 +115,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
     if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
 
+    const tlsValidityDays = integerKey(raw, "tlsValidityDays", DEFAULTS.tlsValidityDays, 2, 3650, problem);
     const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);
     const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
     const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
@@ -151,6 +152,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         replicationUser,
         replicationUserHost,
         replicationTls,
+        tlsValidityDays,
         connectRetrySeconds,
         readinessTimeoutSeconds,
         verifyReplication,

@@ -6,6 +6,7 @@
 import {
     alignAppliedPosition,
     changeSource,
+    type ChannelTlsFiles,
     dropReplicationAccount,
     makeReadOnly,
     PENDING_RESET_EXISTS,
@@ -17,7 +18,7 @@ import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
 import { cleanUp, pollUntil, query } from "./session";
-import type { ReplicaThreads } from "./status";
+import { SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
 import type { ReplicationInputs } from "./types";
 
 /**
@@ -30,6 +31,8 @@ export const FATAL_IO_ERRNOS: readonly number[] = [1045, 1236, 1593, 2061, 13114
 export interface AttachOptions {
     /** Use TLS on the channel (resolved from the `tls` input and the source). */
     tls: boolean;
+    /** tls verify: the channel verifies the source with these files on the replica, and presents its certificate. */
+    verify?: ChannelTlsFiles;
     /** Re-point even when the replica already replicates from the source. */
     force: boolean;
     /** Accounts to drop on this replica (binlog off) while it is writable for the provider. */
@@ -68,8 +71,9 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
     const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
     const before = await readThreads(replica);
     const pendingReset = await readPendingReset(replica);
-    const alreadyReplicating =
-        before.configured && before.source === wanted && before.ioRunning && before.sqlRunning && before.tls === options.tls;
+    // A channel that verifies less (or other files) than asked for is re-pointed, as is one whose TLS differs.
+    const sameTls = before.tls === options.tls && (options.verify ? before.tlsVerified && before.tlsCaFile === options.verify.ca : true);
+    const alreadyReplicating = before.configured && before.source === wanted && before.ioRunning && before.sqlRunning && sameTls;
     const needsWork = !alreadyReplicating || options.force || pendingReset !== undefined || options.dropAccounts.length > 0;
     if (!needsWork) return;
     // Judge before writing anything: a refused replica is left exactly as it was.
@@ -108,6 +112,7 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
             password: inputs.replicationPassword,
             connectRetrySeconds: inputs.connectRetrySeconds,
             tls: options.tls,
+            verify: options.verify,
         }),
     );
     await query(replica.session, replica.dialect.start);
@@ -149,6 +154,7 @@ export async function waitForThreads(replica: Member, deadline: number): Promise
                 throw new Error(`${replica.endpoint.name}: the SQL thread stopped: ${last.lastSqlError}`);
             }
             const ioErrno = Number(last.lastIoError.split(":")[0]);
+            if (ioErrno === SSL_CONNECTION_ERROR) throw new Error(tlsRefusal(replica.endpoint.name, last.lastIoError));
             if (last.lastIoError && FATAL_IO_ERRNOS.includes(ioErrno)) {
                 throw new Error(`${replica.endpoint.name}: the IO thread cannot replicate from the source: ${last.lastIoError}`);
             }

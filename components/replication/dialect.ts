@@ -45,6 +45,16 @@ export interface Dialect {
     maxSourcePasswordLength?: number;
     /** The server waits for a replica to apply a GTID set: returns 0 on success. */
     waitForGtids: (gtids: string, timeoutSeconds: number) => string;
+    /**
+     * A new channel verifies the source's certificate unless told not to (MariaDB 11.4+: MASTER_SSL_VERIFY_SERVER_CERT
+     * defaults to 1, and a self-signed certificate passes by the password fingerprint). Elsewhere it defaults to 0.
+     */
+    verifiesSourceByDefault?: boolean;
+    /**
+     * Re-reads the server's certificate, key and CA files, for new connections: MySQL 8.0.16+ ALTER INSTANCE
+     * RELOAD TLS (never binlogged), MariaDB 10.4+ FLUSH SSL.
+     */
+    reloadTls?: string;
 }
 
 const MYSQL_OLD_TERMS = {
@@ -77,14 +87,34 @@ const MYSQL_NEW_TERMS = {
     resetReplicaAll: "RESET REPLICA ALL",
 } as const;
 
+const MARIADB: Dialect = {
+    ...MYSQL_OLD_TERMS,
+    name: "mariadb",
+    autoPosition: "MASTER_USE_GTID = slave_pos",
+    // Plain SHOW SLAVE STATUS has no Gtid_Slave_Pos (the applied position): MariaDB returns it "with SHOW
+    // ALL SLAVES STATUS only" (KB show-replica-status), one row per connection, the default one named ''.
+    status: "SHOW ALL SLAVES STATUS",
+    executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
+    superReadOnly: false,
+    waitForGtids: (gtids: string, timeout: number) =>
+        `SELECT MASTER_GTID_WAIT(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
+    // FLUSH is binlogged by default (it would replicate, and be a transaction of a replica's own): not this one.
+    reloadTls: "FLUSH NO_WRITE_TO_BINLOG SSL",
+};
+
 /** The table, newest first within a flavor: the first row whose minimum the server meets applies. */
 export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number, number, number]; dialect: Dialect }> = [
     {
         flavor: "mysql",
         min: [8, 4, 0],
-        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS" },
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS" },
     },
-    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0" } },
+    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS" } },
+    {
+        flavor: "mysql",
+        min: [8, 0, 16],
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS" },
+    },
     {
         flavor: "mysql",
         min: [8, 0, 0],
@@ -92,22 +122,9 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
     },
     // 5.7.8, not 5.7.0: CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8.
     { flavor: "mysql", min: [5, 7, 8], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
-    {
-        flavor: "mariadb",
-        min: [10, 5, 0],
-        dialect: {
-            ...MYSQL_OLD_TERMS,
-            name: "mariadb",
-            autoPosition: "MASTER_USE_GTID = slave_pos",
-            // Plain SHOW SLAVE STATUS has no Gtid_Slave_Pos (the applied position): MariaDB returns it "with SHOW
-            // ALL SLAVES STATUS only" (KB show-replica-status), one row per connection, the default one named ''.
-            status: "SHOW ALL SLAVES STATUS",
-            executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
-            superReadOnly: false,
-            waitForGtids: (gtids: string, timeout: number) =>
-                `SELECT MASTER_GTID_WAIT(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
-        },
-    },
+    // MariaDB 11.4 made a channel verify the source's certificate by default.
+    { flavor: "mariadb", min: [11, 4, 0], dialect: { ...MARIADB, verifiesSourceByDefault: true } },
+    { flavor: "mariadb", min: [10, 5, 0], dialect: MARIADB },
 ];
 
 /** What a live server says about itself. */
@@ -180,6 +197,8 @@ export interface ReplicationAccount {
     host: string;
     password: string;
     requireTls: boolean;
+    /** Mutual TLS: the account needs a client certificate the server's CA (the stack's) signed. */
+    requireCertificate?: boolean;
 }
 
 /**
@@ -192,7 +211,8 @@ export interface ReplicationAccount {
 export function ensureReplicationAccount(acc: ReplicationAccount): string[] {
     const who = account(acc.user, acc.host);
     const password = SqlString.escape(acc.password);
-    const tls = acc.requireTls ? "REQUIRE SSL" : "REQUIRE NONE";
+    // REQUIRE X509: a certificate the server verifies against its --ssl-ca, the stack's CA alone.
+    const tls = acc.requireCertificate ? "REQUIRE X509" : acc.requireTls ? "REQUIRE SSL" : "REQUIRE NONE";
     return withoutBinlog([
         `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${password} ${tls}`,
         `ALTER USER ${who} IDENTIFIED BY ${password} ${tls}`,
@@ -219,6 +239,17 @@ export interface SourceConnection {
      * fingerprint of the (password-protected) replication account.
      */
     tls: boolean;
+    /**
+     * Mutual, verified TLS: files on the replica's own filesystem (CHANGE ... TO reads them there, at every
+     * connection of the IO thread). The source's certificate must chain to `ca` and name the host dialled.
+     */
+    verify?: ChannelTlsFiles;
+}
+
+export interface ChannelTlsFiles {
+    ca: string;
+    cert: string;
+    key: string;
 }
 
 /** How many times a MySQL replica tries to reconnect before it stops for good. */
@@ -234,7 +265,8 @@ export function changeSource(dialect: Dialect, source: SourceConnection): string
         `${o}_PASSWORD = ${SqlString.escape(source.password)}`,
         `${o}_CONNECT_RETRY = ${Number(source.connectRetrySeconds)}`,
         dialect.autoPosition,
-        `${o}_SSL = ${source.tls ? 1 : 0}`,
+        `${o}_SSL = ${source.tls || source.verify ? 1 : 0}`,
+        ...channelTlsOptions(dialect, source.verify),
     ];
     // MySQL gives up reconnecting after SOURCE_RETRY_COUNT attempts, 10 by default from 8.4 (seen on 9.7.4: a
     // source down for 10 × connectRetrySeconds left every replica's IO thread stopped for good). 86400 is the
@@ -242,8 +274,31 @@ export function changeSource(dialect: Dialect, source: SourceConnection): string
     // server variable whose default is already 86400).
     if (dialect.name !== "mariadb") options.push(`${o}_RETRY_COUNT = ${SOURCE_RETRY_COUNT}`);
     // Without TLS, caching_sha2_password (MySQL 8 default) needs the source's public key to send the password.
-    if (!source.tls && dialect.getPublicKey) options.push(dialect.getPublicKey);
+    if (!source.tls && !source.verify && dialect.getPublicKey) options.push(dialect.getPublicKey);
     return `${dialect.change} ${options.join(", ")}`;
+}
+
+/**
+ * The certificate options of a channel. CHANGE ... TO keeps every option it is not given, so a channel that
+ * no longer verifies clears the files and the verification (except where verifying is the server's default:
+ * MariaDB 11.4+ checks its own self-signed certificate by the password fingerprint).
+ */
+export function channelTlsOptions(dialect: Dialect, files: ChannelTlsFiles | undefined): string[] {
+    const o = dialect.option;
+    if (files) {
+        return [
+            `${o}_SSL_CA = ${SqlString.escape(files.ca)}`,
+            `${o}_SSL_CERT = ${SqlString.escape(files.cert)}`,
+            `${o}_SSL_KEY = ${SqlString.escape(files.key)}`,
+            `${o}_SSL_VERIFY_SERVER_CERT = 1`,
+        ];
+    }
+    return [
+        `${o}_SSL_CA = ''`,
+        `${o}_SSL_CERT = ''`,
+        `${o}_SSL_KEY = ''`,
+        ...(dialect.verifiesSourceByDefault ? [] : [`${o}_SSL_VERIFY_SERVER_CERT = 0`]),
+    ];
 }
 
 /**

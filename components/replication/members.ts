@@ -23,8 +23,13 @@ export interface Member {
     dialect: Dialect;
 }
 
-export async function connectMember(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number): Promise<Member> {
-    const session = await connectWithin(endpoint, { user: inputs.rootUser, password: inputs.rootPassword }, deadline);
+/**
+ * `alsoTrusted`: during a rotation the provider trusts the previous CA as well, since members still present
+ * certificates it signed until they reload.
+ */
+export async function connectMember(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number, alsoTrusted?: string): Promise<Member> {
+    const trustedCa = inputs.tls === "verify" && inputs.tlsCertificates ? [inputs.tlsCertificates.ca, alsoTrusted ?? ""].join("\n").trim() : undefined;
+    const session = await connectWithin(endpoint, { user: inputs.rootUser, password: inputs.rootPassword, trustedCa }, deadline);
     session.secrets.push(inputs.replicationPassword);
     try {
         const [row] = await query<{ v: string; c: string }>(session, "SELECT VERSION() AS v, @@version_comment AS c");

@@ -3,7 +3,7 @@
  * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
+import type { MemberEndpoint, ReplicationInputs, ReplicationState, TlsCertificates } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
 export interface ConvergeOptions {
@@ -20,6 +20,11 @@ export interface ConvergeOptions {
     previousSource?: MemberEndpoint;
     /** Members a failover fenced: made read-only first whenever they answer, then rejoined if they can be. */
     fenced: string[];
+    /**
+     * The certificates were re-issued: every member reloads its TLS files, and the previous CA is trusted for
+     * this run too (a member presents its old certificate until it reloads or its container is replaced).
+     */
+    rotateTls?: { previousCa: string };
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -31,6 +36,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "replicationPassword",
     "replicationUserHost",
     "tls",
+    "tlsCertificates",
     "connectRetrySeconds",
     "deadlineSeconds",
     "verify",
@@ -67,7 +73,15 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         if (length > 0 && length < 8) fail(key, `must be at least 8 characters (it has ${length}); set a longer one or let the program generate it`);
     }
     if (typeof news.replicationUserHost !== "string" || news.replicationUserHost === "") fail("replicationUserHost", "must be a host pattern");
-    if (!["auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be auto, on or off");
+    if (!["verify", "auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be verify, auto, on or off");
+    if (news.tls === "verify") {
+        const certs = news.tlsCertificates as Partial<TlsCertificates> | undefined;
+        if (!certs || typeof certs.ca !== "string" || !certs.ca.includes("BEGIN CERTIFICATE")) fail("tlsCertificates.ca", "tls verify needs the stack's CA certificate (PEM)");
+        const files = certs?.files as Partial<TlsCertificates["files"]> | undefined;
+        for (const key of ["ca", "clientCert", "clientKey"] as const) {
+            if (typeof files?.[key] !== "string" || !files[key]!.startsWith("/")) fail(`tlsCertificates.files.${key}`, "must be an absolute path on the members' filesystem");
+        }
+    }
     if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
     if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
     if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
@@ -119,6 +133,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         olds.replicationPassword !== news.replicationPassword ||
         olds.replicationUserHost !== news.replicationUserHost ||
         olds.tls !== news.tls ||
+        canonical(olds.tlsCertificates) !== canonical(news.tlsCertificates) ||
         olds.connectRetrySeconds !== news.connectRetrySeconds;
     const reconfigure = new Set<string>();
     if (sourceMoved || credentialsChanged) news.replicas.forEach((r) => reconfigure.add(r.name));
@@ -135,6 +150,9 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
         previousSource: sourceMoved ? olds.source : undefined,
         fenced: (olds as Partial<ReplicationState>).fenced ?? [],
+        ...(news.tls === "verify" && news.tlsCertificates && olds.tlsCertificates?.revision !== news.tlsCertificates.revision
+            ? { rotateTls: { previousCa: olds.tlsCertificates?.ca ?? "" } }
+            : {}),
     };
 }
 

@@ -15,7 +15,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { attachReplica, preflightReplicas } from "./attach";
 import { detachAll } from "./detach";
-import { dropReplicationAccount, ensureReplicationAccount, makeWritable } from "./dialect";
+import { dropReplicationAccount, ensureReplicationAccount, makeWritable, type ChannelTlsFiles } from "./dialect";
 import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
 import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
 import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
@@ -74,9 +74,9 @@ interface ConnectedSet {
  * Opens every connection in parallel. A member in `mayBeDown` (the previous source, fenced members) that does
  * not answer within DOWN_CAP_MS is reported down; any other failure ends the run (closing what opened).
  */
-async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, mayBeDown: Set<string>): Promise<ConnectedSet> {
+async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, mayBeDown: Set<string>, alsoTrusted?: string): Promise<ConnectedSet> {
     const settled = await Promise.allSettled(
-        endpoints.map((e) => connectMember(e, inputs, mayBeDown.has(e.name) ? Math.min(deadline, Date.now() + DOWN_CAP_MS) : deadline)),
+        endpoints.map((e) => connectMember(e, inputs, mayBeDown.has(e.name) ? Math.min(deadline, Date.now() + DOWN_CAP_MS) : deadline, alsoTrusted)),
     );
     const down = new Map<string, string>();
     const fatal: string[] = [];
@@ -102,7 +102,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     const previousEndpoint = options.previousSource && !sameEndpoint(options.previousSource, inputs.source) ? options.previousSource : undefined;
     const mayBeDown = new Set([...options.fenced, ...(previousEndpoint ? [previousEndpoint.name] : [])]);
     mayBeDown.delete(inputs.source.name); // the declared source must answer
-    const { members, down } = await connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown);
+    const alsoTrusted = options.rotateTls?.previousCa;
+    const { members, down } = await connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown, alsoTrusted);
     const [source, ...replicas] = members;
     if (source?.endpoint.name !== inputs.source.name) {
         await closeAll(members);
@@ -111,7 +112,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     let previousOutsideSet: Member | undefined;
     try {
         refuseUnusableInputs(inputs, members);
-        const tls = inputs.tls === "on" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
+        // verify: every connection above already proved that the member presents the stack's certificate.
+        const tls = inputs.tls === "on" || inputs.tls === "verify" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
+        const verify = channelFiles(inputs);
+        // A rotation: members re-read their files (their certificates were re-issued), replicas reconnect below.
+        if (options.rotateTls) await reloadTls(members);
         if (inputs.tls === "on" && !(await tlsAvailable(source))) {
             throw new Error(
                 `${source.endpoint.name} has no TLS certificate loaded, but tls is "on"; give the server certificates or set tls to auto. ` +
@@ -134,7 +139,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             previous = replicas.find((r) => sameEndpoint(r.endpoint, previousEndpoint));
             if (!previous && !down.has(previousEndpoint.name) && !inputs.replicas.some((r) => r.name === previousEndpoint.name)) {
                 // It left the set in the same update: reach it on its own.
-                previousOutsideSet = await connectMember(previousEndpoint, inputs, Math.min(deadline, Date.now() + DOWN_CAP_MS)).catch((error) => {
+                previousOutsideSet = await connectMember(previousEndpoint, inputs, Math.min(deadline, Date.now() + DOWN_CAP_MS), alsoTrusted).catch((error) => {
                     if (!isGone(error)) throw error;
                     down.set(previousEndpoint.name, describe(error));
                     return undefined;
@@ -168,6 +173,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             host: inputs.replicationUserHost,
             password: inputs.replicationPassword,
             requireTls: tls,
+            requireCertificate: verify !== undefined,
         })) {
             await query(source.session, statement);
         }
@@ -179,10 +185,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 4. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
         //    member that committed what no one else has stays fenced, its transactions listed; nothing is discarded.
         const reconfigure = new Set(options.reconfigure);
-        if (previous || failedOver) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
+        if (previous || failedOver || options.rotateTls) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
         const attached = await Promise.allSettled(
             replicas.map((r) =>
-                attachReplica(r, source, inputs, { tls, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline }),
+                attachReplica(r, source, inputs, { tls, verify, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline }),
             ),
         );
         const keptFenced = new Map<string, string>();
@@ -233,6 +239,20 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     } finally {
         await closeAll([...members, previousOutsideSet]);
     }
+}
+
+/** tls verify: the files each replica's channel uses (paths on the replica). */
+function channelFiles(inputs: ReplicationInputs): ChannelTlsFiles | undefined {
+    if (inputs.tls !== "verify" || !inputs.tlsCertificates) return undefined;
+    const files = inputs.tlsCertificates.files;
+    return { ca: files.ca, cert: files.clientCert, key: files.clientKey };
+}
+
+/** Every member re-reads its certificate, key and CA (a member whose server cannot is restarted by its container's replacement). */
+async function reloadTls(members: Member[]): Promise<void> {
+    await Promise.all(members.map(async (m) => {
+        if (m.dialect.reloadTls) await query(m.session, m.dialect.reloadTls);
+    }));
 }
 
 /** What only the live servers can judge about the inputs, before anything is written. */

@@ -2,7 +2,7 @@
 import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
 import type { Member } from "./members";
 import { INPUT_KEYS } from "./plan";
-import { parseReplicaStatus, type ReplicaThreads } from "./status";
+import { parseReplicaStatus, SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
 
 export function endpointText(e: MemberEndpoint): string {
@@ -35,7 +35,8 @@ export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThread
         ioRunning: threads.ioRunning,
         sqlRunning: threads.sqlRunning,
         secondsBehindSource: threads.secondsBehindSource,
-        lastIoError: threads.lastIoError,
+        // A TLS handshake the replica refused, in plain words (what it checked, what to do), with the server's text.
+        lastIoError: Number(threads.lastIoError.split(":")[0]) === SSL_CONNECTION_ERROR ? tlsRefusal(endpoint.name, threads.lastIoError) : threads.lastIoError,
         lastSqlError: threads.lastSqlError,
         retrievedGtidSet: threads.retrievedGtidSet,
         executedGtidSet: threads.executedGtidSet,

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ReplicaStatus, SourceStatus } from "../outputs";
 import { replicationProvider } from "./provider";
-import type { MemberEndpoint, TlsMode } from "./types";
+import type { MemberEndpoint, TlsCertificates, TlsMode } from "./types";
 
 export interface ReplicationArgs {
     /** The source as the provider and the replicas reach it. */
@@ -21,8 +21,10 @@ export interface ReplicationArgs {
     replicationPassword: pulumi.Input<string>;
     /** Host part of the replication account (netmask notation or '%'). */
     replicationUserHost: pulumi.Input<string>;
-    /** Replication over TLS. Default: auto (on when the source has TLS). */
+    /** Replication over TLS. Default: auto (on when the source has TLS); the component passes verify by default. */
     tls?: pulumi.Input<TlsMode>;
+    /** tls verify: the stack's CA (public), the files' paths on the members, and the certificates' revision. */
+    tlsCertificates?: pulumi.Input<TlsCertificates>;
     /** MASTER_CONNECT_RETRY / SOURCE_CONNECT_RETRY in seconds. Default: 10. */
     connectRetrySeconds?: pulumi.Input<number>;
     /** Deadline of one operation's waits, in seconds. Default: 300. */

@@ -17,6 +17,11 @@ export interface Endpoint {
 export interface Credentials {
     user: string;
     password: string;
+    /**
+     * Verified TLS: trust only these CA certificates (PEM) and check that the server's certificate names the
+     * address dialled (an IP address against its IP SANs).
+     */
+    trustedCa?: string;
 }
 
 /** An open connection to one member, with the secrets its errors must never show. */
@@ -44,6 +49,23 @@ export class DeadlineExceeded extends Error {}
 
 /** mysql2 error codes that retrying cannot fix. An array, not a Set: a serialized Set loses its contents (provider.ts). */
 const FATAL_CONNECT_ERRORS: readonly string[] = ["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR", "ER_NOT_SUPPORTED_AUTH_MODE", "ER_HOST_NOT_PRIVILEGED"];
+
+/**
+ * mysql2 reports every failed TLS handshake as HANDSHAKE_SSL_ERROR; one that names the certificate (untrusted
+ * chain, expired, wrong name) is a server we must not trust, and retrying cannot fix it.
+ */
+export function isCertificateRefusal(code: string, message: string): boolean {
+    return code === "HANDSHAKE_SSL_ERROR" && /certificate|altnames|self[- ]signed|unable to verify|unable to get/i.test(message);
+}
+
+/** A certificate refusal in plain words: what the provider checked, and what to do. */
+export function certificateRefusal(endpoint: Endpoint, detail: string): string {
+    return (
+        `${endpoint.name} (${endpoint.host}:${endpoint.port}) presented a TLS certificate the provider does not trust: ${detail}. ` +
+        `The provider only talks to a server whose certificate the stack's CA signed and that names ${endpoint.host}; ` +
+        "someone else may be answering on that address, or the member still has certificates of another stack. Nothing was changed."
+    );
+}
 
 /** Backoff for polls: starts short (the common case is fast on a LAN), grows to a cap, never a fixed sleep. */
 export function backoff(attempt: number, firstMs = 20, capMs = 250): number {
@@ -88,13 +110,27 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
                 // The provider runs text queries only, never prepared statements; mysql2's default cache of
                 // 16000 fills four 16000-slot arrays per connection, most of a read's CPU and GC time.
                 maxPreparedStatements: 1,
+                // The chain is checked during the handshake (the stack's CA alone); the name right after (below).
+                ...(credentials.trustedCa ? { ssl: { ca: credentials.trustedCa, rejectUnauthorized: true } } : {}),
             });
+            if (credentials.trustedCa) {
+                // mysql2 checks a certificate's name only for host names: for an IP address it gives Node no name, which
+                // then checks "localhost". So the name is checked here against the address dialled (IP SANs for an IP),
+                // before any statement. The credentials were already sent, inside TLS, to a holder of a key the stack's
+                // CA signed: one of the stack's own members at worst.
+                const identityError = serverIdentityError(endpoint.host, connection);
+                if (identityError) {
+                    connection.destroy();
+                    throw Object.assign(new Error(identityError), { code: "HANDSHAKE_SSL_ERROR" });
+                }
+            }
             // A dropped connection must not crash the provider process; the next query reports it.
             connection.on("error", () => undefined);
             return { endpoint, connection, secrets: [credentials.password], deadline };
         } catch (error) {
             lastError = redact(describe(error), [credentials.password]);
             const code = (error as { code?: string }).code ?? "";
+            if (isCertificateRefusal(code, lastError)) throw new Error(certificateRefusal(endpoint, lastError));
             if (FATAL_CONNECT_ERRORS.includes(code)) {
                 throw new Error(
                     `${endpoint.name} (${endpoint.host}:${endpoint.port}) refused ${credentials.user}: ${lastError}. ` +
@@ -109,6 +145,16 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
         `Timed out after ${waited}s waiting for ${endpoint.name} to accept connections at ${endpoint.host}:${endpoint.port}; ` +
             `last error: ${lastError}`,
     );
+}
+
+/** Node's check of the server certificate's names against `host`, on a connection mysql2 upgraded to TLS. */
+function serverIdentityError(host: string, connection: Connection): string | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tls = require("node:tls") as typeof import("node:tls");
+    const stream = (connection as unknown as { connection?: { stream?: { getPeerCertificate?: (detailed: boolean) => import("node:tls").PeerCertificate } } }).connection?.stream;
+    const certificate = stream?.getPeerCertificate?.(true);
+    if (!certificate || Object.keys(certificate).length === 0) return "the server sent no certificate (is TLS on?)";
+    return tls.checkServerIdentity(host, certificate)?.message;
 }
 
 /**

@@ -23,6 +23,23 @@ export interface ReplicaThreads {
     executedGtidSet: string;
     /** Whether the channel is configured to use TLS (Master_SSL_Allowed / Source_SSL_Allowed: Yes). */
     tls: boolean;
+    /** Whether the channel verifies the source's certificate (Master_SSL_Verify_Server_Cert / Source_SSL_Verify_Server_Cert: Yes). */
+    tlsVerified: boolean;
+    /** The channel's CA file (Master_SSL_CA_File / Source_SSL_CA_File), "" when none. */
+    tlsCaFile: string;
+}
+
+/** CR_SSL_CONNECTION_ERROR: the IO thread's TLS handshake failed (on a verifying channel: the source's certificate). */
+export const SSL_CONNECTION_ERROR = 2026;
+
+/** A replica's TLS refusal in plain words. */
+export function tlsRefusal(replicaName: string, ioError: string): string {
+    return (
+        `${replicaName} refuses the source's TLS certificate: ${ioError}. The replica only accepts a source whose certificate ` +
+        "the stack's CA signed and that names the source's network alias; the source is presenting another certificate " +
+        "(an old one, another stack's, or another server answering on that address). Re-issue the certificates " +
+        "(pulumi up replaces the members' files), or check which server answers at the source's address."
+    );
 }
 
 type Row = Record<string, unknown>;
@@ -53,6 +70,8 @@ export function parseReplicaStatus(row: Row | undefined, secrets: string[] = [])
             retrievedGtidSet: "",
             executedGtidSet: "",
             tls: false,
+            tlsVerified: false,
+            tlsCaFile: "",
         };
     }
     const ioState = text(column(row, "Replica_IO_Running", "Slave_IO_Running")) || "No";
@@ -73,6 +92,8 @@ export function parseReplicaStatus(row: Row | undefined, secrets: string[] = [])
         retrievedGtidSet: normaliseGtids(column(row, "Retrieved_Gtid_Set", "Gtid_IO_Pos")),
         executedGtidSet: normaliseGtids(column(row, "Executed_Gtid_Set", "Gtid_Slave_Pos")),
         tls: text(column(row, "Source_SSL_Allowed", "Master_SSL_Allowed")) === "Yes",
+        tlsVerified: text(column(row, "Source_SSL_Verify_Server_Cert", "Master_SSL_Verify_Server_Cert")) === "Yes",
+        tlsCaFile: text(column(row, "Source_SSL_CA_File", "Master_SSL_CA_File")),
     };
 }
 

@@ -4,7 +4,24 @@
  */
 import type { ReplicaStatus, SourceStatus } from "../outputs";
 
-export type TlsMode = "auto" | "on" | "off";
+/**
+ * verify: mutual TLS under the stack's CA, the source's and every member's identity checked (needs tlsCertificates);
+ * auto: TLS when the source has a certificate, unverified; on: TLS required, unverified; off: in the clear.
+ */
+export type TlsMode = "verify" | "auto" | "on" | "off";
+
+/** The stack's certificates as the provider uses them (`tls: verify`). */
+export interface TlsCertificates {
+    /** The CA certificate (PEM, public): the provider's own connections trust it alone. */
+    ca: string;
+    /** Paths on every member's filesystem, for the replicas' channels. */
+    files: { ca: string; clientCert: string; clientKey: string };
+    /**
+     * Changes whenever a certificate is re-issued (a digest of every public certificate): members reload their
+     * files and replicas reconnect, so a rotation is picked up without a restart.
+     */
+    revision: string;
+}
 
 /** One member as the provider sees it. */
 export interface MemberEndpoint {
@@ -32,6 +49,8 @@ export interface ReplicationInputs {
     /** Host part of the replication account: the network's subnet in netmask notation, or '%'. */
     replicationUserHost: string;
     tls: TlsMode;
+    /** Required when tls is verify. */
+    tlsCertificates?: TlsCertificates;
     connectRetrySeconds: number;
     /** Every wait of one operation ends by this many seconds. */
     deadlineSeconds: number;

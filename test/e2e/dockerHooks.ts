@@ -16,8 +16,12 @@
  *                                        external, ip (0.0.0.0), protocol (tcp)}, volumes {volumeName | hostPath,
  *                                        containerPath, readOnly}, envs, command, restart (no), healthcheck {tests,
  *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
- *                                        mustRun (true).
- *                                        uploads {file, content}: copied into the container before its start.
+ *                                        mustRun (true), uploads {file, content, owner, group, permissions (0644)}:
+ *                                        as the provider does, one tar entry per file at its full path, copied to
+ *                                        "/" after create and before start (missing parents are created).
+ * - tls:index/privateKey:PrivateKey      algorithm (RSA), rsaBits. tls:index/selfSignedCert:SelfSignedCert,
+ *   tls:index/certRequest:CertRequest, tls:index/locallySignedCert:LocallySignedCert: their inputs as
+ *                                        components/certificates.ts declares them, made by openssl.
  * - random:index/randomPassword:RandomPassword  length, special (true), overrideSpecial.
  * - command:local:Command                create (run with /bin/sh -c), delete (run on destroy), triggers (they only
  *                                        matter to updates, which these hooks never do).
@@ -71,13 +75,17 @@ const HONOURED: Record<string, readonly string[]> = {
         "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart",
         "healthcheck", "wait", "waitTimeout", "mustRun", "uploads",
     ],
+    "tls:index/privateKey:PrivateKey": ["algorithm", "rsaBits"],
+    "tls:index/selfSignedCert:SelfSignedCert": ["privateKeyPem", "isCaCertificate", "subject", "allowedUses", "validityPeriodHours", "earlyRenewalHours", "setSubjectKeyId"],
+    "tls:index/certRequest:CertRequest": ["privateKeyPem", "subject", "dnsNames", "ipAddresses"],
+    "tls:index/locallySignedCert:LocallySignedCert": ["certRequestPem", "caPrivateKeyPem", "caCertPem", "allowedUses", "validityPeriodHours", "earlyRenewalHours"],
+    uploads: ["file", "content", "owner", "group", "permissions"],
     "random:index/randomPassword:RandomPassword": ["length", "special", "overrideSpecial"],
     "command:local:Command": ["create", "delete", "triggers"],
     networksAdvanced: ["name", "aliases"],
     ports: ["internal", "external", "ip", "protocol"],
     volumes: ["volumeName", "hostPath", "containerPath", "readOnly"],
     healthcheck: ["tests", "interval", "timeout", "retries", "startPeriod"],
-    uploads: ["file", "content"],
 };
 
 /** Throws when `inputs` declares anything the hook for `kind` does not apply. */
@@ -377,6 +385,11 @@ export class DockerHooks implements pulumi.runtime.Mocks {
                 const { stdout, stderr } = typeof a.create === "string" ? await shell(a.create) : { stdout: "", stderr: "" };
                 return { id: where, state: { ...a, stdout, stderr } };
             }
+            case "tls:index/privateKey:PrivateKey":
+            case "tls:index/selfSignedCert:SelfSignedCert":
+            case "tls:index/certRequest:CertRequest":
+            case "tls:index/locallySignedCert:LocallySignedCert":
+                return { id: where, state: { ...a, ...(await tlsResource(type, a)) } };
         }
         throw new Error(`${where}: no hook`);
     }
@@ -428,10 +441,9 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         });
         // API 1.41 attaches one network at create; the others are connected before the start.
         for (const n of more) await this.docker.getNetwork(String(n.name)).connect({ Container: created.id, EndpointConfig: { Aliases: n.aliases as string[] | undefined } });
-        for (const [i, u] of ((a.uploads ?? []) as Inputs[]).entries()) {
-            honour("uploads", `${where} uploads[${i}]`, u);
-            await created.putArchive(tarOfOneFile(String(u.file), String(u.content ?? "")), { path: "/" });
-        }
+        const uploads = (a.uploads ?? []) as Inputs[];
+        uploads.forEach((u, i) => honour("uploads", `${where} uploads[${i}]`, u));
+        for (const u of uploads) await created.putArchive(tarOf(u), { path: "/" });
         await created.start();
 
         if (a.wait === true) {
@@ -477,27 +489,78 @@ function canonical(value: unknown): string {
     );
 }
 
-/** A ustar archive of one regular file (mode 0644, owner root) at an absolute path, for putArchive at "/". */
-export function tarOfOneFile(path: string, content: string): Buffer {
-    const body = Buffer.from(content, "utf8");
-    const name = path.replace(/^\/+/, "");
-    if (Buffer.byteLength(name) > 100) throw new Error(`upload path too long for this tar writer: ${path}`);
-    const header = Buffer.alloc(512);
-    const field = (offset: number, length: number, text: string) => header.write(text, offset, length, "utf8");
-    field(0, 100, name);
-    field(100, 8, "0000644\0");
-    field(108, 8, "0000000\0");
-    field(116, 8, "0000000\0");
-    field(124, 12, body.length.toString(8).padStart(11, "0") + "\0");
-    field(136, 12, Math.floor(Date.now() / 1000).toString(8).padStart(11, "0") + "\0");
+/** One file as a ustar archive, named by its full path (as the Docker provider writes an upload). */
+export function tarOf(upload: Inputs): Buffer {
+    const content = Buffer.from(String(upload.content ?? ""), "utf8");
+    const header = Buffer.alloc(512, 0);
+    const field = (offset: number, length: number, value: string) => header.write(value, offset, length, "utf8");
+    const octal = (offset: number, length: number, value: number) => field(offset, length, `${value.toString(8).padStart(length - 1, "0")}\0`);
+    field(0, 100, String(upload.file).replace(/^\/+/, ""));
+    octal(100, 8, parseInt(String(upload.permissions ?? "0644"), 8));
+    octal(108, 8, Number(upload.owner ?? 0));
+    octal(116, 8, Number(upload.group ?? 0));
+    octal(124, 12, content.length);
+    octal(136, 12, Math.floor(Date.now() / 1000));
     field(148, 8, "        ");
     field(156, 1, "0");
     field(257, 6, "ustar\0");
     field(263, 2, "00");
-    const sum = header.reduce((total, byte) => total + byte, 0);
-    field(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-    const padding = Buffer.alloc((512 - (body.length % 512)) % 512);
-    return Buffer.concat([header, body, padding, Buffer.alloc(1024)]);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    field(148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+    const padding = Buffer.alloc((512 - (content.length % 512)) % 512, 0);
+    return Buffer.concat([header, content, padding, Buffer.alloc(1024, 0)]);
+}
+
+/** @pulumi/tls's resources, made by openssl in a scratch directory. */
+async function tlsResource(type: string, a: Inputs): Promise<Inputs> {
+    const { mkdtemp, readFile, rm, writeFile } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "e2e-tls-"));
+    const openssl = (...args: string[]) => promisify(execFile)("openssl", args, { cwd: dir });
+    const subject = (s: unknown) => {
+        const o = (s ?? {}) as Inputs;
+        return `${o.organization ? `/O=${o.organization}` : ""}/CN=${o.commonName ?? "none"}`;
+    };
+    const days = (hours: unknown) => String(Math.max(1, Math.ceil(Number(hours) / 24)));
+    const usage = (uses: string[]) => {
+        const key = uses.map((u) => ({ cert_signing: "keyCertSign", crl_signing: "cRLSign", digital_signature: "digitalSignature", key_encipherment: "keyEncipherment" } as Record<string, string>)[u]).filter(Boolean);
+        const extended = uses.map((u) => ({ server_auth: "serverAuth", client_auth: "clientAuth" } as Record<string, string>)[u]).filter(Boolean);
+        return [`keyUsage=critical,${key.join(",")}`, ...(extended.length ? [`extendedKeyUsage=${extended.join(",")}`] : [])];
+    };
+    try {
+        switch (type) {
+            case "tls:index/privateKey:PrivateKey": {
+                if (a.algorithm !== "RSA") throw new Error(`e2e hooks make RSA keys only, not ${String(a.algorithm)}`);
+                await openssl("genrsa", "-out", "key.pem", String(a.rsaBits ?? 2048));
+                return { privateKeyPem: await readFile(join(dir, "key.pem"), "utf8") };
+            }
+            case "tls:index/selfSignedCert:SelfSignedCert": {
+                await writeFile(join(dir, "key.pem"), String(a.privateKeyPem));
+                const ext = [...(a.isCaCertificate ? ["basicConstraints=critical,CA:TRUE"] : []), ...usage(a.allowedUses as string[])];
+                await openssl("req", "-x509", "-new", "-key", "key.pem", "-subj", subject(a.subject), "-days", days(a.validityPeriodHours), ...ext.flatMap((e) => ["-addext", e]), "-out", "cert.pem");
+                return { certPem: await readFile(join(dir, "cert.pem"), "utf8") };
+            }
+            case "tls:index/certRequest:CertRequest": {
+                await writeFile(join(dir, "key.pem"), String(a.privateKeyPem));
+                const sans = [...((a.dnsNames ?? []) as string[]).map((d) => `DNS:${d}`), ...((a.ipAddresses ?? []) as string[]).map((ip) => `IP:${ip}`)];
+                await openssl("req", "-new", "-key", "key.pem", "-subj", subject(a.subject), ...(sans.length ? ["-addext", `subjectAltName=${sans.join(",")}`] : []), "-out", "csr.pem");
+                return { certRequestPem: await readFile(join(dir, "csr.pem"), "utf8") };
+            }
+            case "tls:index/locallySignedCert:LocallySignedCert": {
+                await writeFile(join(dir, "csr.pem"), String(a.certRequestPem));
+                await writeFile(join(dir, "ca.pem"), String(a.caCertPem));
+                await writeFile(join(dir, "ca-key.pem"), String(a.caPrivateKeyPem));
+                await writeFile(join(dir, "ext"), ["basicConstraints=CA:FALSE", ...usage(a.allowedUses as string[])].join("\n"));
+                await openssl("x509", "-req", "-in", "csr.pem", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", days(a.validityPeriodHours), "-copy_extensions", "copy", "-extfile", "ext", "-out", "cert.pem");
+                return { certPem: await readFile(join(dir, "cert.pem"), "utf8"), readyForRenewal: false };
+            }
+        }
+        throw new Error(`no tls hook for ${type}`);
+    } finally {
+        await rm(dir, { recursive: true, force: true });
+    }
 }
 
 function randomPassword(length: number, special: boolean, overrideSpecial?: string): string {

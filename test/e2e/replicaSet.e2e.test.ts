@@ -141,6 +141,8 @@ interface Run {
     replicas: Record<string, ReplicaStatus>;
     rootPassword: string;
     replicationPassword: string;
+    /** The stack's CA (PEM): replicationTls verify is the default. */
+    caCertificate: string;
 }
 
 /** Runs the program (the component as index.ts declares it) with the engine behind the mocks. */
@@ -150,12 +152,12 @@ async function runProgram(run: string, settings: ReplicaSetSettings, passwords?:
     await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${run}`, false);
     hooks.observeResourceOptions();
     const set = new ReplicaSet(run, { settings, ...passwords });
-    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.rootPassword), valueOf(set.replicationPassword)]);
+    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.rootPassword), valueOf(set.replicationPassword), valueOf(set.caCertificate)]);
     // Let every registration (and a failure's echoes in dependent outputs) finish inside this step.
     await values.catch(() => undefined);
     await runtimeSettings.waitForRPCs().catch(() => undefined);
-    const [healthy, replicas, rootPassword, replicationPassword] = await values;
-    return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword, replicationPassword };
+    const [healthy, replicas, rootPassword, replicationPassword, caCertificate] = await values;
+    return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword, replicationPassword, caCertificate };
 }
 
 async function connect(port: number, password: string): Promise<mysql.Connection> {
@@ -206,15 +208,18 @@ interface Threads {
     lastSqlError: string;
     /** MySQL: Auto_Position "1"; MariaDB: Using_Gtid "Slave_Pos". */
     gtidMode: string;
+    /** *_SSL_Allowed and *_SSL_Verify_Server_Cert. */
+    tls: string;
+    verifies: string;
 }
 
 async function replicaThreads(kind: TestImage["kind"], port: number, password: string): Promise<Threads> {
     if (kind === "mysql") {
         const [r = {}] = await rows<Record<string, string>>(port, password, "SHOW REPLICA STATUS");
-        return { source: `${r.Source_Host}:${r.Source_Port}`, io: r.Replica_IO_Running, sql: r.Replica_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: String(r.Auto_Position) };
+        return { source: `${r.Source_Host}:${r.Source_Port}`, io: r.Replica_IO_Running, sql: r.Replica_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: String(r.Auto_Position), tls: r.Source_SSL_Allowed, verifies: r.Source_SSL_Verify_Server_Cert };
     }
     const [r = {}] = await rows<Record<string, string>>(port, password, "SHOW SLAVE STATUS");
-    return { source: `${r.Master_Host}:${r.Master_Port}`, io: r.Slave_IO_Running, sql: r.Slave_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: r.Using_Gtid };
+    return { source: `${r.Master_Host}:${r.Master_Port}`, io: r.Slave_IO_Running, sql: r.Slave_SQL_Running, lastIoError: r.Last_IO_Error, lastSqlError: r.Last_SQL_Error, gtidMode: r.Using_Gtid, tls: r.Master_SSL_Allowed, verifies: r.Master_SSL_Verify_Server_Cert };
 }
 
 /** What a replica has applied: MySQL gtid_executed, MariaDB gtid_slave_pos. */
@@ -333,6 +338,8 @@ IMAGES.forEach((image, index) => {
                 assert.equal(status.io, "Yes", `${r.name} IO thread: ${status.lastIoError}`);
                 assert.equal(status.sql, "Yes", `${r.name} SQL thread: ${status.lastSqlError}`);
                 assert.equal(status.gtidMode, mysqlFlavor ? "1" : "Slave_Pos", `${r.name} replicates by GTID`);
+                // replicationTls verify (the default): TLS, the source's certificate verified against the stack's CA.
+                assert.deepEqual([status.tls, status.verifies], ["Yes", "Yes"], `${r.name} replicates over verified TLS`);
                 const out = first.replicas[r.name];
                 assert.equal(out.source, `${source.name}:3306`);
                 assert.ok(out.ioRunning && out.sqlRunning && out.lastIoError === "" && out.lastSqlError === "", JSON.stringify(out));
@@ -340,6 +347,29 @@ IMAGES.forEach((image, index) => {
                 assert.equal(titleOfVersion(out.serverVersion), T, `${r.name}'s serverVersion output`);
             }
             assert.equal(first.replication.state.healthy, true);
+        });
+
+        await step("caCertificate verifies every member at its published address; the keys are the server's alone", async () => {
+            const tls = await import("node:tls");
+            assert.match(first.caCertificate, /^-----BEGIN CERTIFICATE-----/);
+            for (const m of settings.members) {
+                const c = await mysql.createConnection({ host: "127.0.0.1", port: m.hostPort, user: "root", password: first.rootPassword, ssl: { ca: first.caCertificate, rejectUnauthorized: true } });
+                try {
+                    const stream = (c as unknown as { connection: { stream: import("node:tls").TLSSocket } }).connection.stream;
+                    const peer = stream.getPeerCertificate(true);
+                    assert.equal(tls.checkServerIdentity("127.0.0.1", peer), undefined, `${m.name}'s certificate names 127.0.0.1`);
+                    assert.match(peer.subjectaltname ?? "", new RegExp(`DNS:${m.name}\\b`), `${m.name}'s certificate names its alias`);
+                } finally {
+                    await c.end();
+                }
+                const exec = await docker.getContainer(m.name).exec({ Cmd: ["stat", "-c", "%a %u %n", "/etc/mysql-replicaset-tls/server-key.pem", "/etc/mysql-replicaset-tls/client-key.pem"], AttachStdout: true, AttachStderr: true });
+                const stream = await exec.start({});
+                const chunks: Buffer[] = [];
+                await new Promise<void>((ok) => { stream.on("data", (d: Buffer) => chunks.push(d)); stream.on("end", () => ok()); });
+                const text = Buffer.concat(chunks).toString("utf8");
+                assert.match(text, /600 999 \/etc\/mysql-replicaset-tls\/server-key\.pem/, text);
+                assert.match(text, /600 999 \/etc\/mysql-replicaset-tls\/client-key\.pem/, text);
+            }
         });
 
         await step("a row written on the source through 127.0.0.1 is read on every replica", async () => {

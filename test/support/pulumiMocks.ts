@@ -66,6 +66,11 @@ export function mockPassword(resourceName: string): string {
     return `MOCKPW-${resourceName}-Zq7x`;
 }
 
+/** A PEM block whose body names the resource: "-----BEGIN CERTIFICATE-----\nMOCK-db001-tls-cert\n-----END ...". */
+export function mockPem(label: string, resourceName: string): string {
+    return `-----BEGIN ${label}-----\nMOCK${label.replace(/ /g, "")}${resourceName.replace(/[^A-Za-z0-9]/g, "")}\n-----END ${label}-----\n`;
+}
+
 /**
  * Sensible state per type: the inputs echoed back, plus what the real provider computes. RandomPassword's
  * result is reported NOT secret on purpose: the real engine marks it secret via additionalSecretOutputs, which
@@ -86,6 +91,15 @@ export function defaultState(args: pulumi.runtime.MockResourceArgs): Record<stri
             return { ...inputs, name: inputs.name ?? args.name, mountpoint: `/var/lib/docker/volumes/${args.name}/_data` };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: mockPassword(args.name) };
+        // @pulumi/tls: PEM-shaped values named after the resource, so a leak is found by plain text search. Like
+        // RandomPassword's result, the private keys come back NOT secret: the component must mark them itself.
+        case "tls:index/privateKey:PrivateKey":
+            return { ...inputs, privateKeyPem: mockPem("PRIVATE KEY", args.name), publicKeyPem: mockPem("PUBLIC KEY", args.name) };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { ...inputs, certPem: mockPem("CERTIFICATE", args.name), readyForRenewal: false };
+        case "tls:index/certRequest:CertRequest":
+            return { ...inputs, certRequestPem: mockPem("CERTIFICATE REQUEST", args.name) };
         default:
             return { ...inputs };
     }
@@ -260,7 +274,24 @@ export const TYPES = {
     command: "command:local:Command",
     password: "random:index/randomPassword:RandomPassword",
     replication: "pulumi-nodejs:dynamic/replicaset:Replication",
+    privateKey: "tls:index/privateKey:PrivateKey",
+    selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
+    certRequest: "tls:index/certRequest:CertRequest",
+    locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
 } as const;
+
+/** The @pulumi/tls resources of `replicationTls: verify` (the default): the stack's CA, one pair per member, the replication client's. */
+export function tlsResourceNames(component: string, members: readonly string[]): string[] {
+    return [
+        `${TYPES.privateKey} ${component}-ca-key`,
+        `${TYPES.selfSignedCert} ${component}-ca`,
+        ...[...members.map((m) => `${m}-tls`), `${component}-replication-client`].flatMap((n) => [
+            `${TYPES.privateKey} ${n}-key`,
+            `${TYPES.certRequest} ${n}-csr`,
+            `${TYPES.locallySignedCert} ${n}-cert`,
+        ]),
+    ];
+}
 
 // ------------------------------------------------------------------------------------------------------
 // Stack config files

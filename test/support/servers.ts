@@ -132,7 +132,7 @@ export function titleOfVersion(versionText: string): string {
 }
 
 /** [file, args] that run `binary args` inside `root`. */
-function command(root: string, binary: string, args: string[]): [string, string[]] {
+export function command(root: string, binary: string, args: string[]): [string, string[]] {
     return root === "/" ? [binary, args] : ["chroot", [root, binary, ...args]];
 }
 

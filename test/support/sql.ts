@@ -104,3 +104,15 @@ export async function ioThreadId(server: MariaServer): Promise<number | undefine
 function q(value: string): string {
     return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
+
+/** The account's TLS requirement as MySQL names it: NONE, ANY (REQUIRE SSL), X509 or SPECIFIED; undefined when no account. */
+export async function accountTlsRequirement(server: MariaServer, user: string, host: string): Promise<string | undefined> {
+    const rows = isMaria(server)
+        ? await server.query<{ t: string }>(`SELECT JSON_VALUE(Priv, '$.ssl_type') AS t FROM mysql.global_priv WHERE User = ${q(user)} AND Host = ${q(host)}`)
+        : await server.query<{ t: string }>(`SELECT ssl_type AS t FROM mysql.user WHERE User = ${q(user)} AND Host = ${q(host)}`);
+    if (rows.length === 0) return undefined;
+    const t = String(rows[0].t ?? "");
+    // MariaDB's global_priv stores enum SSL_type: 0 NONE, 1 ANY, 2 X509, 3 SPECIFIED (absent: NONE).
+    if (isMaria(server)) return ({ "0": "NONE", "1": "ANY", "2": "X509", "3": "SPECIFIED" } as Record<string, string>)[t] ?? "NONE";
+    return t === "" ? "NONE" : t;
+}

@@ -212,7 +212,7 @@ describe("validateConfig: other keys", () => {
         expectProblem({ bindAddress: "300.1.1.1" }, "bindAddress", "300.1.1.1", /IP address/);
     });
     test("an unknown replicationTls mode is refused", () => {
-        expectProblem({ replicationTls: "required" }, "replicationTls", "required", /use one of auto, on, off/);
+        expectProblem({ replicationTls: "required" }, "replicationTls", "required", /use one of verify, auto, on, off/);
     });
     test("integer keys refuse words, fractions, hex and out-of-range numbers", () => {
         expectProblem({ connectRetrySeconds: "ten" }, "connectRetrySeconds", "ten", /whole number from 1 to 3600/);
@@ -266,7 +266,8 @@ describe("defaults", () => {
             ],
             replicationUser: "repl",
             replicationUserHost: "",
-            replicationTls: "auto",
+            replicationTls: "verify",
+            tlsValidityDays: 365,
             connectRetrySeconds: 10,
             readinessTimeoutSeconds: 300,
             verifyReplication: true,

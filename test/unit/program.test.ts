@@ -23,6 +23,7 @@ import {
     reveal,
     runProgram,
     TYPES,
+    tlsResourceNames,
     valueOf,
     type ProgramRun,
     type StateOverride,
@@ -91,6 +92,7 @@ describe("index.ts with the dev stack's config (Pulumi.dev.yaml)", () => {
                 `${TYPES.password} ${PROJECT}-root-password`,
                 `${TYPES.password} ${PROJECT}-replication-password`,
                 `${TYPES.replication} ${PROJECT}-replication`,
+                ...tlsResourceNames(PROJECT, ["db001", "db002", "db003"]),
             ].sort(),
         );
         for (const r of run.resources) if (r !== component) assert.equal(r.parent, component.urn);
@@ -123,10 +125,13 @@ describe("index.ts with the dev stack's config (Pulumi.dev.yaml)", () => {
 
     test("stack outputs: exactly the contract's keys plus the two passwords, the passwords secret", async () => {
         const exports = run.result!;
-        assert.deepEqual(Object.keys(exports).sort(), ["endpoints", "healthy", "replicas", "replicationPassword", "rootPassword", "source", "topology"]);
+        assert.deepEqual(Object.keys(exports).sort(), ["caCertificate", "endpoints", "healthy", "replicas", "replicationPassword", "rootPassword", "source", "topology"]);
         // The dev stack declares no router: empty endpoints, and no router container.
         assert.deepEqual(await valueOf(exports.endpoints), { writer: "", reader: "" });
         assert.equal(run.resources.filter((r) => r.type === TYPES.container).length, 3);
+        // The CA certificate is public: applications verify the servers with it.
+        assert.equal(await pulumi.isSecret(exports.caCertificate!), false);
+        assert.match(String(await valueOf(exports.caCertificate!)), /^-----BEGIN CERTIFICATE-----/);
         assert.equal(await pulumi.isSecret(exports.rootPassword), true);
         assert.equal(await pulumi.isSecret(exports.replicationPassword), true);
         assert.equal(await valueOf(exports.rootPassword), mockPassword(`${PROJECT}-root-password`));

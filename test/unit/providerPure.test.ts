@@ -203,3 +203,35 @@ describe("planUpdate", () => {
         assert.deepEqual(planUpdate(inputs({ replicationUser: "root" }), inputs()).dropAccounts, []);
     });
 });
+
+describe("tls verify (issue #13)", () => {
+    const certs = (revision: string, ca = "-----BEGIN CERTIFICATE-----\nCA1\n-----END CERTIFICATE-----\n") => ({
+        ca,
+        files: { ca: "/etc/mysql-replicaset-tls/ca.pem", clientCert: "/etc/mysql-replicaset-tls/client-cert.pem", clientKey: "/etc/mysql-replicaset-tls/client-key.pem" },
+        revision,
+    });
+    test("verify is a mode; it needs the CA certificate and absolute paths, each named", () => {
+        assert.deepEqual(failedProperties(news({ tls: "verify", tlsCertificates: certs("r1") })), []);
+        assert.deepEqual(failedProperties(news({ tls: "verify" })), ["tlsCertificates.ca", "tlsCertificates.files.ca", "tlsCertificates.files.clientCert", "tlsCertificates.files.clientKey"]);
+        assert.deepEqual(failedProperties(news({ tls: "verify", tlsCertificates: { ...certs("r1"), ca: "not a pem" } })), ["tlsCertificates.ca"]);
+        assert.deepEqual(failedProperties(news({ tls: "verify", tlsCertificates: { ...certs("r1"), files: { ...certs("r1").files, clientKey: "client-key.pem" } } })), ["tlsCertificates.files.clientKey"]);
+        assert.match(checkInputs(news({ tls: "strict" }))[0].reason, /verify, auto, on or off/);
+    });
+    test("an existing stack moving from auto to verify: every replica is re-pointed, no rotation (nothing was issued before)", () => {
+        const plan = planUpdate(inputs({ tls: "auto" }), inputs({ tls: "verify", tlsCertificates: certs("r1") }));
+        assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
+        assert.deepEqual(plan.rotateTls, { previousCa: "" });
+    });
+    test("re-issued certificates (a new revision): members reload, the previous CA is trusted for the run, replicas re-pointed", () => {
+        const newCa = "-----BEGIN CERTIFICATE-----\nCA2\n-----END CERTIFICATE-----\n";
+        const plan = planUpdate(inputs({ tls: "verify", tlsCertificates: certs("r1") }), inputs({ tls: "verify", tlsCertificates: certs("r2", newCa) }));
+        assert.deepEqual(plan.rotateTls, { previousCa: certs("r1").ca });
+        assert.deepEqual([...plan.reconfigure].sort(), ["db002", "db003"]);
+    });
+    test("the same certificates: no reload, no re-point", () => {
+        const plan = planUpdate(inputs({ tls: "verify", tlsCertificates: certs("r1") }), inputs({ tls: "verify", tlsCertificates: certs("r1") }));
+        assert.equal(plan.rotateTls, undefined);
+        assert.equal(plan.reconfigure.size, 0);
+        assert.equal(diffInputs({ ...inputs({ tls: "verify", tlsCertificates: certs("r1") }), healthy: true }, inputs({ tls: "verify", tlsCertificates: certs("r1") })).changes, false);
+    });
+});

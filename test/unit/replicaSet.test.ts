@@ -26,6 +26,8 @@ import {
     reveal,
     runProgram,
     TYPES,
+    tlsResourceNames,
+    mockPem,
     valueOf,
     type ProgramRun,
     type RecordedResource,
@@ -39,6 +41,15 @@ const REPL_PW = mockPassword(`${NAME}-replication-password`);
 const MEMBERS = ["db001", "db002", "db003"] as const;
 const HOST_PORT: Record<string, number> = { db001: 3306, db002: 3307, db003: 3308 };
 const SERVER_ID: Record<string, number> = { db001: 100, db002: 200, db003: 300 };
+/** The stack's TLS files in every container, and the flags that load them (replicationTls verify, the default). */
+const TLS_FLAGS = ["--ssl-ca=/etc/mysql-replicaset-tls/ca.pem", "--ssl-cert=/etc/mysql-replicaset-tls/server-cert.pem", "--ssl-key=/etc/mysql-replicaset-tls/server-key.pem"];
+const tlsUploads = (m: string) => [
+    { file: "/etc/mysql-replicaset-tls/ca.pem", content: mockPem("CERTIFICATE", `${NAME}-ca`), permissions: "0644" },
+    { file: "/etc/mysql-replicaset-tls/server-cert.pem", content: mockPem("CERTIFICATE", `${m}-tls-cert`), permissions: "0644" },
+    { file: "/etc/mysql-replicaset-tls/server-key.pem", content: mockPem("PRIVATE KEY", `${m}-tls-key`), owner: "999", group: "999", permissions: "0600" },
+    { file: "/etc/mysql-replicaset-tls/client-cert.pem", content: mockPem("CERTIFICATE", `${NAME}-replication-client-cert`), permissions: "0644" },
+    { file: "/etc/mysql-replicaset-tls/client-key.pem", content: mockPem("PRIVATE KEY", `${NAME}-replication-client-key`), owner: "999", group: "999", permissions: "0600" },
+];
 const MYSQLADMIN_PING = ["CMD", "mysqladmin", "ping", "--protocol=tcp", "--host=127.0.0.1", "--port=3306", "--silent"];
 
 const devRaw = () => readStackConfig("dev").raw;
@@ -89,6 +100,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             `${TYPES.password} ${NAME}-root-password`,
             `${TYPES.password} ${NAME}-replication-password`,
             `${TYPES.replication} ${NAME}-replication`,
+            ...tlsResourceNames(NAME, MEMBERS),
         ].sort();
         assert.deepEqual(declared, expected);
         assert.ok(replication(run).type.startsWith("pulumi-nodejs:dynamic"), "replication is a dynamic resource");
@@ -149,7 +161,9 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                     "--gtid-mode=ON",
                     "--enforce-gtid-consistency=ON",
                     ...(m === "db001" ? [] : ["--read-only=ON"]),
+                    ...TLS_FLAGS,
                 ],
+                uploads: tlsUploads(m),
                 restart: "unless-stopped",
                 healthcheck: { tests: MYSQLADMIN_PING, interval: "2s", timeout: "5s", retries: 3, startPeriod: "300s" },
                 wait: true,
@@ -174,6 +188,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                 `--report-host=${m}`,
                 "--event-scheduler=ON",
                 ...(m === "db001" ? [] : ["--read-only=ON"]),
+                ...TLS_FLAGS,
             ];
             assert.deepEqual(sorted(command), sorted(expected));
             assert.ok(!command.some((f) => f.includes("super-read-only") || f.includes("super_read_only")), "never super_read_only at startup");
@@ -226,7 +241,12 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             replicationUser: "repl",
             replicationPassword: REPL_PW,
             replicationUserHost: "172.18.0.0/255.255.0.0",
-            tls: "auto",
+            tls: "verify",
+            tlsCertificates: {
+                ca: mockPem("CERTIFICATE", `${NAME}-ca`),
+                files: { ca: "/etc/mysql-replicaset-tls/ca.pem", clientCert: "/etc/mysql-replicaset-tls/client-cert.pem", clientKey: "/etc/mysql-replicaset-tls/client-key.pem" },
+                revision: (inputs.tlsCertificates as { revision: string }).revision,
+            },
             connectRetrySeconds: 10,
             deadlineSeconds: 300,
             verify: true,
@@ -328,6 +348,7 @@ describe("flavors and versions", () => {
                     `--report-host=${m}`,
                     "--event-scheduler=ON",
                     ...(m === "db001" ? [] : ["--read-only=ON"]),
+                    ...TLS_FLAGS,
                 ]),
             );
             const command = c.inputs.command as string[];

@@ -66,3 +66,16 @@ describe("session deadline and test seam", () => {
         assert.deepEqual(ran, ["STOP SLAVE", "START SLAVE"]);
     });
 });
+
+describe("certificate refusals (tls verify)", () => {
+    test("a handshake that names the certificate is a refusal, not a server still starting", async () => {
+        const { isCertificateRefusal, certificateRefusal } = await import("../../components/replication/session");
+        assert.equal(isCertificateRefusal("HANDSHAKE_SSL_ERROR", "HANDSHAKE_SSL_ERROR: self-signed certificate in certificate chain"), true);
+        assert.equal(isCertificateRefusal("HANDSHAKE_SSL_ERROR", "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: "), true);
+        assert.equal(isCertificateRefusal("HANDSHAKE_SSL_ERROR", "HANDSHAKE_SSL_ERROR: unable to verify the first certificate"), true);
+        assert.equal(isCertificateRefusal("HANDSHAKE_SSL_ERROR", "read ECONNRESET"), false);
+        assert.equal(isCertificateRefusal("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:3306"), false);
+        const message = certificateRefusal({ name: "db001", host: "127.0.0.1", port: 3306 }, "unable to verify the first certificate");
+        assert.match(message, /^db001 \(127\.0\.0\.1:3306\) presented a TLS certificate the provider does not trust: unable to verify the first certificate\. .*names 127\.0\.0\.1.*Nothing was changed\.$/);
+    });
+});

@@ -117,6 +117,8 @@ const HEALTHY: Omit<ReplicaThreads, "secondsBehindSource" | "retrievedGtidSet" |
     lastSqlError: "",
     source: "db001:3306",
     tls: false,
+    tlsVerified: false,
+    tlsCaFile: "",
 };
 
 describe("parseReplicaStatus", () => {
@@ -146,6 +148,15 @@ describe("parseReplicaStatus", () => {
         assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "Yes" })).tls, true);
         assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "Ignored" })).tls, false);
         assert.equal(parseReplicaStatus(mariaRow({ Master_SSL_Allowed: "No" })).tls, false);
+    });
+
+    test("a verifying channel: Verify_Server_Cert Yes and its CA file, under either name", () => {
+        const maria = parseReplicaStatus(mariaRow({ Master_SSL_Verify_Server_Cert: "Yes", Master_SSL_CA_File: "/etc/mysql-replicaset-tls/ca.pem" }));
+        assert.equal(maria.tlsVerified, true);
+        assert.equal(maria.tlsCaFile, "/etc/mysql-replicaset-tls/ca.pem");
+        const mysql = parseReplicaStatus({ Source_Host: "db001", Source_SSL_Verify_Server_Cert: "No", Source_SSL_CA_File: "" });
+        assert.equal(mysql.tlsVerified, false);
+        assert.equal(mysql.tlsCaFile, "");
     });
     test("defect 2: replication error texts are redacted like every other error", () => {
         const secret = "s3cret-repl-pw";
@@ -186,6 +197,8 @@ describe("parseReplicaStatus", () => {
             retrievedGtidSet: "",
             executedGtidSet: "",
             tls: false,
+            tlsVerified: false,
+            tlsCaFile: "",
         });
         assert.equal(isHealthy(parseReplicaStatus(undefined)), false);
         assert.equal(parseReplicaStatus(defaultChannelRow([])).configured, false);
