@@ -7,7 +7,9 @@ import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
+import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost, dialAddress } from "./network";
+import { memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
 import { declareRouter, routerEndpoints } from "./router/declare";
 import { ROUTER_CHECK_USER } from "./router/render";
@@ -31,6 +33,8 @@ export interface ReplicaSetArgs {
     rootPassword?: pulumi.Input<string>;
     /** Password of the replication account. Default: generated once and kept in state as a secret. */
     replicationPassword?: pulumi.Input<string>;
+    /** TLS material of tcp:// engines by host name (secret config `hostTls`). */
+    hostTls?: pulumi.Input<HostTls>;
 }
 
 export class ReplicaSet extends pulumi.ComponentResource {
@@ -77,20 +81,14 @@ export class ReplicaSet extends pulumi.ComponentResource {
             args.replicationPassword ?? generatedPassword(`${name}-replication-password`, this),
         );
 
-        const network = new docker.Network(
-            s.networkName,
-            { name: s.networkName, driver: "bridge" },
-            { parent: this },
-        );
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: s.image, keepLocally: true },
-            { parent: this },
-        );
-
+        // One engine without hosts (no explicit provider: the program's default), else one per host; members on
+        // one host share its bridge network and image (components/placement.ts, components/hosts.ts).
+        const engines = declareEngines(name, s, args.hostTls, this);
+        const network = engines.local.network;
         const containers: Record<string, docker.Container> = {};
         for (const member of s.members) {
-            const storage = declareStorage(member, s, this);
+            const { network, image, provider } = engines.of(member);
+            const storage = declareStorage(member, s, this, provider);
             containers[member.name] = new docker.Container(
                 member.name,
                 {
@@ -98,7 +96,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     image: image.imageId,
                     hostname: member.name,
                     networksAdvanced: [{ name: network.name, aliases: [member.name] }],
-                    ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: s.bindAddress, protocol: "tcp" }],
+                    ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: publishAddress(s, member), protocol: "tcp" }],
                     volumes: storage.volumes,
                     envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
                     command: [
@@ -119,26 +117,23 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: s.readinessTimeoutSeconds,
                 },
-                { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true },
+                { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true, ...(provider ? { provider } : {}) },
             );
         }
 
         const accountHost = s.replicationUserHost
             ? pulumi.output(s.replicationUserHost)
-            : network.ipamConfigs.apply((configs) => {
+            : network
+            ? network.ipamConfigs.apply((configs) => {
                   const host = (configs ?? []).map((c) => cidrToAccountHost(c.subnet)).find((h) => h !== undefined);
                   if (host) return host;
                   pulumi.log.warn(`network ${s.networkName} has no IPv4 subnet; the replication account accepts any host ('%')`, this);
                   return "%";
-              });
+              })
+            : engines.accountHosts.apply((hosts) => hosts[0]);
+        const otherAccountHosts = s.hosts && !s.replicationUserHost ? engines.accountHosts.apply((hosts) => hosts.slice(1)) : undefined;
 
-        const endpoint = (m: MemberSettings): MemberEndpoint => ({
-            name: m.name,
-            host: dialAddress(s.bindAddress),
-            port: m.hostPort,
-            internalHost: m.name,
-            internalPort: SERVER_PORT,
-        });
+        const endpoint = (m: MemberSettings): MemberEndpoint => memberEndpoint(s, m);
         const replication = new Replication(
             `${name}-replication`,
             {
@@ -148,6 +143,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 replicationUser: s.replicationUser,
                 replicationPassword,
                 replicationUserHost: accountHost,
+                ...(otherAccountHosts ? { otherReplicationUserHosts: otherAccountHosts } : {}),
                 tls: s.replicationTls,
                 connectRetrySeconds: s.connectRetrySeconds,
                 deadlineSeconds: s.readinessTimeoutSeconds,
@@ -160,9 +156,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
             { parent: this, dependsOn: Object.values(containers) },
         );
 
-        this.router = s.router === "haproxy" ? declareRouter(name, s, network, [replication], this).container : undefined;
+        // validateConfig refuses router: haproxy with hosts, so the router always has the local network.
+        this.router = s.router === "haproxy" && network ? declareRouter(name, s, network, [replication], this).container : undefined;
         this.endpoints = pulumi.output(routerEndpoints(s));
-        this.networkName = network.name;
+        this.networkName = network ? network.name : pulumi.output(s.networkName);
         this.containers = containers;
         this.replication = replication;
         this.source = replication.sourceStatus;
@@ -202,9 +199,9 @@ interface MemberStorage {
  * deleteDataOnDestroy is set: volumes are declared with retainOnDelete, host directories are removed only
  * with deleteDataOnDestroy, and then only the member's data/ and log/ (conf/ and the member directory when empty).
  */
-function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: pulumi.Resource): MemberStorage {
+function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: pulumi.Resource, provider?: docker.Provider): MemberStorage {
     if (s.storage.mode === "volume") {
-        const keep = { parent, retainOnDelete: !s.deleteDataOnDestroy };
+        const keep = { parent, retainOnDelete: !s.deleteDataOnDestroy, ...(provider ? { provider } : {}) };
         const data = new docker.Volume(`${member.name}-data`, { name: `${member.name}-data` }, keep);
         const log = new docker.Volume(`${member.name}-log`, { name: `${member.name}-log` }, keep);
         return {

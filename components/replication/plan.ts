@@ -3,6 +3,7 @@
  * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { replicationAccountHosts } from "./route";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
@@ -30,6 +31,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "replicationUser",
     "replicationPassword",
     "replicationUserHost",
+    "otherReplicationUserHosts",
     "tls",
     "connectRetrySeconds",
     "deadlineSeconds",
@@ -67,6 +69,10 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         if (length > 0 && length < 8) fail(key, `must be at least 8 characters (it has ${length}); set a longer one or let the program generate it`);
     }
     if (typeof news.replicationUserHost !== "string" || news.replicationUserHost === "") fail("replicationUserHost", "must be a host pattern");
+    const others = news.otherReplicationUserHosts;
+    if (others !== undefined && (!Array.isArray(others) || others.some((h) => typeof h !== "string" || h === ""))) {
+        fail("otherReplicationUserHosts", "must be a list of host patterns");
+    }
     if (!["auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be auto, on or off");
     if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
     if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
@@ -118,6 +124,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         olds.replicationUser !== news.replicationUser ||
         olds.replicationPassword !== news.replicationPassword ||
         olds.replicationUserHost !== news.replicationUserHost ||
+        canonical(replicationAccountHosts(olds)) !== canonical(replicationAccountHosts(news)) ||
         olds.tls !== news.tls ||
         olds.connectRetrySeconds !== news.connectRetrySeconds;
     const reconfigure = new Set<string>();
@@ -127,12 +134,16 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     // A replica that left the set stops replicating. One promoted to source is not detached here: the
     // switchover detaches it itself, after it has caught up with the previous source.
     const detach = olds.replicas.filter((r) => !newNames.has(r.name));
-    const accountMoved = olds.replicationUser !== news.replicationUser || olds.replicationUserHost !== news.replicationUserHost;
+    // Every old account (user @ host pattern) that the new inputs no longer declare.
+    const kept = new Set(replicationAccountHosts(news).map((host) => `${news.replicationUser}@${host}`));
+    const dropped = replicationAccountHosts(olds)
+        .filter((host) => !kept.has(`${olds.replicationUser}@${host}`))
+        .map((host) => ({ user: olds.replicationUser, host }));
     return {
         reconfigure,
         detach,
         // The old account goes wherever it exists, whether or not the source moved in the same update.
-        dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
+        dropAccounts: olds.replicationUser !== news.rootUser ? dropped : [],
         previousSource: sourceMoved ? olds.source : undefined,
         fenced: (olds as Partial<ReplicationState>).fenced ?? [],
     };

@@ -21,6 +21,8 @@ export interface ReplicationArgs {
     replicationPassword: pulumi.Input<string>;
     /** Host part of the replication account (netmask notation or '%'). */
     replicationUserHost: pulumi.Input<string>;
+    /** Further host patterns of the account (members on several Docker hosts). */
+    otherReplicationUserHosts?: pulumi.Input<pulumi.Input<string>[]>;
     /** Replication over TLS. Default: auto (on when the source has TLS). */
     tls?: pulumi.Input<TlsMode>;
     /** MASTER_CONNECT_RETRY / SOURCE_CONNECT_RETRY in seconds. Default: 10. */
