@@ -53,6 +53,8 @@ export interface RecordedResource {
     protect: boolean | undefined;
     /** Input properties whose changes the engine ignores (the `ignoreChanges` option). */
     ignoreChanges: string[];
+    /** The explicit provider reference ("<provider urn>::<id>"), "" for the default provider. */
+    provider: string;
 }
 
 /** State a mocked resource reports back, beyond echoing its inputs. */
@@ -166,6 +168,7 @@ interface RegisterRequest {
     getAdditionalsecretoutputsList(): string[];
     getProtect(): boolean | undefined;
     getIgnorechangesList(): string[];
+    getProvider(): string;
 }
 
 interface MonitorLike {
@@ -196,6 +199,7 @@ function wrapMonitor(resources: RecordedResource[], inputsByKey: Map<string, Rec
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     protect: req.getProtect(),
                     ignoreChanges: req.getIgnorechangesList(),
+                    provider: req.getProvider(),
                 });
             }
             callback(err, response);
@@ -260,6 +264,7 @@ export const TYPES = {
     command: "command:local:Command",
     password: "random:index/randomPassword:RandomPassword",
     replication: "pulumi-nodejs:dynamic/replicaset:Replication",
+    dockerProvider: "pulumi:providers:docker",
 } as const;
 
 // ------------------------------------------------------------------------------------------------------
