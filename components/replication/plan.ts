@@ -56,6 +56,10 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         if (!Number.isInteger(e.port)) fail(`${property}.port`, "must be the published port");
         if (typeof e.internalHost !== "string" || e.internalHost === "") fail(`${property}.internalHost`, "must be the network alias");
         if (!Number.isInteger(e.internalPort)) fail(`${property}.internalPort`, "must be the port inside the network");
+        // Placement on several Docker hosts (route.ts): absent, or a host name with the address peers reach.
+        if (e.dockerHost !== undefined && (typeof e.dockerHost !== "string" || e.dockerHost === "")) fail(`${property}.dockerHost`, "must be the Docker host's name");
+        if (e.peerHost !== undefined && (typeof e.peerHost !== "string" || e.peerHost === "")) fail(`${property}.peerHost`, "must be the address other hosts reach it at");
+        if (e.peerPort !== undefined && !Number.isInteger(e.peerPort)) fail(`${property}.peerPort`, "must be the port other hosts reach it at");
     };
     endpoint(news.source, "source");
     if (!Array.isArray(news.replicas) || news.replicas.length === 0) fail("replicas", "must list at least one replica");

@@ -24,6 +24,7 @@ import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { memberEndpoint } from "../../components/placement";
+import { cidrToAccountHost } from "../../components/network";
 import { replicaHealthy, type ReplicaStatus } from "../../components/outputs";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
@@ -226,6 +227,10 @@ IMAGES.forEach((image, index) => {
                 assert.equal(first.replicas[r.name].endpoint, `${addressOf(r.name)}:3306`, "the provider reached it at its host's address");
             }
             const source = addressOf(db001.name);
+            // One account row per pattern: every host's bridge subnet, and every host's address.
+            const accounts = await rows<{ host: string }>(source, first.rootPassword, "SELECT host FROM mysql.user WHERE user = 'repl'");
+            const subnets = await Promise.all(hosts.map(async (h) => cidrToAccountHost((await h.client.getNetwork(settings.networkName).inspect()).IPAM?.Config?.[0]?.Subnet)));
+            assert.deepEqual(accounts.map((a) => a.host).sort(), [...new Set([...subnets, ...hosts.map((h) => h.address)])].sort());
             await rows(source, first.rootPassword, "CREATE DATABASE IF NOT EXISTS e2e");
             await rows(source, first.rootPassword, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
             await rows(source, first.rootPassword, "INSERT INTO e2e.t VALUES ('across-hosts')");

@@ -14,7 +14,7 @@ import { channelAddress, channelTarget, replicationAccountHosts } from "../../co
 import { checkInputs, planUpdate } from "../../components/replication/plan";
 import type { MemberEndpoint, ReplicationInputs } from "../../components/replication/types";
 import { ReplicaSet } from "../../components/replicaSet";
-import { find, ofType, readStackConfig, reveal, runProgram, TYPES, valueOf, type ProgramRun, type RecordedResource } from "../support/pulumiMocks";
+import { find, isSecretMarked, ofType, plainStrings, readStackConfig, reveal, runProgram, TYPES, valueOf, type ProgramRun, type RecordedResource } from "../support/pulumiMocks";
 
 const NAME = "mysql-replicaset";
 
@@ -205,6 +205,12 @@ describe("replication accounts across hosts (plan.ts)", () => {
         assert.deepEqual(planUpdate(inputs("%"), inputs("%")).dropAccounts, []);
     });
 
+    test("check refuses a malformed placement of an endpoint", () => {
+        const bad = { ...inputs("%"), replicas: [{ ...endpoint("db002", "node2", "10.0.0.12"), peerHost: "", peerPort: "3306" }] };
+        assert.deepEqual(checkInputs(bad as unknown as Record<string, unknown>).map((f) => f.property), ["replicas[0].peerHost", "replicas[0].peerPort"]);
+        assert.deepEqual(checkInputs(inputs("%") as unknown as Record<string, unknown>), []);
+    });
+
     test("check refuses other host patterns that are not a list of patterns", () => {
         const failures = checkInputs({ ...inputs("%"), otherReplicationUserHosts: ["10.0.0.11", ""] } as unknown as Record<string, unknown>);
         assert.deepEqual(failures.map((f) => f.property), ["otherReplicationUserHosts"]);
@@ -301,6 +307,23 @@ describe("graph: two members on one host share its network; a host without membe
     test("the replica on the source's host uses the alias, the other one the source host's address", () => {
         const inputs = reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
         assert.deepEqual(inputs.replicas.map((r) => [r.name, channelAddress(inputs.source, r)]), [["db002", "db001:3306"], ["db003", "10.0.0.11:3306"]]);
+    });
+});
+
+describe("graph: a tcp:// host's TLS material", () => {
+    test("reaches that host's provider as secrets, and no other provider gets any", async () => {
+        const material = { node1: { ca: "CA-PEM-TEXT", cert: "CERT-PEM-TEXT", key: "KEY-PEM-SECRET-TEXT" } };
+        const settings = placed({ hosts: [{ ...HOSTS[0], docker: "tcp://10.0.0.11:2376" }, ...HOSTS.slice(1)], hostTls: ["node1"] });
+        const run = await runProgram(() => new ReplicaSet(NAME, { settings, hostTls: pulumi.secret(material) }));
+        assert.equal(run.error, undefined, String(run.error));
+        const node1 = find(run.resources, TYPES.dockerProvider, `${NAME}-host-node1`);
+        for (const key of ["caMaterial", "certMaterial", "keyMaterial"]) {
+            assert.ok(isSecretMarked(node1.inputs[key]), `${key} is a secret`);
+        }
+        assert.deepEqual(reveal(node1.inputs), { host: "tcp://10.0.0.11:2376", caMaterial: "CA-PEM-TEXT", certMaterial: "CERT-PEM-TEXT", keyMaterial: "KEY-PEM-SECRET-TEXT" });
+        for (const { where, text } of run.resources.flatMap((r) => plainStrings(r.inputs).map((x) => ({ where: `${r.type} ${r.name} ${x.path}`, text: x.text })))) {
+            assert.ok(!text.includes("KEY-PEM-SECRET-TEXT"), `the key appears in plain text at ${where}`);
+        }
     });
 });
 
