@@ -1,7 +1,7 @@
 /**
  * End to end on several Docker hosts (issue 17), once per test image: three engines on this machine, each in
  * its own network namespace on a bridge (test/support/hosts.ts), stand for three machines. The ReplicaSet
- * component, with the dev topology and one member per host (each on port 3306 of its host), runs under
+ * component, with the dev topology and one member per host (each on the same port of its host), runs under
  * pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every resource to the engine of the explicit
  * provider it was declared with, and run the replication provider from its serialized text. Then: rows written
  * on the source appear on both replicas; with a replica's engine stopped that replica is reported unhealthy
@@ -76,8 +76,11 @@ function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
+/** The port every member publishes on its host in this flavor's run (one per flavor: a failed run leaves its containers). */
+let PORT = 3306;
+
 async function rows<T = Record<string, unknown>>(host: string, password: string, sql: string): Promise<T[]> {
-    const connection = await mysql.createConnection({ host, port: 3306, user: "root", password, connectTimeout: 5000 });
+    const connection = await mysql.createConnection({ host, port: PORT, user: "root", password, connectTimeout: 5000 });
     connection.on("error", () => undefined);
     try {
         const [result] = await connection.query(sql);
@@ -129,23 +132,24 @@ after(async () => {
     await harness?.stop();
 });
 
-function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], sourceIndex = 0): ReplicaSetSettings {
+function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], port: number, sourceIndex = 0): ReplicaSetSettings {
     const tagSaysVersion = versionFromTag(parseImageReference(image.image)?.tag) !== undefined;
     return validateConfig({
         image: image.image,
         ...(tagSaysVersion ? {} : { version: image.version }),
         networkName: `${run}-net`,
         hosts: hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
-        // The dev topology, one member per host, each on 3306 of its own host.
+        // The dev topology, one member per host, each on the same port of its own host.
         members: [100, 200, 300].map((serverId, i) => ({
             name: `${run}-db00${i + 1}`,
             role: i === sourceIndex ? "source" : "replica",
             serverId,
-            hostPort: 3306,
+            hostPort: port,
             host: hosts[i].name,
         })),
         storage: "volume",
-        readinessTimeoutSeconds: 120,
+        // The default: three servers initialising at once on a loaded 2-core machine took up to 140 s.
+        readinessTimeoutSeconds: 300,
     });
 }
 
@@ -194,7 +198,9 @@ IMAGES.forEach((image, index) => {
                 }
             });
 
-        const settings = settingsFor(image, run, hosts);
+        const port = 3306 + 10 * index;
+        PORT = port;
+        const settings = settingsFor(image, run, hosts, port);
         const [db001, db002, db003] = settings.members;
         const addressOf = (name: string) => hosts[settings.members.findIndex((m) => m.name === name)].address;
         let first!: Run;
@@ -211,7 +217,7 @@ IMAGES.forEach((image, index) => {
             for (const [i, m] of settings.members.entries()) {
                 const info = await hosts[i].client.getContainer(m.name).inspect();
                 assert.equal(info.State.Running, true);
-                assert.deepEqual(info.HostConfig.PortBindings, { "3306/tcp": [{ HostIp: hosts[i].address, HostPort: "3306" }] }, `${m.name} publishes on its host's address only`);
+                assert.deepEqual(info.HostConfig.PortBindings, { "3306/tcp": [{ HostIp: hosts[i].address, HostPort: String(port) }] }, `${m.name} publishes on its host's address only`);
                 // No engine but its own knows the member.
                 for (const other of hosts.filter((_, j) => j !== i)) {
                     await assert.rejects(other.client.getContainer(m.name).inspect(), /no such container|404/i);
@@ -222,9 +228,9 @@ IMAGES.forEach((image, index) => {
         await step("each replica replicates from the source host's address; a row written on the source is on both replicas", async () => {
             for (const r of [db002, db003]) {
                 const c = await channel(image.kind, addressOf(r.name), first.rootPassword);
-                assert.equal(c.source, `${hosts[0].address}:3306`, `${r.name} points at the source host's address`);
+                assert.equal(c.source, `${hosts[0].address}:${port}`, `${r.name} points at the source host's address`);
                 assert.ok(c.running, `${r.name}'s threads run: ${c.error}`);
-                assert.equal(first.replicas[r.name].endpoint, `${addressOf(r.name)}:3306`, "the provider reached it at its host's address");
+                assert.equal(first.replicas[r.name].endpoint, `${addressOf(r.name)}:${port}`, "the provider reached it at its host's address");
             }
             const source = addressOf(db001.name);
             // One account row per pattern: every host's bridge subnet, and every host's address.
@@ -262,7 +268,7 @@ IMAGES.forEach((image, index) => {
         });
 
         await step("a switchover to db002 on another host re-points db001 and db003 at db002's host address", async () => {
-            const swapped = settingsFor(image, run, hosts, 1);
+            const swapped = settingsFor(image, run, hosts, port, 1);
             const olds = first.replication.state as unknown as ReplicationState;
             const news: ReplicationInputs & { __provider: unknown } = {
                 ...(first.replication.inputs as unknown as ReplicationInputs),
@@ -277,7 +283,7 @@ IMAGES.forEach((image, index) => {
             first.replication.inputs = news as unknown as Record<string, unknown>;
             for (const r of [db001, db003]) {
                 const c = await channel(image.kind, addressOf(r.name), first.rootPassword);
-                assert.equal(c.source, `${hosts[1].address}:3306`, `${r.name} points at db002's host`);
+                assert.equal(c.source, `${hosts[1].address}:${port}`, `${r.name} points at db002's host`);
                 assert.ok(c.running, `${r.name}'s threads run: ${c.error}`);
             }
             const [ro] = await rows<{ ro: number }>(addressOf(db001.name), first.rootPassword, "SELECT @@read_only AS ro");

@@ -48,21 +48,31 @@ export function harnessProblem(): string | undefined {
     return undefined;
 }
 
+/** hosts.sh's exit status when the chosen subnet is already in use on this machine. */
+const SUBNET_IN_USE = 3;
+
 /**
- * Starts `count` engines with `images` copied from the local engine. `octet` picks the private subnet
- * 10.231.<octet>.0/24 (the harness refuses one already in use here).
+ * Starts `count` engines with `images` copied from the local engine, on the private subnet 10.231.<octet>.0/24:
+ * `octet` when given, else a random one, another when the first is in use here (another harness running).
  */
-export async function startHarness(count: number, images: string[], octet = 97): Promise<Harness> {
+export async function startHarness(count: number, images: string[], octet?: number): Promise<Harness> {
     const id = `h${Math.random().toString(36).slice(2, 7)}`;
-    let dir: string;
-    try {
-        const { stdout } = await run("bash", [SCRIPT, "up", id, String(count), String(octet), ...images], { timeout: 10 * 60_000, maxBuffer: 1 << 20 });
-        dir = stdout.trim().split("\n").pop()!;
-    } catch (error) {
-        // up undoes its own work on failure; down again in case it was killed part-way.
-        await run("bash", [SCRIPT, "down", id]).catch(() => undefined);
-        const e = error as { stderr?: string; message: string };
-        throw new Error(`starting the multi-host harness failed: ${e.stderr?.trim() || e.message}`);
+    let dir: string | undefined;
+    let chosen = octet ?? 20 + Math.floor(Math.random() * 230);
+    for (let attempt = 1; dir === undefined; attempt++) {
+        try {
+            const { stdout } = await run("bash", [SCRIPT, "up", id, String(count), String(chosen), ...images], { timeout: 10 * 60_000, maxBuffer: 1 << 20 });
+            dir = stdout.trim().split("\n").pop()!;
+        } catch (error) {
+            // up undoes its own work on failure; down again in case it was killed part-way.
+            await run("bash", [SCRIPT, "down", id]).catch(() => undefined);
+            const e = error as { code?: number; stderr?: string; message: string };
+            if (e.code === SUBNET_IN_USE && octet === undefined && attempt < 5) {
+                chosen = 20 + Math.floor(Math.random() * 230);
+                continue;
+            }
+            throw new Error(`starting the multi-host harness failed: ${e.stderr?.trim() || e.message}`);
+        }
     }
     const hosts: HarnessHost[] = [];
     for (let i = 1; i <= count; i++) {
@@ -72,7 +82,7 @@ export async function startHarness(count: number, images: string[], octet = 97):
             name: `node${i}`,
             namespace: `mrs-${id}-${i}`,
             docker: `unix://${socket}`,
-            address: `10.231.${octet}.${10 + i}`,
+            address: `10.231.${chosen}.${10 + i}`,
             client: new Docker({ socketPath: socket }),
         });
     }
