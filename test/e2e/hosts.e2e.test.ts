@@ -234,7 +234,7 @@ IMAGES.forEach((image, index) => {
             }
             const source = addressOf(db001.name);
             // One account row per pattern: every host's bridge subnet, and every host's address.
-            const accounts = await rows<{ host: string }>(source, first.rootPassword, "SELECT host FROM mysql.user WHERE user = 'repl'");
+            const accounts = await rows<{ host: string }>(source, first.rootPassword, "SELECT Host AS host FROM mysql.user WHERE User = 'repl'");
             const subnets = await Promise.all(hosts.map(async (h) => cidrToAccountHost((await h.client.getNetwork(settings.networkName).inspect()).IPAM?.Config?.[0]?.Subnet)));
             assert.deepEqual(accounts.map((a) => a.host).sort(), [...new Set([...subnets, ...hosts.map((h) => h.address)])].sort());
             await rows(source, first.rootPassword, "CREATE DATABASE IF NOT EXISTS e2e");
