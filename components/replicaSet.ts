@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
 import { declareEngines, type HostTls } from "./hosts";
-import { cidrToAccountHost, dialAddress } from "./network";
+import { cidrToAccountHost } from "./network";
 import { memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
 import { declareRouter, routerEndpoints } from "./router/declare";

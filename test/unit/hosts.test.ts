@@ -112,6 +112,10 @@ describe("config: hosts and members[].host", () => {
         expectProblem({ hosts: tcp, members: PLACED, hostTls: ["node1", "node7"] }, "hostTls", "node7", /name a host of hosts/);
     });
 
+    test("router haproxy is refused with hosts (it needs the local engine's network)", () => {
+        expectProblem({ hosts: HOSTS, members: PLACED, router: "haproxy" }, "router", "haproxy", /set router to none with hosts/);
+    });
+
     test("storage hostPath is refused with hosts (its directories are made where pulumi runs)", () => {
         expectProblem({ hosts: HOSTS, members: PLACED, storage: "hostPath" }, "storage", "hostPath", /use volume with hosts/);
     });
