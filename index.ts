@@ -22,12 +22,14 @@ export = async (): Promise<ProgramOutputs> => {
     // Every key is validated first, and the host ports checked: bad input throws here, naming the key,
     // before any resource is declared.
     const config = loadConfig();
-    if (config.settings.checkHostPorts) await assertHostPortsFree(config.settings, routerContainerName(pulumi.getProject()));
+    // The ports of members on `hosts` are published on other engines, which this machine cannot check.
+    if (config.settings.checkHostPorts && !config.settings.hosts) await assertHostPortsFree(config.settings, routerContainerName(pulumi.getProject()));
 
     const replicaSet = new ReplicaSet(pulumi.getProject(), {
         settings: config.settings,
         rootPassword: config.rootPassword,
         replicationPassword: config.replicationPassword,
+        hostTls: config.hostTls,
     });
 
     return {

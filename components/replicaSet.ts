@@ -7,7 +7,9 @@ import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
-import { cidrToAccountHost, dialAddress } from "./network";
+import { declareEngines, type HostTls } from "./hosts";
+import { cidrToAccountHost } from "./network";
+import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
 import { declareRouter, routerEndpoints } from "./router/declare";
 import { ROUTER_CHECK_USER } from "./router/render";
@@ -33,6 +35,8 @@ export interface ReplicaSetArgs {
     rootPassword?: pulumi.Input<string>;
     /** Password of the replication account. Default: generated once and kept in state as a secret. */
     replicationPassword?: pulumi.Input<string>;
+    /** TLS material of tcp:// engines by host name (secret config `hostTls`). */
+    hostTls?: pulumi.Input<HostTls>;
 }
 
 export class ReplicaSet extends pulumi.ComponentResource {
@@ -81,16 +85,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
             args.replicationPassword ?? generatedPassword(`${name}-replication-password`, this),
         );
 
-        const network = new docker.Network(
-            s.networkName,
-            { name: s.networkName, driver: "bridge" },
-            { parent: this },
-        );
-        const image = new docker.RemoteImage(
-            `${name}-image`,
-            { name: s.image, keepLocally: true },
-            { parent: this },
-        );
+        // One engine without hosts (no explicit provider: the program's default), else one per host; members on
+        // one host share its bridge network and image (components/placement.ts, components/hosts.ts).
+        const engines = declareEngines(name, s, args.hostTls, this);
+        const network = engines.local.network;
 
         // replicationTls verify: the stack's own CA and certificates, delivered into each container (no host files).
         const certificates: StackCertificates | undefined =
@@ -98,7 +96,11 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 ? declareCertificates(name, {
                       stackName: name,
                       members: s.members,
-                      addressesOf: () => [dialAddress(s.bindAddress)],
+                      addressesOf: (member) => {
+                          // Its alias, and every address it is dialled at: the provider's, and its host's with several hosts.
+                          const { dns, ips } = memberAddresses(s, member);
+                          return [...dns, ...ips];
+                      },
                       replicationUser: s.replicationUser,
                       validityHours: s.tlsValidityDays * 24,
                       dataOwner: s.dataOwner,
@@ -115,7 +117,8 @@ export class ReplicaSet extends pulumi.ComponentResource {
 
         const containers: Record<string, docker.Container> = {};
         for (const member of s.members) {
-            const storage = declareStorage(member, s, this);
+            const { network, image, provider } = engines.of(member);
+            const storage = declareStorage(member, s, this, provider);
             containers[member.name] = new docker.Container(
                 member.name,
                 {
@@ -123,7 +126,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     image: image.imageId,
                     hostname: member.name,
                     networksAdvanced: [{ name: network.name, aliases: [member.name] }],
-                    ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: s.bindAddress, protocol: "tcp" }],
+                    ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: publishAddress(s, member), protocol: "tcp" }],
                     volumes: storage.volumes,
                     envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
                     command: [
@@ -147,26 +150,23 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: s.readinessTimeoutSeconds,
                 },
-                { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true },
+                { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true, ...(provider ? { provider } : {}) },
             );
         }
 
         const accountHost = s.replicationUserHost
             ? pulumi.output(s.replicationUserHost)
-            : network.ipamConfigs.apply((configs) => {
+            : network
+            ? network.ipamConfigs.apply((configs) => {
                   const host = (configs ?? []).map((c) => cidrToAccountHost(c.subnet)).find((h) => h !== undefined);
                   if (host) return host;
                   pulumi.log.warn(`network ${s.networkName} has no IPv4 subnet; the replication account accepts any host ('%')`, this);
                   return "%";
-              });
+              })
+            : engines.accountHosts.apply((hosts) => hosts[0]);
+        const otherAccountHosts = s.hosts && !s.replicationUserHost ? engines.accountHosts.apply((hosts) => hosts.slice(1)) : undefined;
 
-        const endpoint = (m: MemberSettings): MemberEndpoint => ({
-            name: m.name,
-            host: dialAddress(s.bindAddress),
-            port: m.hostPort,
-            internalHost: m.name,
-            internalPort: SERVER_PORT,
-        });
+        const endpoint = (m: MemberSettings): MemberEndpoint => memberEndpoint(s, m);
         const replication = new Replication(
             `${name}-replication`,
             {
@@ -176,6 +176,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 replicationUser: s.replicationUser,
                 replicationPassword,
                 replicationUserHost: accountHost,
+                ...(otherAccountHosts ? { otherReplicationUserHosts: otherAccountHosts } : {}),
                 tls: s.replicationTls,
                 ...(certificates ? { tlsCertificates: certificates.forProvider } : {}),
                 connectRetrySeconds: s.connectRetrySeconds,
@@ -189,9 +190,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
             { parent: this, dependsOn: Object.values(containers) },
         );
 
-        this.router = s.router === "haproxy" ? declareRouter(name, s, network, [replication], this).container : undefined;
+        // validateConfig refuses router: haproxy with hosts, so the router always has the local network.
+        this.router = s.router === "haproxy" && network ? declareRouter(name, s, network, [replication], this).container : undefined;
         this.endpoints = pulumi.output(routerEndpoints(s));
-        this.networkName = network.name;
+        this.networkName = network ? network.name : pulumi.output(s.networkName);
         this.containers = containers;
         this.replication = replication;
         this.source = replication.sourceStatus;
@@ -233,9 +235,9 @@ interface MemberStorage {
  * deleteDataOnDestroy is set: volumes are declared with retainOnDelete, host directories are removed only
  * with deleteDataOnDestroy, and then only the member's data/ and log/ (conf/ and the member directory when empty).
  */
-function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: pulumi.Resource): MemberStorage {
+function declareStorage(member: MemberSettings, s: ReplicaSetSettings, parent: pulumi.Resource, provider?: docker.Provider): MemberStorage {
     if (s.storage.mode === "volume") {
-        const keep = { parent, retainOnDelete: !s.deleteDataOnDestroy };
+        const keep = { parent, retainOnDelete: !s.deleteDataOnDestroy, ...(provider ? { provider } : {}) };
         const data = new docker.Volume(`${member.name}-data`, { name: `${member.name}-data` }, keep);
         const log = new docker.Volume(`${member.name}-log`, { name: `${member.name}-log` }, keep);
         return {

@@ -32,13 +32,23 @@ export const PLAIN_KEYS = [
     "routerImage",
     "writerPort",
     "readerPort",
+    "hosts",
 ] as const;
+
+/** TLS material of a tcp:// engine (secret config `hostTls.<host>`), as the Docker provider takes it. */
+export interface HostTlsMaterial {
+    ca?: string;
+    cert?: string;
+    key?: string;
+}
 
 export interface LoadedConfig {
     settings: ReplicaSetSettings;
     /** Secret config values when the user set them; otherwise the component generates passwords. */
     rootPassword?: pulumi.Output<string>;
     replicationPassword?: pulumi.Output<string>;
+    /** Secret `hostTls`: TLS material per host name, for tcp:// engines. */
+    hostTls?: pulumi.Output<Record<string, HostTlsMaterial>>;
 }
 
 /** Loads and validates the stack config; throws ConfigError (naming each key) before anything is declared. */
@@ -48,7 +58,7 @@ export function loadConfig(config = new pulumi.Config()): LoadedConfig {
         const text = config.get(key);
         // Empty means unset: Pulumi.yaml declares optional keys with "" as their default.
         if (text === undefined || text === "") continue;
-        raw[key] = key === "members" ? parseStructured(text) : text;
+        raw[key] = key === "members" || key === "hosts" ? parseStructured(text) : text;
     }
     // The passwords' plain text, only to check their length before anything is declared (validateConfig never
     // returns or shows them); the component receives them as secrets below. Set-but-empty counts as set.
@@ -56,8 +66,15 @@ export function loadConfig(config = new pulumi.Config()): LoadedConfig {
         const text = config.get(key);
         if (text !== undefined) raw[key] = text;
     }
+    // Only the host names of the secret hostTls are validated (its material never reaches the settings).
+    const hostTlsText = config.get("hostTls");
+    if (hostTlsText !== undefined && hostTlsText !== "") {
+        const parsed = parseStructured(hostTlsText);
+        raw.hostTls = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? Object.keys(parsed) : "(not an object)";
+    }
     return {
         settings: validateConfig(raw),
+        hostTls: hostTlsText ? config.getSecretObject<Record<string, HostTlsMaterial>>("hostTls") : undefined,
         rootPassword: config.getSecret("rootPassword"),
         replicationPassword: config.getSecret("replicationPassword"),
     };

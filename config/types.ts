@@ -24,6 +24,20 @@ export interface MemberSettings {
     serverId: number;
     /** The host port that publishes the member's 3306 (runbook: 3306, 3307, 3308). */
     hostPort: number;
+    /** Name of the Docker host (`hosts[].name`) the member runs on; absent when `hosts` is not set. */
+    host?: string;
+}
+
+/** One Docker host members can be placed on (config `hosts`). */
+export interface HostSettings {
+    /** Name the members refer to (`members[].host`): a DNS label. */
+    name: string;
+    /** The engine as the Docker provider takes it: `ssh://user@host`, `tcp://host:2376` (with TLS), `unix:///…`. */
+    docker: string;
+    /** Name or IP at which the other hosts and the machine running `pulumi` reach ports published on this host. */
+    address: string;
+    /** Host address the member ports are published on: the host's `address` when it is an IP. Never 0.0.0.0 by default. */
+    bindAddress: string;
 }
 
 /** Where members keep data and logs. */
@@ -88,6 +102,8 @@ export interface ReplicaSetSettings {
     writerPort: number;
     /** Host port of the reader endpoint (balanced over the replicas). */
     readerPort: number;
+    /** The Docker hosts members are placed on (config `hosts`); absent: every member on the one local engine. */
+    hosts?: HostSettings[];
 }
 
 export type RouterMode = "none" | "haproxy";

@@ -17,6 +17,7 @@ import {
     type StorageSettings,
     type TlsMode,
 } from "./types";
+import { checkPlacement, hostsKey } from "./hosts";
 import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
@@ -103,7 +104,12 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     if (!isIP(bindAddress)) problem("bindAddress", bindAddress, "use an IP address such as 127.0.0.1 (or 0.0.0.0 to publish on every interface)");
 
     const storage = storageKey(raw, problem);
-    const members = membersKey(raw, problem);
+    const members = membersKey(raw, problem, raw.hosts !== undefined);
+    const hosts = hostsKey(raw.hosts, hostTlsNames(raw, problem), problem);
+    checkPlacement(members, hosts, problem);
+    if (hosts && storage.mode === "hostPath") {
+        problem("storage", "hostPath", "use volume with hosts: hostPath directories are made on the machine that runs pulumi, not on each host");
+    }
 
     const replicationUser = stringKey(raw, "replicationUser", DEFAULTS.replicationUser, problem);
     if (replicationUser.length === 0 || replicationUser.length > 32) {
@@ -111,6 +117,16 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     }
     const replicationUserHost = stringKey(raw, "replicationUserHost", DEFAULTS.replicationUserHost, problem);
     if (replicationUserHost.length > 255) problem("replicationUserHost", replicationUserHost, "use at most 255 characters");
+    (hosts ?? []).forEach((h, index) => {
+        if (replicationUserHost === "" && h.address !== "" && !isIP(h.address)) {
+            problem(
+                `hosts[${index}].address`,
+                h.address,
+                "the replication account's host part is computed from the hosts' addresses, and the servers skip name resolution: " +
+                    "use the host's IP, or set replicationUserHost to a pattern that covers every host's address",
+            );
+        }
+    });
 
     const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
     if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
@@ -136,6 +152,9 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
     const router = routerKeys(raw, members, problem);
+    if (hosts && router.router === "haproxy") {
+        problem("router", "haproxy", "set router to none with hosts: the router does not yet run on a chosen host (it needs the local engine's network)");
+    }
 
     checkPasswords(raw, replicationUser, flavor, problems);
 
@@ -162,6 +181,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         restartPolicy,
         failover,
         ...router,
+        ...(hosts ? { hosts } : {}),
     };
 }
 
@@ -181,6 +201,20 @@ function routerKeys(raw: RawConfig, members: MemberSettings[], problem: Report):
         }
     }
     return { router, routerImage, writerPort, readerPort };
+}
+
+/** The host names the secret `hostTls` holds material for (config/load.ts passes only its keys). */
+function hostTlsNames(raw: RawConfig, problem: Report): string[] | undefined {
+    if (raw.hostTls === undefined) return undefined;
+    if (!Array.isArray(raw.hostTls) || raw.hostTls.some((n) => typeof n !== "string")) {
+        hostTlsProblem(problem);
+        return [];
+    }
+    return raw.hostTls as string[];
+}
+
+function hostTlsProblem(problem: Report): void {
+    problem("hostTls", "(secret)", "write an object keyed by host name: pulumi config set --secret --path 'hostTls.<host>.ca' < ca.pem (and .cert, .key)");
 }
 
 type Report = (key: string, value: unknown, fix: string) => void;
@@ -241,7 +275,7 @@ function checkSupportedVersion(flavor: Flavor, version: ServerVersion, problem: 
     problem("version", shown, `${flavor} ${shown} is not supported${why}; use ${major}.${minor}${patch ? `.${patch}` : ""} or newer`);
 }
 
-function membersKey(raw: RawConfig, problem: Report): MemberSettings[] {
+function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSettings[] {
     if (raw.members === undefined) return RUNBOOK_MEMBERS.map((m) => ({ ...m }));
     if (!Array.isArray(raw.members)) {
         problem("members", raw.members, "write a list of {name, role, serverId, hostPort}");
@@ -273,16 +307,19 @@ function membersKey(raw: RawConfig, problem: Report): MemberSettings[] {
             problem(`${key}.hostPort`, m.hostPort, "use a port number from 1 to 65535, unique in the set");
         }
         for (const extra of Object.keys(m)) {
-            if (!["name", "role", "serverId", "hostPort"].includes(extra)) {
-                problem(`${key}.${extra}`, m[extra], "remove it: a member takes name, role, serverId and hostPort");
+            if (!["name", "role", "serverId", "hostPort", "host"].includes(extra)) {
+                problem(`${key}.${extra}`, m[extra], "remove it: a member takes name, role, serverId, hostPort and host");
             }
         }
-        members.push({ name, role: role as MemberSettings["role"], serverId, hostPort });
+        // Checked against hosts by checkPlacement (config/hosts.ts).
+        const host = m.host === undefined ? undefined : typeof m.host === "string" ? m.host : String(m.host);
+        members.push({ name, role: role as MemberSettings["role"], serverId, hostPort, ...(host !== undefined ? { host } : {}) });
     });
 
     duplicates(members, (m) => m.name, "name", "give every member its own name", problem);
     duplicates(members, (m) => m.serverId, "serverId", "give every member its own server id", problem);
-    duplicates(members, (m) => m.hostPort, "hostPort", "give every member its own host port", problem);
+    // With hosts, ports are unique per host address (config/hosts.ts checkPlacement).
+    if (!placed) duplicates(members, (m) => m.hostPort, "hostPort", "give every member its own host port", problem);
     const sources = members.filter((m) => m.role === "source");
     if (members.length > 0 && sources.length !== 1) {
         problem("members", sources.map((m) => m.name), "mark exactly one member with role: source (the runbook's master)");

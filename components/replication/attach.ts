@@ -17,6 +17,7 @@ import {
 import { judgeHistory, type HistoryVerdict, type ReplicaHistory } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
+import { channelAddress, channelTarget } from "./route";
 import { cleanUp, pollUntil, query } from "./session";
 import { SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
 import type { ReplicationInputs } from "./types";
@@ -68,7 +69,9 @@ export async function attachReplica(replica: Member, source: Member, inputs: Rep
 
 /** The writes of an attach, checked first; `guard.lowered` says whether super_read_only was lowered. */
 async function converge(replica: Member, source: Member, inputs: ReplicationInputs, options: AttachOptions, guard: { lowered: boolean }): Promise<void> {
-    const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
+    // The source's alias on a shared host, else its host's address and published port (route.ts).
+    const target = channelTarget(inputs.source, replica.endpoint);
+    const wanted = channelAddress(inputs.source, replica.endpoint);
     const before = await readThreads(replica);
     const pendingReset = await readPendingReset(replica);
     // A channel that verifies less (or other files) than asked for is re-pointed, as is one whose TLS differs.
@@ -106,8 +109,8 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
     await query(
         replica.session,
         changeSource(replica.dialect, {
-            host: inputs.source.internalHost,
-            port: inputs.source.internalPort,
+            host: target.host,
+            port: target.port,
             user: inputs.replicationUser,
             password: inputs.replicationPassword,
             connectRetrySeconds: inputs.connectRetrySeconds,

@@ -3,6 +3,7 @@
  * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { replicationAccountHosts } from "./route";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState, TlsCertificates } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
@@ -35,6 +36,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "replicationUser",
     "replicationPassword",
     "replicationUserHost",
+    "otherReplicationUserHosts",
     "tls",
     "tlsCertificates",
     "connectRetrySeconds",
@@ -60,6 +62,10 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         if (!Number.isInteger(e.port)) fail(`${property}.port`, "must be the published port");
         if (typeof e.internalHost !== "string" || e.internalHost === "") fail(`${property}.internalHost`, "must be the network alias");
         if (!Number.isInteger(e.internalPort)) fail(`${property}.internalPort`, "must be the port inside the network");
+        // Placement on several Docker hosts (route.ts): absent, or a host name with the address peers reach.
+        if (e.dockerHost !== undefined && (typeof e.dockerHost !== "string" || e.dockerHost === "")) fail(`${property}.dockerHost`, "must be the Docker host's name");
+        if (e.peerHost !== undefined && (typeof e.peerHost !== "string" || e.peerHost === "")) fail(`${property}.peerHost`, "must be the address other hosts reach it at");
+        if (e.peerPort !== undefined && !Number.isInteger(e.peerPort)) fail(`${property}.peerPort`, "must be the port other hosts reach it at");
     };
     endpoint(news.source, "source");
     if (!Array.isArray(news.replicas) || news.replicas.length === 0) fail("replicas", "must list at least one replica");
@@ -73,6 +79,10 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         if (length > 0 && length < 8) fail(key, `must be at least 8 characters (it has ${length}); set a longer one or let the program generate it`);
     }
     if (typeof news.replicationUserHost !== "string" || news.replicationUserHost === "") fail("replicationUserHost", "must be a host pattern");
+    const others = news.otherReplicationUserHosts;
+    if (others !== undefined && (!Array.isArray(others) || others.some((h) => typeof h !== "string" || h === ""))) {
+        fail("otherReplicationUserHosts", "must be a list of host patterns");
+    }
     if (!["verify", "auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be verify, auto, on or off");
     if (news.tls === "verify") {
         const certs = news.tlsCertificates as Partial<TlsCertificates> | undefined;
@@ -132,6 +142,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         olds.replicationUser !== news.replicationUser ||
         olds.replicationPassword !== news.replicationPassword ||
         olds.replicationUserHost !== news.replicationUserHost ||
+        canonical(replicationAccountHosts(olds)) !== canonical(replicationAccountHosts(news)) ||
         olds.tls !== news.tls ||
         canonical(olds.tlsCertificates) !== canonical(news.tlsCertificates) ||
         olds.connectRetrySeconds !== news.connectRetrySeconds;
@@ -142,12 +153,16 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     // A replica that left the set stops replicating. One promoted to source is not detached here: the
     // switchover detaches it itself, after it has caught up with the previous source.
     const detach = olds.replicas.filter((r) => !newNames.has(r.name));
-    const accountMoved = olds.replicationUser !== news.replicationUser || olds.replicationUserHost !== news.replicationUserHost;
+    // Every old account (user @ host pattern) that the new inputs no longer declare.
+    const kept = new Set(replicationAccountHosts(news).map((host) => `${news.replicationUser}@${host}`));
+    const dropped = replicationAccountHosts(olds)
+        .filter((host) => !kept.has(`${olds.replicationUser}@${host}`))
+        .map((host) => ({ user: olds.replicationUser, host }));
     return {
         reconfigure,
         detach,
         // The old account goes wherever it exists, whether or not the source moved in the same update.
-        dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
+        dropAccounts: olds.replicationUser !== news.rootUser ? dropped : [],
         previousSource: sourceMoved ? olds.source : undefined,
         fenced: (olds as Partial<ReplicationState>).fenced ?? [],
         ...(news.tls === "verify" && news.tlsCertificates && olds.tlsCertificates?.revision !== news.tlsCertificates.revision

@@ -21,6 +21,7 @@ import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./
 import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
 import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
+import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { keepRouterCheckAccount } from "./routerAccount";
 import type { ReplicaStatus } from "../outputs";
@@ -168,16 +169,20 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             // A replica promoted to source is still read-only until told otherwise.
             for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
         }
-        for (const statement of ensureReplicationAccount({
-            user: inputs.replicationUser,
-            host: inputs.replicationUserHost,
-            password: inputs.replicationPassword,
-            requireTls: tls,
-            requireCertificate: verify !== undefined,
-        })) {
-            await query(source.session, statement);
+        // One account per host pattern (members on several Docker hosts connect from several networks).
+        const accountHosts = replicationAccountHosts(inputs);
+        for (const host of accountHosts) {
+            for (const statement of ensureReplicationAccount({
+                user: inputs.replicationUser,
+                host,
+                password: inputs.replicationPassword,
+                requireTls: tls,
+                requireCertificate: verify !== undefined,
+            })) {
+                await query(source.session, statement);
+            }
         }
-        const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || a.host !== inputs.replicationUserHost);
+        const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || !accountHosts.includes(a.host));
         for (const { user, host } of dropAccounts) {
             for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
         }

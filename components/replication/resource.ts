@@ -21,6 +21,8 @@ export interface ReplicationArgs {
     replicationPassword: pulumi.Input<string>;
     /** Host part of the replication account (netmask notation or '%'). */
     replicationUserHost: pulumi.Input<string>;
+    /** Further host patterns of the account (members on several Docker hosts). */
+    otherReplicationUserHosts?: pulumi.Input<pulumi.Input<string>[]>;
     /** Replication over TLS. Default: auto (on when the source has TLS); the component passes verify by default. */
     tls?: pulumi.Input<TlsMode>;
     /** tls verify: the stack's CA (public), the files' paths on the members, and the certificates' revision. */

@@ -11,6 +11,7 @@ import { makeReadOnly, makeWritable, missingGtids } from "./dialect";
 import { judgeHistory, mariaErrantGtids, formatMariaGtids } from "./gtid";
 import { silenceHeartbeat } from "./heartbeat";
 import { executedSet, readHistory, readThreads, type Member } from "./members";
+import { channelAddress } from "./route";
 import { cleanUp, describe, query, scalar } from "./session";
 
 export interface SwitchoverMembers {
@@ -39,7 +40,7 @@ export async function preflightSwitchover({ candidate, previous, others }: Switc
     const missing = await missingOn(candidate, previousSet);
     if (missing !== "") {
         const threads = await readThreads(candidate);
-        const previousAddress = `${previous.endpoint.internalHost}:${previous.endpoint.internalPort}`;
+        const previousAddress = channelAddress(previous.endpoint, candidate.endpoint);
         if (!threads.configured || threads.source !== previousAddress) {
             problems.push(
                 `${candidate.endpoint.name} lacks transactions of ${previous.endpoint.name} (${missing}) and does not replicate ` +
@@ -89,7 +90,7 @@ export async function switchSource({ candidate, previous }: SwitchoverMembers, d
         try {
             // The previous source may have committed after the preflight: the channel is checked again.
             const threads = await readThreads(candidate);
-            const previousAddress = `${previous.endpoint.internalHost}:${previous.endpoint.internalPort}`;
+            const previousAddress = channelAddress(previous.endpoint, candidate.endpoint);
             if (!threads.configured || threads.source !== previousAddress || stoppedForGood(threads)) {
                 throw new Error(
                     `${candidate.endpoint.name} lacks transactions of ${previous.endpoint.name} (${missing}) committed after the ` +

@@ -35,6 +35,12 @@ export interface MemberEndpoint {
     internalHost: string;
     /** Port inside the network. */
     internalPort: number;
+    /** The Docker host it runs on (config `hosts[].name`); absent: the one local engine. route.ts channelTarget. */
+    dockerHost?: string;
+    /** Address at which members on other Docker hosts reach it: its host's address. Absent without hosts. */
+    peerHost?: string;
+    /** Port at which members on other Docker hosts reach it: its published port. */
+    peerPort?: number;
 }
 
 export interface ReplicationInputs {
@@ -48,6 +54,11 @@ export interface ReplicationInputs {
     replicationPassword: string;
     /** Host part of the replication account: the network's subnet in netmask notation, or '%'. */
     replicationUserHost: string;
+    /**
+     * Further host patterns of the same account (members on several Docker hosts: each host's bridge subnet and
+     * each host's address); one account per pattern, same password. Absent: only replicationUserHost.
+     */
+    otherReplicationUserHosts?: string[];
     tls: TlsMode;
     /** Required when tls is verify. */
     tlsCertificates?: TlsCertificates;

@@ -29,6 +29,8 @@
  *                                        inputs.__provider, in a separate plain `node` process (no tsx, no program
  *                                        modules loaded), as `require-from-string(text).handler()`; check then
  *                                        create. read/diff/update/delete go through the same process.
+ * - pulumi:providers:docker              host: an explicit provider per Docker host (issue 17). Resources declared with
+ *                                        it are applied to `engines[host]` (DockerHooksOptions), the others to `docker`.
  * An update (`previous`: the hooks of the run before, as `pulumi up` on an existing stack): a resource applied
  * by the previous run with the same inputs is kept; a container whose inputs changed is replaced (removed, then
  * created: the program declares deleteBeforeReplace); a dynamic resource is diffed and updated by its provider;
@@ -58,6 +60,8 @@ export interface Applied {
     state: Inputs;
     /** The resource option as the program declared it (false when not declared). */
     retainOnDelete: boolean;
+    /** The `host` of the explicit docker provider it was declared with; undefined: the default engine. */
+    engine?: string;
 }
 
 /** The register request of the mock monitor (the generated gRPC class), as far as the hooks read it. */
@@ -68,6 +72,8 @@ interface RegisterRequest {
 }
 
 const HONOURED: Record<string, readonly string[]> = {
+    // `version` is added by the SDK to every provider registration.
+    "pulumi:providers:docker": ["host", "version"],
     "docker:index/network:Network": ["name", "driver"],
     "docker:index/volume:Volume": ["name"],
     "docker:index/remoteImage:RemoteImage": ["name", "keepLocally"],
@@ -220,6 +226,8 @@ export interface DockerHooksOptions {
     projectDir: string;
     /** The previous run's hooks: this run updates what they applied (see the header). */
     previous?: DockerHooks;
+    /** Engines by the `host` an explicit docker provider names (several Docker hosts); a provider naming another fails. */
+    engines?: Record<string, Docker>;
 }
 
 export class DockerHooks implements pulumi.runtime.Mocks {
@@ -262,19 +270,45 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         const where = `${args.type} ${args.name}`;
         if (!this.observing) throw new Error(`${where}: the hooks cannot see resource options; call observeResourceOptions() right after setMocks`);
         let result: { id: string; state: Inputs };
+        const engine = this.engineOf(args, where);
         const before = this.options.previous?.applied.find((a) => a.type === args.type && a.name === args.name);
-        if (before) {
+        if (args.type === "pulumi:providers:docker") {
+            honour(args.type, where, inputs);
+            if (!this.options.engines?.[String(inputs.host)]) throw new Error(`${where}: no engine for host ${String(inputs.host)} in the hooks' engines`);
+            result = { id: `provider-${args.name}`, state: { ...inputs } };
+            this.providerHosts.set(result.id, String(inputs.host));
+        } else if (before) {
             result = await this.update(where, args.type, before, inputs);
         } else if (args.type.startsWith("pulumi-nodejs:dynamic")) {
             result = await this.dynamic(where, inputs);
         } else {
             if (!(args.type in HONOURED)) throw new Error(`${where}: the e2e hooks do not apply this resource type`);
             honour(args.type, where, inputs);
-            result = await this.apply(args.type, where, inputs);
+            result = await this.apply(args.type, where, inputs, this.client(engine));
         }
         const retainOnDelete = this.declared.get(`${args.type}::${args.name}`)?.retainOnDelete === true;
-        this.applied.push({ type: args.type, name: args.name, id: result.id, inputs, state: result.state, retainOnDelete });
+        this.applied.push({ type: args.type, name: args.name, id: result.id, inputs, state: result.state, retainOnDelete, engine });
         return { id: result.id, state: result.state };
+    }
+
+    /** Docker host of each applied explicit provider, by the id the hooks gave it. */
+    private readonly providerHosts = new Map<string, string>();
+
+    /** The `host` of the explicit provider a resource names ("<urn>::<id>"), undefined for the default one. */
+    private engineOf(args: MockArgs, where: string): string | undefined {
+        if (!args.provider) return undefined;
+        const id = args.provider.split("::").pop() ?? "";
+        const host = this.providerHosts.get(id);
+        if (host === undefined) throw new Error(`${where}: declared with provider ${args.provider}, which the hooks did not apply`);
+        return host;
+    }
+
+    /** The engine client of a Docker host (undefined: the default engine). */
+    client(engine: string | undefined): Docker {
+        if (engine === undefined) return this.docker;
+        const client = this.options.engines?.[engine];
+        if (!client) throw new Error(`no engine for Docker host ${engine}`);
+        return client;
     }
 
     /** The applied dynamic resource of this name. */
@@ -296,15 +330,16 @@ export class DockerHooks implements pulumi.runtime.Mocks {
      */
     async destroy(): Promise<void> {
         for (const a of [...this.applied].reverse()) {
+            const docker = this.client(a.engine);
             if (a.type.startsWith("pulumi-nodejs:dynamic")) await this.provider(a, "delete", a.id, a.state);
             else if (a.type === "docker:index/container:Container") {
-                const container = this.docker.getContainer(a.id);
+                const container = docker.getContainer(a.id);
                 await container.stop({ t: 30 }).catch(ignoreStatus(304, 404));
                 await container.remove({ v: true }).catch(ignoreStatus(404));
-            } else if (a.type === "docker:index/network:Network") await this.docker.getNetwork(a.id).remove().catch(ignoreStatus(404));
-            else if (a.type === "docker:index/volume:Volume" && !a.retainOnDelete) await this.docker.getVolume(a.id).remove().catch(ignoreStatus(404));
+            } else if (a.type === "docker:index/network:Network") await docker.getNetwork(a.id).remove().catch(ignoreStatus(404));
+            else if (a.type === "docker:index/volume:Volume" && !a.retainOnDelete) await docker.getVolume(a.id).remove().catch(ignoreStatus(404));
             else if (a.type === "docker:index/remoteImage:RemoteImage" && a.inputs.keepLocally !== true) {
-                await this.docker.getImage(String(a.state.imageId)).remove().catch(ignoreStatus(404));
+                await docker.getImage(String(a.state.imageId)).remove().catch(ignoreStatus(404));
             } else if (a.type === "command:local:Command" && typeof a.inputs.delete === "string") await shell(a.inputs.delete);
         }
         this.applied.length = 0;
@@ -317,10 +352,11 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         if (same) return { id: before.id, state: before.state };
         if (type === "docker:index/container:Container") {
             honour(type, where, inputs);
-            const old = this.docker.getContainer(before.id);
+            const docker = this.client(before.engine);
+            const old = docker.getContainer(before.id);
             await old.stop({ t: 30 }).catch(ignoreStatus(304, 404));
             await old.remove({ v: true }).catch(ignoreStatus(404));
-            return this.apply(type, where, inputs);
+            return this.apply(type, where, inputs, docker);
         }
         if (type.startsWith("pulumi-nodejs:dynamic")) {
             const text = String(inputs.__provider);
@@ -351,11 +387,11 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         return { id: created.id, state: { ...(created.outs ?? {}), __provider: text } };
     }
 
-    private async apply(type: string, where: string, a: Inputs): Promise<{ id: string; state: Inputs }> {
+    private async apply(type: string, where: string, a: Inputs, docker: Docker): Promise<{ id: string; state: Inputs }> {
         const labels = { [RUN_LABEL]: this.options.runId };
         switch (type) {
             case "docker:index/network:Network": {
-                const network = await this.docker.createNetwork({ Name: String(a.name), Driver: String(a.driver ?? "bridge"), CheckDuplicate: true, Labels: labels });
+                const network = await docker.createNetwork({ Name: String(a.name), Driver: String(a.driver ?? "bridge"), CheckDuplicate: true, Labels: labels });
                 const info = await network.inspect();
                 const ipamConfigs = (info.IPAM?.Config ?? []).map((c: Record<string, unknown>) =>
                     plain({ subnet: c.Subnet, gateway: c.Gateway, ipRange: c.IPRange, auxAddress: c.AuxiliaryAddresses }),
@@ -363,20 +399,20 @@ export class DockerHooks implements pulumi.runtime.Mocks {
                 return { id: info.Id, state: { ...a, driver: info.Driver, ipamConfigs } };
             }
             case "docker:index/volume:Volume": {
-                const volume = await this.docker.createVolume({ Name: String(a.name), Labels: labels });
+                const volume = await docker.createVolume({ Name: String(a.name), Labels: labels });
                 const info = await volume.inspect();
                 return { id: info.Name, state: { ...a, driver: info.Driver, mountpoint: info.Mountpoint } };
             }
             case "docker:index/remoteImage:RemoteImage": {
                 const name = String(a.name);
-                const info = await this.docker.getImage(name).inspect().catch((error: Error) => {
+                const info = await docker.getImage(name).inspect().catch((error: Error) => {
                     throw new Error(`${where}: image ${name} is not on the engine and the e2e hooks never pull (${error.message}); build it with test/support/image/build-image.sh`);
                 });
                 const repoDigest = info.RepoDigests?.[0] ?? `${name.replace(/:[^:/]*$/, "")}@${info.Id}`;
                 return { id: `${info.Id}${name}`, state: { ...a, imageId: info.Id, repoDigest } };
             }
             case "docker:index/container:Container":
-                return this.container(where, a, labels);
+                return this.container(where, a, labels, docker);
             case "random:index/randomPassword:RandomPassword": {
                 const result = randomPassword(Number(a.length), a.special !== false, a.overrideSpecial as string | undefined);
                 return { id: "none", state: { ...a, result } };
@@ -394,7 +430,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         throw new Error(`${where}: no hook`);
     }
 
-    private async container(where: string, a: Inputs, labels: Record<string, string>): Promise<{ id: string; state: Inputs }> {
+    private async container(where: string, a: Inputs, labels: Record<string, string>, docker: Docker): Promise<{ id: string; state: Inputs }> {
         const networks = (a.networksAdvanced ?? []) as Inputs[];
         const ports = (a.ports ?? []) as Inputs[];
         const volumes = (a.volumes ?? []) as Inputs[];
@@ -416,7 +452,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             return `${v.volumeName ?? v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`;
         });
         const [first, ...more] = networks;
-        const created = await this.docker.createContainer({
+        const created = await docker.createContainer({
             name: String(a.name),
             Image: String(a.image),
             Hostname: a.hostname as string | undefined,
@@ -440,7 +476,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             NetworkingConfig: first ? { EndpointsConfig: { [String(first.name)]: { Aliases: first.aliases as string[] | undefined } } } : undefined,
         });
         // API 1.41 attaches one network at create; the others are connected before the start.
-        for (const n of more) await this.docker.getNetwork(String(n.name)).connect({ Container: created.id, EndpointConfig: { Aliases: n.aliases as string[] | undefined } });
+        for (const n of more) await docker.getNetwork(String(n.name)).connect({ Container: created.id, EndpointConfig: { Aliases: n.aliases as string[] | undefined } });
         const uploads = (a.uploads ?? []) as Inputs[];
         uploads.forEach((u, i) => honour("uploads", `${where} uploads[${i}]`, u));
         for (const u of uploads) await created.putArchive(tarOf(u), { path: "/" });

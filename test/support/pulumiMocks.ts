@@ -53,6 +53,8 @@ export interface RecordedResource {
     protect: boolean | undefined;
     /** Input properties whose changes the engine ignores (the `ignoreChanges` option). */
     ignoreChanges: string[];
+    /** The explicit provider reference ("<provider urn>::<id>"), "" for the default provider. */
+    provider: string;
 }
 
 /** State a mocked resource reports back, beyond echoing its inputs. */
@@ -180,6 +182,7 @@ interface RegisterRequest {
     getAdditionalsecretoutputsList(): string[];
     getProtect(): boolean | undefined;
     getIgnorechangesList(): string[];
+    getProvider(): string;
 }
 
 interface MonitorLike {
@@ -210,6 +213,7 @@ function wrapMonitor(resources: RecordedResource[], inputsByKey: Map<string, Rec
                     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                     protect: req.getProtect(),
                     ignoreChanges: req.getIgnorechangesList(),
+                    provider: req.getProvider(),
                 });
             }
             callback(err, response);
@@ -278,6 +282,7 @@ export const TYPES = {
     selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
     certRequest: "tls:index/certRequest:CertRequest",
     locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
+    dockerProvider: "pulumi:providers:docker",
 } as const;
 
 /** The @pulumi/tls resources of `replicationTls: verify` (the default): the stack's CA, one pair per member, the replication client's. */
