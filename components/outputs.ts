@@ -51,6 +51,10 @@ export interface ReplicaStatus {
     serverVersion: string;
     /** SQL dialect the provider chose for it. */
     dialect: string;
+    /** How the provider seeded this replica from a copy of the source: "dump", or "" when it never did. */
+    seededBy: string;
+    /** When (ISO time) that seed finished; "" when never. */
+    seededAt: string;
 }
 
 /** The top-level stack outputs. */
@@ -106,6 +110,8 @@ const REPLICA_FIELDS = {
     errantGtids: "string",
     serverVersion: "string",
     dialect: "string",
+    seededBy: "string",
+    seededAt: "string",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
 
 /** What `pulumi stack output --json` prints in place of a secret value. */

@@ -24,6 +24,8 @@ export interface MemberSettings {
     serverId: number;
     /** The host port that publishes the member's 3306 (runbook: 3306, 3307, 3308). */
     hostPort: number;
+    /** Opt-in: a seed may replace the schemas this replica holds (it is refused otherwise). Default false. */
+    reseed?: boolean;
 }
 
 /** Where members keep data and logs. */
@@ -75,7 +77,12 @@ export interface ReplicaSetSettings {
     restartPolicy: "no" | "always" | "unless-stopped" | "on-failure";
     /** A failover to a replica behind another one: refused (safe) or done, sidelining the ahead replica (force). */
     failover: FailoverMode;
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto, dump, or none (refused). */
+    seedMethod: SeedMethod;
 }
+
+export type SeedMethod = "auto" | "dump" | "none";
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "dump", "none"];
 
 export type FailoverMode = "safe" | "force";
 export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
@@ -105,4 +112,5 @@ export const DEFAULTS = Object.freeze({
     checkHostPorts: true,
     restartPolicy: "unless-stopped",
     failover: "safe",
+    seedMethod: "auto",
 });

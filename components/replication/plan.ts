@@ -3,6 +3,7 @@
  * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { SEED_METHODS, type SeedRecord } from "./seedPlan";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
@@ -20,6 +21,8 @@ export interface ConvergeOptions {
     previousSource?: MemberEndpoint;
     /** Members a failover fenced: made read-only first whenever they answer, then rejoined if they can be. */
     fenced: string[];
+    /** Replicas seeded by earlier runs (how, when): reported until they leave the set. */
+    seeded?: Record<string, SeedRecord>;
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -37,6 +40,8 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "heartbeatIntervalMs",
     "failover",
     "containerIds",
+    "seedMethod",
+    "reseed",
 ];
 
 export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
@@ -74,6 +79,8 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
     }
+    if (news.seedMethod !== undefined && !SEED_METHODS.includes(news.seedMethod as never)) fail("seedMethod", `must be one of ${SEED_METHODS.join(", ")}`);
+    if (news.reseed !== undefined && !(Array.isArray(news.reseed) && news.reseed.every((n) => typeof n === "string"))) fail("reseed", "must list member names");
     return failures;
 }
 
@@ -131,6 +138,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         dropAccounts: accountMoved && olds.replicationUser !== news.rootUser ? [{ user: olds.replicationUser, host: olds.replicationUserHost }] : [],
         previousSource: sourceMoved ? olds.source : undefined,
         fenced: (olds as Partial<ReplicationState>).fenced ?? [],
+        seeded: (olds as Partial<ReplicationState>).seeded ?? {},
     };
 }
 

@@ -35,6 +35,10 @@ export interface ReplicationArgs {
     failover?: pulumi.Input<"safe" | "force">;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
+    seedMethod?: pulumi.Input<"auto" | "dump" | "none">;
+    /** Members whose own schemas a seed may replace. */
+    reseed?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** Output properties that carry passwords: stored in state as secrets, never in plain text. */
@@ -64,6 +68,8 @@ export class Replication extends pulumi.dynamic.Resource {
                 verify: true,
                 heartbeatIntervalMs: 1000,
                 failover: "safe",
+                seedMethod: "auto",
+                reseed: [],
                 ...args,
                 rootPassword: pulumi.secret(args.rootPassword),
                 replicationPassword: pulumi.secret(args.replicationPassword),

@@ -3,6 +3,7 @@
  * the outputs contract. Passwords are inputs and are kept in state only as Pulumi secrets.
  */
 import type { ReplicaStatus, SourceStatus } from "../outputs";
+import type { SeedMethod, SeedRecord } from "./seedPlan";
 
 export type TlsMode = "auto" | "on" | "off";
 
@@ -50,6 +51,10 @@ export interface ReplicationInputs {
      * them, so the next `pulumi up` converges the set again (read-only state, statuses, versions).
      */
     containerIds?: string[];
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump or none. */
+    seedMethod?: SeedMethod;
+    /** Members whose own schemas a seed may replace (members[].reseed). */
+    reseed?: string[];
 }
 
 /** What the provider stores in state: its inputs (passwords as secrets) plus the observed status. */
@@ -64,6 +69,8 @@ export interface ReplicationState extends ReplicationInputs {
     fenced?: string[];
     /** Whether replication ran over TLS, as resolved from `tls` and the source's capabilities. */
     tlsInUse: boolean;
+    /** Replicas seeded from a copy of the source: how and when (kept across refreshes). */
+    seeded?: Record<string, SeedRecord>;
     /** ISO time of the last observation. */
     observedAt: string;
 }

@@ -145,7 +145,7 @@ describe("validateConfig: host ports", () => {
 
 describe("validateConfig: member fields", () => {
     test("an unknown member field is refused and named", () => {
-        expectProblem({ members: members({ port: 3306 }) }, "members[0].port", 3306, /remove it: a member takes name, role, serverId and hostPort/);
+        expectProblem({ members: members({ port: 3306 }) }, "members[0].port", 3306, /remove it: a member takes name, role, serverId, hostPort and reseed/);
     });
     test("a member that is not an object is refused", () => {
         expectProblem({ members: ["db001", ...RUNBOOK_MEMBERS.slice(1)] }, "members[0]", "db001", /\{name, role, serverId, hostPort\}/);
@@ -275,6 +275,7 @@ describe("defaults", () => {
             checkHostPorts: true,
             restartPolicy: "unless-stopped",
             failover: "safe",
+            seedMethod: "auto",
         };
         assert.deepEqual(validateConfig({}), expected);
     });
