@@ -27,6 +27,7 @@ export const PLAIN_KEYS = [
     "checkHostPorts",
     "restartPolicy",
     "failover",
+    "seedMethod",
 ] as const;
 
 export interface LoadedConfig {
