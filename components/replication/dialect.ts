@@ -529,7 +529,11 @@ export function selectRows(db: string, table: string, columns: string[]): string
     return `SELECT ${columns.map((c) => SqlString.escapeId(c)).join(", ")} FROM ${qualified(db, table)}`;
 }
 
-/** One multi-row INSERT of rows read from the source (values escaped as mysql2 escapes them). */
+/**
+ * One multi-row INSERT of rows read from the source (values escaped as mysql2 escapes them). The reader keeps
+ * FLOAT/DOUBLE, DECIMAL and JSON as the server's text and geometry as bytes (seedDump.ts), so every value is
+ * written back exactly as stored.
+ */
 export function insertRows(db: string, table: string, columns: string[], rows: unknown[][]): string {
     const values = rows.map((row) => `(${row.map((v) => SqlString.escape(v, true, "+00:00")).join(",")})`).join(",");
     return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
