@@ -503,14 +503,21 @@ export function listTables(schemas: string[]): string {
         `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
 }
 
-/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order. */
-export function listColumns(db: string, table: string): string {
-    return "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS " +
-        `WHERE TABLE_SCHEMA = ${SqlString.escape(db)} AND TABLE_NAME = ${SqlString.escape(table)} ` +
+/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table. */
+export function listColumns(schemas: string[]): string {
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.COLUMNS " +
+        `WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
         // MySQL marks generated columns 'VIRTUAL GENERATED' / 'STORED GENERATED' (and expression defaults
         // 'DEFAULT_GENERATED', which are written); MariaDB 'VIRTUAL GENERATED' / 'STORED GENERATED'.
         "AND EXTRA NOT LIKE '%VIRTUAL GENERATED%' AND EXTRA NOT LIKE '%STORED GENERATED%' AND EXTRA NOT LIKE '%PERSISTENT GENERATED%' " +
-        "ORDER BY ORDINAL_POSITION";
+        "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION";
+}
+
+/** SHOW CREATE TABLE's statement names the table alone; qualified, it needs no USE first. */
+export function qualifyCreateTable(createTable: string, db: string, table: string): string {
+    const head = `CREATE TABLE ${SqlString.escapeId(table)}`;
+    if (!createTable.startsWith(head)) throw new Error(`unexpected SHOW CREATE TABLE output for ${qualified(db, table)}: ${createTable.slice(0, 60)}`);
+    return `CREATE TABLE ${qualified(db, table)}${createTable.slice(head.length)}`;
 }
 
 export function qualified(db: string, name: string): string {
@@ -539,12 +546,14 @@ export function insertRows(db: string, table: string, columns: string[], rows: u
     return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
 }
 
-/** Routines, triggers and events of a schema: name lists, then SHOW CREATE of each (with its sql_mode). */
-export const listRoutines = (db: string) =>
-    `SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS type FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${SqlString.escape(db)}`;
-export const listTriggers = (db: string) =>
-    `SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${SqlString.escape(db)} ORDER BY ACTION_ORDER`;
-export const listEvents = (db: string) => `SELECT EVENT_NAME AS name FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${SqlString.escape(db)}`;
+/** Routines, triggers and events of the copied schemas: one list, then SHOW CREATE of each (with its sql_mode). */
+export function listProgrammes(schemas: string[]): string {
+    const inList = schemas.map((s) => SqlString.escape(s)).join(", ");
+    return `SELECT ROUTINE_SCHEMA AS db, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind, 1 AS ord, 0 AS sub FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT TRIGGER_SCHEMA, TRIGGER_NAME, 'TRIGGER', 2, ACTION_ORDER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', 3, 0 FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${inList}) ` +
+        "ORDER BY ord, db, sub, name";
+}
 export const showCreateRoutine = (db: string, type: string, name: string) =>
     `SHOW CREATE ${type === "FUNCTION" ? "FUNCTION" : "PROCEDURE"} ${qualified(db, name)}`;
 export const showCreateTrigger = (db: string, name: string) => `SHOW CREATE TRIGGER ${qualified(db, name)}`;

@@ -25,12 +25,11 @@ import {
     insertRows,
     LIST_SCHEMAS,
     listColumns,
-    listEvents,
-    listRoutines,
+    listProgrammes,
     listTables,
-    listTriggers,
     PROBE_SCHEMA,
     qualified,
+    qualifyCreateTable,
     SEED_LOAD_SESSION,
     SEED_NOTE_DROP,
     SEED_NOTE_TABLE,
@@ -61,7 +60,7 @@ import type { ReplicationInputs } from "./types";
 /** Readers/loaders per seed: the machine this runs on and the servers are small; two overlap reading and writing. */
 const WORKERS = 2;
 /** An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). */
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 256 * 1024;
 /** Progress lines at most this often. */
 const PROGRESS_EVERY_MS = 2000;
 /** Tables of the provider's own schema that are per member, never copied. */
@@ -89,6 +88,29 @@ interface TableInfo {
     name: string;
     estRows: number;
     estBytes: number;
+    /** Stored columns, in order. */
+    columns: string[];
+}
+
+/** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
+interface Loader {
+    member: Member;
+    db?: string;
+    mode: string;
+}
+
+const LOAD_MODE = "NO_AUTO_VALUE_ON_ZERO";
+
+async function useDb(loader: Loader, db: string): Promise<void> {
+    if (loader.db === db) return;
+    await query(loader.member.session, useSchema(db));
+    loader.db = db;
+}
+
+async function useMode(loader: Loader, mode: string): Promise<void> {
+    if (loader.mode === mode) return;
+    await query(loader.member.session, setSqlMode(mode));
+    loader.mode = mode;
 }
 
 /** Copies the source into the replica and declares the copy's GTID position applied there. */
@@ -121,32 +143,31 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             .map((s) => String(s.name))
             .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
         const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
+        const columns = await query<{ db: string; tbl: string; name: string }>(reader.session, listColumns(schemas));
         const tables: TableInfo[] = objects
             .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
-            .map((o) => ({ db: String(o.db), name: String(o.name), estRows: Number(o.estRows ?? 0), estBytes: Number(o.estBytes ?? 0) }));
+            .map((o) => ({
+                db: String(o.db),
+                name: String(o.name),
+                estRows: Number(o.estRows ?? 0),
+                estBytes: Number(o.estBytes ?? 0),
+                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => String(c.name)),
+            }));
         const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
         const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
         if (skipped.length > 0) ctx.log(`seed ${name}: not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
 
-        stage(`creating ${schemas.length} schema(s) and ${tables.length} table(s)`);
-        const loader = loaders[0];
+        stage(`creating ${schemas.length} schema(s), then ${tables.length} table(s) with their rows`);
+        const loader: Loader = { member: loaders[0], mode: LOAD_MODE };
         for (const db of schemas) {
-            if (db === PROBE_SCHEMA) await query(loader.session, "CREATE DATABASE IF NOT EXISTS `replicaset_probe`");
-            else await query(loader.session, String(Object.values((await query(reader.session, showCreateDatabase(db)))[0])[1]));
+            if (db === PROBE_SCHEMA) await query(loader.member.session, "CREATE DATABASE IF NOT EXISTS `replicaset_probe`");
+            else await query(loader.member.session, String(Object.values((await query(reader.session, showCreateDatabase(db)))[0])[1]));
         }
-        for (const t of tables) {
-            const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(t.db, t.name));
-            await query(loader.session, useSchema(t.db));
-            await query(loader.session, dropTable(t.db, t.name));
-            await query(loader.session, String(row["Create Table"]));
-        }
-
-        stage("copying rows");
         const counts = await copyRows(tables, readers, loaders, (line) => ctx.log(`seed ${name}: ${line}`));
 
         stage("creating views, routines, triggers and events, and declaring the copy's position");
         await copyViews(views, reader, loader);
-        for (const db of schemas) await copyProgrammes(db, reader, loader, replica);
+        await copyProgrammes(schemas, reader, loader, replica);
         for (const statement of withoutBinlog(declareSeedPosition(replica.dialect, position))) await query(replica.session, statement);
         // Last: a replica without the note holds a finished copy.
         for (const statement of withoutBinlog([SEED_NOTE_DROP])) await query(replica.session, statement);
@@ -201,7 +222,13 @@ async function copyRows(tables: TableInfo[], readers: Member[], loaders: Member[
     await Promise.all(
         readers.map(async (reader, i) => {
             const loader = loaders[i];
-            for (let table = queue.shift(); table; table = queue.shift()) await copyTable(table, reader, loader, batchBytes, progress, report);
+            for (let table = queue.shift(); table; table = queue.shift()) {
+                // The table first (a table of the provider's schema may be there already), then its rows.
+                const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(table.db, table.name));
+                if (table.db === PROBE_SCHEMA) await query(loader.session, dropTable(table.db, table.name));
+                await query(loader.session, qualifyCreateTable(String(row["Create Table"]), table.db, table.name));
+                await copyTable(table, reader, loader, batchBytes, progress, report);
+            }
         }),
     );
     report(true);
@@ -216,21 +243,27 @@ async function copyTable(
     progress: { rows: number; bytes: number },
     report: () => void,
 ): Promise<void> {
-    const columns = (await query<{ name: string }>(reader.session, listColumns(table.db, table.name))).map((c) => String(c.name));
+    const columns = table.columns;
     if (columns.length === 0) return;
     const core = (reader.session.connection as unknown as { connection: { query(options: object): { stream(options?: object): Readable } } }).connection;
     const stream = core.query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: exactValues }).stream({ highWaterMark: 500 });
     let batch: unknown[][] = [];
     let size = 0;
+    // One INSERT in flight while the next batch is read: reading and loading overlap.
+    let inFlight: Promise<void> = Promise.resolve();
     const flush = async () => {
         if (batch.length === 0) return;
         const sql = insertRows(table.db, table.name, columns, batch);
-        await query(loader.session, sql);
-        progress.rows += batch.length;
-        progress.bytes += sql.length;
+        const rows = batch.length;
         batch = [];
         size = 0;
-        report();
+        await inFlight;
+        inFlight = query(loader.session, sql).then(() => {
+            progress.rows += rows;
+            progress.bytes += sql.length;
+            report();
+        });
+        inFlight.catch(() => undefined);
     };
     try {
         for await (const row of stream as AsyncIterable<unknown[]>) {
@@ -242,6 +275,7 @@ async function copyTable(
             if (size >= batchBytes) await flush();
         }
         await flush();
+        await inFlight;
     } catch (error) {
         stream.destroy();
         throw error;
@@ -268,7 +302,7 @@ function estimateRowBytes(row: unknown[]): number {
 }
 
 /** Views after every table, in dependency order: a view whose base is not there yet is tried again after the others. */
-async function copyViews(views: Array<{ db: string; name: string }>, reader: Member, loader: Member): Promise<void> {
+async function copyViews(views: Array<{ db: string; name: string }>, reader: Member, loader: Loader): Promise<void> {
     let pending = views;
     while (pending.length > 0) {
         const failed: typeof pending = [];
@@ -276,9 +310,9 @@ async function copyViews(views: Array<{ db: string; name: string }>, reader: Mem
         for (const v of pending) {
             const [row] = await query<Record<string, unknown>>(reader.session, showCreateView(v.db, v.name));
             try {
-                await query(loader.session, useSchema(v.db));
-                await query(loader.session, dropView(v.db, v.name));
-                await query(loader.session, String(row["Create View"]));
+                await useDb(loader, v.db);
+                if (v.db === PROBE_SCHEMA) await query(loader.member.session, dropView(v.db, v.name));
+                await query(loader.member.session, String(row["Create View"]));
             } catch (error) {
                 if (error instanceof DeadlineExceeded) throw error;
                 failed.push(v);
@@ -290,37 +324,33 @@ async function copyViews(views: Array<{ db: string; name: string }>, reader: Mem
     }
 }
 
-/** Routines, triggers, events of one schema, each with the sql_mode (and an event's time zone) it was defined with. */
-async function copyProgrammes(db: string, reader: Member, loader: Member, replica: Member): Promise<void> {
-    const run = async (mode: string, statement: string, zone?: string) => {
-        await query(loader.session, useSchema(db));
-        await query(loader.session, setSqlMode(mode));
-        if (zone) await query(loader.session, setTimeZone(zone));
-        try {
-            await query(loader.session, statement);
-        } finally {
-            await query(loader.session, "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
-            if (zone) await query(loader.session, "SET SESSION time_zone = '+00:00'");
+/** Routines, then triggers, then events, each with the sql_mode (and an event's time zone) it was defined with. */
+async function copyProgrammes(schemas: string[], reader: Member, loader: Loader, replica: Member): Promise<void> {
+    const session = loader.member.session;
+    for (const p of await query<{ db: string; name: string; kind: string }>(reader.session, listProgrammes(schemas))) {
+        const db = String(p.db);
+        const name = String(p.name);
+        const kind = String(p.kind);
+        const [row] = await query<Record<string, unknown>>(
+            reader.session,
+            kind === "TRIGGER" ? showCreateTrigger(db, name) : kind === "EVENT" ? showCreateEvent(db, name) : showCreateRoutine(db, kind, name),
+        );
+        const text = String(row[kind === "TRIGGER" ? "SQL Original Statement" : kind === "EVENT" ? "Create Event" : kind === "FUNCTION" ? "Create Function" : "Create Procedure"]);
+        await useDb(loader, db);
+        // Only the provider's own schema can hold one already (a replica's earlier copy).
+        if (db === PROBE_SCHEMA) await query(session, `DROP ${kind} IF EXISTS ${qualified(db, name)}`);
+        await useMode(loader, String(row.sql_mode ?? ""));
+        if (kind === "EVENT") {
+            await query(session, setTimeZone(String(row.time_zone ?? "SYSTEM")));
+            await query(session, text);
+            await query(session, "SET SESSION time_zone = '+00:00'");
+            // An event whose schedule has ended may be dropped at creation (ON COMPLETION NOT PRESERVE).
+            await query(session, disableEventOnReplica(replica.dialect, db, name)).catch((error) => {
+                if (!/1539|Unknown event/i.test(String((error as Error).message))) throw error;
+            });
+        } else {
+            await query(session, text);
         }
-    };
-    for (const r of await query<{ name: string; type: string }>(reader.session, listRoutines(db))) {
-        const type = String(r.type);
-        const [row] = await query<Record<string, unknown>>(reader.session, showCreateRoutine(db, type, String(r.name)));
-        await query(loader.session, `DROP ${type === "FUNCTION" ? "FUNCTION" : "PROCEDURE"} IF EXISTS ${qualified(db, String(r.name))}`);
-        await run(String(row.sql_mode ?? ""), String(row[type === "FUNCTION" ? "Create Function" : "Create Procedure"]));
     }
-    for (const t of await query<{ name: string }>(reader.session, listTriggers(db))) {
-        const [row] = await query<Record<string, unknown>>(reader.session, showCreateTrigger(db, String(t.name)));
-        await query(loader.session, `DROP TRIGGER IF EXISTS ${qualified(db, String(t.name))}`);
-        await run(String(row.sql_mode ?? ""), String(row["SQL Original Statement"]));
-    }
-    for (const e of await query<{ name: string }>(reader.session, listEvents(db))) {
-        const [row] = await query<Record<string, unknown>>(reader.session, showCreateEvent(db, String(e.name)));
-        await query(loader.session, `DROP EVENT IF EXISTS ${qualified(db, String(e.name))}`);
-        await run(String(row.sql_mode ?? ""), String(row["Create Event"]), String(row.time_zone ?? "SYSTEM"));
-        // An event whose schedule has ended may be dropped at creation (ON COMPLETION NOT PRESERVE).
-        await query(loader.session, disableEventOnReplica(replica.dialect, db, String(e.name))).catch((error) => {
-            if (!/1539|Unknown event/i.test(String((error as Error).message))) throw error;
-        });
-    }
+    await useMode(loader, LOAD_MODE);
 }
