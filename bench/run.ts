@@ -7,6 +7,7 @@
  *   npm run bench -- --sizes 1,8         other sizes
  *   npm run bench -- --profile 8         no benchmark: one traced provider create at N = 8, statement by statement
  *   npm run bench -- --out /tmp/r.md     write the results elsewhere
+ *   npm run bench -- --seed-only         only the seed benchmark (bench/seed.ts), to stdout
  *
  * Every timed run gets fresh servers (started, and torn down, outside the timing); the two methods alternate
  * which goes first from one size to the next, so drift in the machine's load falls on both.
@@ -20,6 +21,7 @@ import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from 
 import { countConnections, traceStatements } from "./instrument";
 import { describeMachine, finishMachine, median, renderMarkdown, type CreateRow, type DiffCount, type FailoverRow, type ReadRow } from "./report";
 import { runbookByHand } from "./runbook";
+import { benchSeed, renderSeed } from "./seed";
 
 const ROOT_PASSWORD = "root-secret";
 const REPLICATION_PASSWORD = "repl-secret";
@@ -33,6 +35,7 @@ interface Args {
     sizes: number[];
     profile?: number;
     out: string;
+    seedOnly?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -51,6 +54,9 @@ function parseArgs(argv: string[]): Args {
             case "--profile":
                 args.profile = Number(value);
                 i++;
+                break;
+            case "--seed-only":
+                args.seedOnly = true;
                 break;
             case "--out":
                 args.out = value;
@@ -314,7 +320,10 @@ async function bench(args: Args): Promise<void> {
     const diff = await countDiffConnections();
     progress(`diff: ${diff.calls} calls opened ${diff.mysql2} mysql2 connections, ${diff.sockets} sockets; servers' Connections +${diff.serverConnections}`);
 
-    const markdown = renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps, failover);
+    progress("seed: 10 000 rows, binary logs purged, a replica added");
+    const seed = await benchSeed(args.reps, ROOT_PASSWORD, REPLICATION_PASSWORD, progress);
+
+    const markdown = [renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps, failover), ...renderSeed(seed, median)].join("\n");
     process.stdout.write(`\n${markdown}\n`);
     writeFileSync(args.out, markdown);
     progress(`written to ${args.out}`);
@@ -323,6 +332,7 @@ async function bench(args: Args): Promise<void> {
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
     if (args.profile !== undefined) await profile(args.profile);
+    else if (args.seedOnly) process.stdout.write(`${renderSeed(await benchSeed(args.reps, ROOT_PASSWORD, REPLICATION_PASSWORD, progress), median).join("\n")}\n`);
     else await bench(args);
 }
 

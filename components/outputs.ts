@@ -51,6 +51,10 @@ export interface ReplicaStatus {
     serverVersion: string;
     /** SQL dialect the provider chose for it. */
     dialect: string;
+    /** How the provider seeded this replica from a copy of the source: "dump", or "" when it never did. */
+    seededBy: string;
+    /** When (ISO time) that seed finished; "" when never. */
+    seededAt: string;
 }
 
 /** Where applications connect (issue #15): host:port of the router's endpoints, "" without a router. */
@@ -118,6 +122,8 @@ const REPLICA_FIELDS = {
     errantGtids: "string",
     serverVersion: "string",
     dialect: "string",
+    seededBy: "string",
+    seededAt: "string",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
 
 const ENDPOINT_FIELDS = {

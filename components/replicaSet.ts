@@ -184,6 +184,8 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 verify: s.verifyReplication,
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
                 failover: s.failover,
+                seedMethod: s.seedMethod,
+                reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,
             },

@@ -33,6 +33,7 @@ export const PLAIN_KEYS = [
     "writerPort",
     "readerPort",
     "hosts",
+    "seedMethod",
 ] as const;
 
 /** TLS material of a tcp:// engine (secret config `hostTls.<host>`), as the Docker provider takes it. */

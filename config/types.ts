@@ -24,6 +24,8 @@ export interface MemberSettings {
     serverId: number;
     /** The host port that publishes the member's 3306 (runbook: 3306, 3307, 3308). */
     hostPort: number;
+    /** Opt-in: a seed may replace the schemas this replica holds (it is refused otherwise). Default false. */
+    reseed?: boolean;
     /** Name of the Docker host (`hosts[].name`) the member runs on; absent when `hosts` is not set. */
     host?: string;
 }
@@ -104,10 +106,15 @@ export interface ReplicaSetSettings {
     readerPort: number;
     /** The Docker hosts members are placed on (config `hosts`); absent: every member on the one local engine. */
     hosts?: HostSettings[];
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto, dump, or none (refused). */
+    seedMethod: SeedMethod;
 }
 
 export type RouterMode = "none" | "haproxy";
 export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
+
+export type SeedMethod = "auto" | "dump" | "none";
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "dump", "none"];
 
 export type FailoverMode = "safe" | "force";
 export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
@@ -144,4 +151,5 @@ export const DEFAULTS = Object.freeze({
     // MySQL Router's conventional read-write and read-only ports.
     writerPort: 6446,
     readerPort: 6447,
+    seedMethod: "auto",
 });

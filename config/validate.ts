@@ -7,6 +7,8 @@ import {
     DEFAULTS,
     FAILOVER_MODES,
     ROUTER_MODES,
+    SEED_METHODS,
+    type SeedMethod,
     RUNBOOK_MEMBERS,
     type FailoverMode,
     type Flavor,
@@ -147,6 +149,9 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const failover = stringKey(raw, "failover", DEFAULTS.failover, problem) as FailoverMode;
     if (!FAILOVER_MODES.includes(failover)) problem("failover", failover, `use one of ${FAILOVER_MODES.join(", ")}`);
 
+    const seedMethod = stringKey(raw, "seedMethod", DEFAULTS.seedMethod, problem) as SeedMethod;
+    if (!SEED_METHODS.includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${SEED_METHODS.join(", ")}`);
+
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
     // It goes into the chown command (quoted there too): digits and one colon only.
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
@@ -182,6 +187,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         failover,
         ...router,
         ...(hosts ? { hosts } : {}),
+        seedMethod,
     };
 }
 
@@ -307,13 +313,22 @@ function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSet
             problem(`${key}.hostPort`, m.hostPort, "use a port number from 1 to 65535, unique in the set");
         }
         for (const extra of Object.keys(m)) {
-            if (!["name", "role", "serverId", "hostPort", "host"].includes(extra)) {
-                problem(`${key}.${extra}`, m[extra], "remove it: a member takes name, role, serverId, hostPort and host");
+            if (!["name", "role", "serverId", "hostPort", "host", "reseed"].includes(extra)) {
+                problem(`${key}.${extra}`, m[extra], "remove it: a member takes name, role, serverId, hostPort, host and reseed");
             }
         }
+        if (m.reseed !== undefined && typeof m.reseed !== "boolean") problem(`${key}.reseed`, m.reseed, "use true or false (true lets a seed replace this replica's own schemas)");
+        if (m.reseed === true && role === "source") problem(`${key}.reseed`, m.reseed, "remove it: only a replica is seeded");
         // Checked against hosts by checkPlacement (config/hosts.ts).
         const host = m.host === undefined ? undefined : typeof m.host === "string" ? m.host : String(m.host);
-        members.push({ name, role: role as MemberSettings["role"], serverId, hostPort, ...(host !== undefined ? { host } : {}) });
+        members.push({
+            name,
+            role: role as MemberSettings["role"],
+            serverId,
+            hostPort,
+            ...(host !== undefined ? { host } : {}),
+            ...(m.reseed === true ? { reseed: true } : {}),
+        });
     });
 
     duplicates(members, (m) => m.name, "name", "give every member its own name", problem);

@@ -499,3 +499,165 @@ export function createRouterCheckAccount(dialect: Dialect, user: string, host: s
     if (dialect.name === "mysql-5.7") return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH mysql_native_password`;
     return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH caching_sha2_password`;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Seeding a replica from a consistent copy of the source (seed.ts, seedDump.ts). Everything written on the
+// replica runs with the session's binary log off: the copy is the source's history, not the replica's own.
+
+/**
+ * MySQL, run on the source: the purged transactions a replica lacks ("" when its binlogs still hold everything
+ * the replica needs). A replica whose history misses part of gtid_purged would stop with 1236.
+ */
+export function purgedMissing(replicaGtids: string): string {
+    return `SELECT GTID_SUBTRACT(@@GLOBAL.gtid_purged, ${SqlString.escape(replicaGtids)}) AS missing`;
+}
+
+/** MariaDB: the oldest binary log the source still has (first row of SHOW BINARY LOGS). */
+export const SHOW_BINARY_LOGS = "SHOW BINARY LOGS";
+
+/**
+ * MariaDB, run on the source: the GTID position at the start of its oldest binary log (the Gtid_list event
+ * there: one GTID per domain, the last one purged before it, seen as '0-100-6' on 10.11.19). A replica behind it
+ * in some domain cannot be sent what it lacks (KB "BINLOG_GTID_POS").
+ */
+export function binlogStartPosition(oldestLog: string): string {
+    return `SELECT BINLOG_GTID_POS(${SqlString.escape(oldestLog)}, 4) AS pos`;
+}
+
+/** MariaDB: what a replica has applied (slave_pos) and holds in its own binlog, for the purge check. */
+export const MARIA_REPLICA_POSITIONS = "SELECT @@GLOBAL.gtid_slave_pos AS applied, @@GLOBAL.gtid_binlog_state AS state";
+
+/** Schemas on a member, and what holds user data. */
+export const LIST_SCHEMAS = "SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA";
+
+/**
+ * The provider's note on a replica that a seed is under way (binlog off, never replicated): a replica that
+ * holds it holds the provider's own unfinished copy, which the next run throws away and copies again.
+ */
+const SEED_NOTE = "`replicaset_probe`.`seed_in_progress`";
+export const SEED_NOTE_TABLE = "seed_in_progress";
+export const SEED_NOTE_EXISTS =
+    "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'";
+export function seedNoteWrite(sourceName: string): string[] {
+    return [
+        "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
+        `CREATE TABLE IF NOT EXISTS ${SEED_NOTE} (id TINYINT NOT NULL PRIMARY KEY, source VARCHAR(255) NOT NULL, ` +
+            "started_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
+        `REPLACE INTO ${SEED_NOTE} (id, source) VALUES (1, ${SqlString.escape(sourceName)})`,
+    ];
+}
+export const SEED_NOTE_DROP = `DROP TABLE IF EXISTS ${SEED_NOTE}`;
+
+/**
+ * The replica session that loads a copy: binlog off (no transaction of the replica's own), no foreign-key or
+ * unique checks while loading (the source enforced them), UTC and a permissive sql_mode for exact values, as
+ * mysqldump's own header does (zero dates, explicit 0 in AUTO_INCREMENT columns).
+ */
+export const SEED_LOAD_SESSION = [
+    "SET SESSION sql_log_bin = 0",
+    "SET SESSION foreign_key_checks = 0",
+    "SET SESSION unique_checks = 0",
+    "SET SESSION time_zone = '+00:00'",
+    "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+];
+
+/** The source session that reads a copy: UTC (TIMESTAMP values as stored), one snapshot for every read. */
+export const SEED_READ_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
+
+/**
+ * The consistent point: with every commit blocked (FLUSH TABLES WITH READ LOCK), each reader opens its snapshot
+ * and the executed GTIDs are read; then the lock is released. mydumper's technique: the readers see one point
+ * in time, which the GTID set describes exactly (MySQL gtid_executed; MariaDB gtid_binlog_pos). Holding the
+ * lock takes milliseconds; it waits for running statements to end first.
+ */
+export const SNAPSHOT_LOCK = "FLUSH TABLES WITH READ LOCK";
+export const SNAPSHOT_OPEN = "START TRANSACTION WITH CONSISTENT SNAPSHOT";
+export const SNAPSHOT_UNLOCK = "UNLOCK TABLES";
+export function snapshotPosition(dialect: Dialect): string {
+    return dialect.name === "mariadb" ? "SELECT @@GLOBAL.gtid_binlog_pos AS pos" : "SELECT @@GLOBAL.gtid_executed AS pos";
+}
+
+/** Tables and views of the copied schemas, with the server's size estimates (for progress only). */
+export function listTables(schemas: string[]): string {
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type, TABLE_ROWS AS estRows, DATA_LENGTH AS estBytes " +
+        `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
+}
+
+/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table. */
+export function listColumns(schemas: string[]): string {
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.COLUMNS " +
+        `WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
+        // MySQL marks generated columns 'VIRTUAL GENERATED' / 'STORED GENERATED' (and expression defaults
+        // 'DEFAULT_GENERATED', which are written); MariaDB 'VIRTUAL GENERATED' / 'STORED GENERATED'.
+        "AND EXTRA NOT LIKE '%VIRTUAL GENERATED%' AND EXTRA NOT LIKE '%STORED GENERATED%' AND EXTRA NOT LIKE '%PERSISTENT GENERATED%' " +
+        "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION";
+}
+
+/** SHOW CREATE TABLE's statement names the table alone; qualified, it needs no USE first. */
+export function qualifyCreateTable(createTable: string, db: string, table: string): string {
+    const head = `CREATE TABLE ${SqlString.escapeId(table)}`;
+    if (!createTable.startsWith(head)) throw new Error(`unexpected SHOW CREATE TABLE output for ${qualified(db, table)}: ${createTable.slice(0, 60)}`);
+    return `CREATE TABLE ${qualified(db, table)}${createTable.slice(head.length)}`;
+}
+
+export function qualified(db: string, name: string): string {
+    return `${SqlString.escapeId(db)}.${SqlString.escapeId(name)}`;
+}
+export const showCreateDatabase = (db: string) => `SHOW CREATE DATABASE ${SqlString.escapeId(db)}`;
+export const showCreateTable = (db: string, t: string) => `SHOW CREATE TABLE ${qualified(db, t)}`;
+export const showCreateView = (db: string, v: string) => `SHOW CREATE VIEW ${qualified(db, v)}`;
+export const useSchema = (db: string) => `USE ${SqlString.escapeId(db)}`;
+export const dropSchema = (db: string) => `DROP DATABASE IF EXISTS ${SqlString.escapeId(db)}`;
+export const dropTable = (db: string, t: string) => `DROP TABLE IF EXISTS ${qualified(db, t)}`;
+export const dropView = (db: string, v: string) => `DROP VIEW IF EXISTS ${qualified(db, v)}`;
+
+/** Reads every row of a table, stored columns only. */
+export function selectRows(db: string, table: string, columns: string[]): string {
+    return `SELECT ${columns.map((c) => SqlString.escapeId(c)).join(", ")} FROM ${qualified(db, table)}`;
+}
+
+/**
+ * One multi-row INSERT of rows read from the source (values escaped as mysql2 escapes them). The reader keeps
+ * FLOAT/DOUBLE, DECIMAL and JSON as the server's text and geometry as bytes (seedDump.ts), so every value is
+ * written back exactly as stored.
+ */
+export function insertRows(db: string, table: string, columns: string[], rows: unknown[][]): string {
+    const values = rows.map((row) => `(${row.map((v) => SqlString.escape(v, true, "+00:00")).join(",")})`).join(",");
+    return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
+}
+
+/** Routines, triggers and events of the copied schemas: one list, then SHOW CREATE of each (with its sql_mode). */
+export function listProgrammes(schemas: string[]): string {
+    const inList = schemas.map((s) => SqlString.escape(s)).join(", ");
+    return `SELECT ROUTINE_SCHEMA AS db, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind, 1 AS ord, 0 AS sub FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT TRIGGER_SCHEMA, TRIGGER_NAME, 'TRIGGER', 2, ACTION_ORDER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', 3, 0 FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${inList}) ` +
+        "ORDER BY ord, db, sub, name";
+}
+export const showCreateRoutine = (db: string, type: string, name: string) =>
+    `SHOW CREATE ${type === "FUNCTION" ? "FUNCTION" : "PROCEDURE"} ${qualified(db, name)}`;
+export const showCreateTrigger = (db: string, name: string) => `SHOW CREATE TRIGGER ${qualified(db, name)}`;
+export const showCreateEvent = (db: string, name: string) => `SHOW CREATE EVENT ${qualified(db, name)}`;
+export const setSqlMode = (mode: string) => `SET SESSION sql_mode = ${SqlString.escape(mode)}`;
+export const setTimeZone = (zone: string) => `SET SESSION time_zone = ${SqlString.escape(zone)}`;
+
+/**
+ * A copied event stays off on the replica, as a replicated one arrives (MariaDB SLAVESIDE_DISABLED, MySQL
+ * REPLICA_SIDE_DISABLED): only the source runs its events. MySQL spells it DISABLE ON REPLICA from 8.0.22.
+ */
+export function disableEventOnReplica(dialect: Dialect, db: string, name: string): string {
+    const on = dialect.name === "mysql-8.0" || dialect.name === "mysql-8.4" ? "REPLICA" : "SLAVE";
+    return `ALTER EVENT ${qualified(db, name)} DISABLE ON ${on}`;
+}
+
+/**
+ * A seeded replica's history: its own binlog and GTIDs wiped (the runbook's `reset master`), then the copy's
+ * position declared applied — MySQL gtid_purged (settable only while gtid_executed is empty), MariaDB
+ * gtid_slave_pos (under gtid_strict_mode only once the binlog holds no later GTID of the domain).
+ */
+export function declareSeedPosition(dialect: Dialect, position: string): string[] {
+    if (dialect.name === "mariadb") {
+        return ["FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", dialect.resetBinaryLogs, `SET GLOBAL gtid_slave_pos = ${SqlString.escape(position)}`];
+    }
+    return [dialect.resetBinaryLogs, ...(position === "" ? [] : [`SET GLOBAL gtid_purged = ${SqlString.escape(position)}`])];
+}

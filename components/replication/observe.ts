@@ -6,6 +6,7 @@ import type { ReplicaStatus } from "../outputs";
 import { heartbeatLagMs } from "./heartbeat";
 import { closeAll, connectMember, errantGtids, readThreads, type Member } from "./members";
 import { inputsOf, NOTHING_MEASURED, replicaStatusOf, sourceStatusOf, stateOf } from "./report";
+import { withSeedRecords } from "./seedPlan";
 import { describe } from "./session";
 import { parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationState } from "./types";
@@ -59,7 +60,8 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
             // Without the source, what the replica holds cannot be compared: the last known answer stands.
             return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, heartbeatLagMs: lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
         });
-        return stateOf(inputsOf(state), sourceStatus, Object.fromEntries(statuses), state.tlsInUse, state.fenced ?? []);
+        const seeded = state.seeded ?? {};
+        return { ...stateOf(inputsOf(state), sourceStatus, withSeedRecords(Object.fromEntries(statuses), seeded), state.tlsInUse, state.fenced ?? []), seeded };
     } finally {
         await sourcePromise.catch(() => undefined);
         await closeAll(opened);

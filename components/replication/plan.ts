@@ -4,6 +4,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { replicationAccountHosts } from "./route";
+import { SEED_METHODS, type SeedRecord } from "./seedPlan";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState, TlsCertificates } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
@@ -26,6 +27,8 @@ export interface ConvergeOptions {
      * this run too (a member presents its old certificate until it reloads or its container is replaced).
      */
     rotateTls?: { previousCa: string };
+    /** Replicas seeded by earlier runs (how, when): reported until they leave the set. */
+    seeded?: Record<string, SeedRecord>;
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -46,6 +49,8 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "failover",
     "containerIds",
     "routerCheckUser",
+    "seedMethod",
+    "reseed",
 ];
 
 export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
@@ -102,6 +107,8 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
     }
+    if (news.seedMethod !== undefined && !SEED_METHODS.includes(news.seedMethod as never)) fail("seedMethod", `must be one of ${SEED_METHODS.join(", ")}`);
+    if (news.reseed !== undefined && !(Array.isArray(news.reseed) && news.reseed.every((n) => typeof n === "string"))) fail("reseed", "must list member names");
     return failures;
 }
 
@@ -168,6 +175,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         ...(news.tls === "verify" && news.tlsCertificates && olds.tlsCertificates?.revision !== news.tlsCertificates.revision
             ? { rotateTls: { previousCa: olds.tlsCertificates?.ca ?? "" } }
             : {}),
+        seeded: (olds as Partial<ReplicationState>).seeded ?? {},
     };
 }
 

@@ -4,6 +4,7 @@
  *   plan.ts        pure: check, diff, planUpdate
  *   members.ts     connect and read members
  *   switchover.ts  preflight → fence the previous source → catch up → detach the candidate
+ *   seed.ts        replicas the source's binlogs cannot bring up to date: judged, then copied (seedDump.ts)
  *   attach.ts      point one replica at the source, checked first
  *   verify.ts      probe row applied by every replica
  *   observe.ts     read (refresh), read-only
@@ -24,6 +25,8 @@ import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type Conve
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { keepRouterCheckAccount } from "./routerAccount";
+import { planSeeds, seedReplicas } from "./seed";
+import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
 import { describe, query } from "./session";
 import { preflightSwitchover, switchSource } from "./switchover";
@@ -98,7 +101,7 @@ async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs
 
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
 export async function converge(inputs: ReplicationInputs, options: ConvergeOptions): Promise<ReplicationState> {
-    const deadline = deadlineOf(inputs);
+    let deadline = deadlineOf(inputs);
     if (options.detach.length > 0) await detachAll(options.detach, inputs, deadline);
     const previousEndpoint = options.previousSource && !sameEndpoint(options.previousSource, inputs.source) ? options.previousSource : undefined;
     const mayBeDown = new Set([...options.fenced, ...(previousEndpoint ? [previousEndpoint.name] : [])]);
@@ -162,7 +165,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 2. Every replica's history checked against the source, read-only, before the source takes writes: a
         //    run that is going to refuse a replica refuses before it has written anything to the source.
         //    (Members a failover fenced are judged by their attach: a refusal keeps them fenced.)
-        await preflightReplicas(unfenced.filter((r) => !givenUp.has(r.endpoint.name)), source);
+        //    Replicas the source's binary logs can no longer bring up to date (purged) are judged here too: seeded
+        //    below from a consistent copy, or refused (own schemas without reseed, seedMethod none).
+        const judged = unfenced.filter((r) => !givenUp.has(r.endpoint.name));
+        const toSeed = await planSeeds(judged, source, inputs);
+        await preflightReplicas(judged.filter((r) => !toSeed.includes(r)), source);
 
         // 3. The source: writable, the replication account as declared (binlog off).
         if (await isReadOnly(source)) {
@@ -187,9 +194,17 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
         }
 
+        // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one.
+        const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs)) };
+        if (toSeed.length > 0) {
+            deadline = Math.max(deadline, deadlineOf(inputs));
+            for (const member of members) member.session.deadline = deadline;
+        }
+
         // 4. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
         //    member that committed what no one else has stays fenced, its transactions listed; nothing is discarded.
         const reconfigure = new Set(options.reconfigure);
+        toSeed.forEach((r) => reconfigure.add(r.endpoint.name));
         if (previous || failedOver || options.rotateTls) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
         const attached = await Promise.allSettled(
             replicas.map((r) =>
@@ -240,7 +255,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         }
         const ordered = Object.fromEntries(inputs.replicas.filter((e) => statuses.has(e.name)).map((e) => [e.name, statuses.get(e.name)!]));
         const fenced = inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || keptFenced.has(name));
-        return stateOf(inputs, sourceStatusOf(source), ordered, tls, fenced);
+        const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
+        return { ...stateOf(inputs, sourceStatusOf(source), withSeedRecords(ordered, kept), tls, fenced), seeded: kept };
     } finally {
         await closeAll([...members, previousOutsideSet]);
     }

@@ -45,6 +45,8 @@ export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThread
         errantGtids: measures.errantGtids,
         serverVersion: member?.identity.versionText ?? "",
         dialect: member?.dialect.name ?? "",
+        seededBy: "",
+        seededAt: "",
     };
 }
 

@@ -41,6 +41,10 @@ export interface ReplicationArgs {
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** The router's health-check account (no password, no privilege), when a router is declared. */
     routerCheckUser?: pulumi.Input<string>;
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
+    seedMethod?: pulumi.Input<"auto" | "dump" | "none">;
+    /** Members whose own schemas a seed may replace. */
+    reseed?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** Output properties that carry passwords: stored in state as secrets, never in plain text. */
@@ -70,6 +74,8 @@ export class Replication extends pulumi.dynamic.Resource {
                 verify: true,
                 heartbeatIntervalMs: 1000,
                 failover: "safe",
+                seedMethod: "auto",
+                reseed: [],
                 ...args,
                 rootPassword: pulumi.secret(args.rootPassword),
                 replicationPassword: pulumi.secret(args.replicationPassword),

@@ -3,6 +3,7 @@
  * the outputs contract. Passwords are inputs and are kept in state only as Pulumi secrets.
  */
 import type { ReplicaStatus, SourceStatus } from "../outputs";
+import type { SeedMethod, SeedRecord } from "./seedPlan";
 
 /**
  * verify: mutual TLS under the stack's CA, the source's and every member's identity checked (needs tlsCertificates);
@@ -85,6 +86,10 @@ export interface ReplicationInputs {
      * source when missing and replicated to every member. Absent: no router.
      */
     routerCheckUser?: string;
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump or none. */
+    seedMethod?: SeedMethod;
+    /** Members whose own schemas a seed may replace (members[].reseed). */
+    reseed?: string[];
 }
 
 /** What the provider stores in state: its inputs (passwords as secrets) plus the observed status. */
@@ -99,6 +104,8 @@ export interface ReplicationState extends ReplicationInputs {
     fenced?: string[];
     /** Whether replication ran over TLS, as resolved from `tls` and the source's capabilities. */
     tlsInUse: boolean;
+    /** Replicas seeded from a copy of the source: how and when (kept across refreshes). */
+    seeded?: Record<string, SeedRecord>;
     /** ISO time of the last observation. */
     observedAt: string;
 }

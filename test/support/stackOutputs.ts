@@ -32,6 +32,8 @@ export function replicaStatus(overrides: Partial<ReplicaStatus> = {}): ReplicaSt
         errantGtids: "",
         serverVersion: "5.7.30-33-log",
         dialect: "mysql-5.7",
+        seededBy: "",
+        seededAt: "",
         ...overrides,
     };
 }

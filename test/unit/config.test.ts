@@ -145,7 +145,7 @@ describe("validateConfig: host ports", () => {
 
 describe("validateConfig: member fields", () => {
     test("an unknown member field is refused and named", () => {
-        expectProblem({ members: members({ port: 3306 }) }, "members[0].port", 3306, /remove it: a member takes name, role, serverId, hostPort and host/);
+        expectProblem({ members: members({ port: 3306 }) }, "members[0].port", 3306, /remove it: a member takes name, role, serverId, hostPort, host and reseed/);
     });
     test("a member that is not an object is refused", () => {
         expectProblem({ members: ["db001", ...RUNBOOK_MEMBERS.slice(1)] }, "members[0]", "db001", /\{name, role, serverId, hostPort\}/);
@@ -281,6 +281,7 @@ describe("defaults", () => {
             routerImage: "haproxy:3.4.7",
             writerPort: 6446,
             readerPort: 6447,
+            seedMethod: "auto",
         };
         assert.deepEqual(validateConfig({}), expected);
     });

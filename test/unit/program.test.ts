@@ -169,6 +169,8 @@ describe("stack outputs from the replication resource's state", () => {
         errantGtids: "",
         serverVersion: "5.7.30-33-log",
         dialect: "mysql-5.7",
+        seededBy: "",
+        seededAt: "",
     });
     const withStatus = (replicaStatus: Record<string, ReplicaStatus>): StateOverride => (args) =>
         args.type === TYPES.replication ? { sourceStatus, replicaStatus, healthy: true } : undefined;

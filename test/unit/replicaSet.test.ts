@@ -252,6 +252,8 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
             verify: true,
             heartbeatIntervalMs: 1000,
             failover: "safe",
+            seedMethod: "auto",
+            reseed: [],
             containerIds: MEMBERS.map((m) => `${m}-id`),
         });
         assert.deepEqual(r.propertyDependencies.replicationUserHost, [find(run.resources, TYPES.network, "mybridge").urn]);

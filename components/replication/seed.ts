@@ -1,0 +1,117 @@
+/**
+ * Seed step: a replica the source's binary logs can no longer bring up to date (purged) gets a consistent copy
+ * of the source first, then attach.ts points it at the source like any other replica.
+ *
+ *   planSeeds    read-only, every replica at once: who needs a seed, who is refused (own schemas without
+ *                members[].reseed, seedMethod none); throws before anything is written
+ *   seedReplicas the copies, in parallel (seedDump.ts); progress lines through the engine's log
+ *
+ * Progress goes to the provider process's stderr, which the engine shows as the resource's diagnostics during
+ * `pulumi up` (a dynamic provider runs in its own process with no engine connection: pulumi.log there is just
+ * the console; pulumi/pulumi#18249, #18253).
+ */
+import {
+    binlogStartPosition,
+    LIST_SCHEMAS,
+    MARIA_REPLICA_POSITIONS,
+    makeReadOnly,
+    purgedMissing,
+    SEED_NOTE_EXISTS,
+    SHOW_BINARY_LOGS,
+    SYSTEM_SCHEMAS,
+} from "./dialect";
+import { mariaSharedPosition } from "./gtid";
+import { readThreads, type Member } from "./members";
+import { seedByDump } from "./seedDump";
+import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
+import { cleanUp, query, scalar } from "./session";
+import type { ReplicationInputs } from "./types";
+
+/** Where progress lines go. A test replaces `write` to read them; the engine's copy writes to stderr. */
+export const seedLog: { write: (line: string) => void } = { write: (line: string) => console.error(line) };
+
+/** Read-only: the replicas that need a seed. Throws, naming every refused replica and why, before any write. */
+export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Member[]> {
+    const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
+    const judged = await Promise.all(
+        replicas.map(async (replica) => {
+            const threads = await readThreads(replica);
+            // Already replicating from this source: its IO thread is past anything purged.
+            if (threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) return { replica, verdict: judgeSeed(noSeed(replica, source)) };
+            const facts = {
+                replica: replica.endpoint.name,
+                source: source.endpoint.name,
+                missing: await purgedAndMissing(replica, source),
+                userSchemas: (await query<{ name: string }>(replica.session, LIST_SCHEMAS))
+                    .map((s) => String(s.name))
+                    .filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
+                unfinishedSeed: (await query(replica.session, SEED_NOTE_EXISTS)).length > 0,
+                reseed: (inputs.reseed ?? []).includes(replica.endpoint.name),
+                method: inputs.seedMethod ?? "auto",
+            };
+            return { replica, verdict: judgeSeed(facts) };
+        }),
+    );
+    const refused = judged.flatMap(({ verdict }) => (verdict.action === "refuse" ? [verdict.reason] : []));
+    if (refused.length > 0) throw new Error(refused.join("\n"));
+    for (const { replica, verdict } of judged) if (verdict.action === "seed") seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
+    return judged.filter(({ verdict }) => verdict.action === "seed").map(({ replica }) => replica);
+}
+
+function noSeed(replica: Member, source: Member) {
+    return { replica: replica.endpoint.name, source: source.endpoint.name, missing: "", userSchemas: [], unfinishedSeed: false, reseed: false, method: "auto" as const };
+}
+
+/**
+ * What the source purged that the replica lacks ("" when nothing). MySQL: gtid_purged minus the replica's
+ * gtid_executed. MariaDB: the GTID list at the start of the source's oldest binlog against the position the
+ * replica would ask for (per domain, the furthest of what it applied and what it shares with the source).
+ */
+async function purgedAndMissing(replica: Member, source: Member): Promise<string> {
+    if (replica.dialect.name !== "mariadb") {
+        const mine = String((await scalar(replica.session, "SELECT @@GLOBAL.gtid_executed")) ?? "").replace(/\s+/g, "");
+        return String((await scalar(source.session, purgedMissing(mine))) ?? "").replace(/\s+/g, "");
+    }
+    const [mine] = await query<{ applied: string; state: string }>(replica.session, MARIA_REPLICA_POSITIONS);
+    const logs = await query<{ Log_name: string }>(source.session, SHOW_BINARY_LOGS);
+    if (logs.length === 0) return "";
+    const purgedUpTo = String((await scalar(source.session, binlogStartPosition(String(logs[0].Log_name)))) ?? "");
+    const sourceState = String((await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state")) ?? "");
+    const position = mariaFurthest(String(mine.applied ?? ""), mariaSharedPosition(String(mine.state ?? ""), sourceState));
+    return mariaPurgedBeyond(position, purgedUpTo);
+}
+
+/**
+ * Seeds every replica given, in parallel, each stage with `deadlineSeconds` of its own. Returns when each was
+ * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again.
+ */
+export async function seedReplicas(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Record<string, SeedRecord>> {
+    if (replicas.length === 0) return {};
+    const records: Record<string, SeedRecord> = {};
+    const results = await Promise.allSettled(
+        replicas.map(async (replica) => {
+            const started = Date.now();
+            let lowered = false;
+            try {
+                if (replica.dialect.superReadOnly) {
+                    // The copy writes as root; read_only stays on, so clients still cannot write.
+                    lowered = true;
+                    await query(replica.session, "SET GLOBAL super_read_only = OFF");
+                }
+                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log: (l) => seedLog.write(l) });
+                records[replica.endpoint.name] = { by: "dump", at: new Date().toISOString() };
+                seedLog.write(
+                    `seed ${replica.endpoint.name}: done by dump in ${((Date.now() - started) / 1000).toFixed(1)} s: ${done.tables} table(s), ` +
+                        `${done.rows} rows, ${(done.bytes / 1048576).toFixed(1)} MiB, at GTID ${done.position || "(empty)"}`,
+                );
+            } finally {
+                if (lowered) for (const statement of makeReadOnly(replica.dialect)) await cleanUp(replica.session, statement);
+            }
+        }),
+    );
+    const failures = results.flatMap((r, i) =>
+        r.status === "rejected" ? [`${replicas[i].endpoint.name}: the seed did not finish (the next run copies it again): ${(r.reason as Error).message ?? r.reason}`] : [],
+    );
+    if (failures.length > 0) throw new Error(failures.join("\n"));
+    return records;
+}

@@ -1,0 +1,356 @@
+/**
+ * Seed method `dump`: the provider's own logical copy of the source, over mysql2, into one replica.
+ *
+ * 1. The replica is prepared: channel forgotten, the provider's note "seed in progress" written, the schemas a
+ *    previous copy (or, with reseed, the user) left dropped. Binlog off throughout: nothing here is the
+ *    replica's own transaction.
+ * 2. The consistent point: with commits blocked on the source (FLUSH TABLES WITH READ LOCK, milliseconds), every
+ *    reader opens its snapshot and the executed GTIDs are read; then the lock is lifted.
+ * 3. Schemas and tables (SHOW CREATE), then rows streamed in batches into the replica, tables in parallel
+ *    (one reader and one loader per worker).
+ * 4. Views, routines, triggers (after the rows: they must not fire on the copy), events (off on the replica).
+ * 5. The replica's own history wiped and the copy's position declared applied; the note removed last.
+ * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
+ *
+ * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
+ * as with mysqldump --single-transaction.
+ */
+import type { Readable } from "node:stream";
+import {
+    declareSeedPosition,
+    disableEventOnReplica,
+    dropSchema,
+    dropTable,
+    dropView,
+    insertRows,
+    LIST_SCHEMAS,
+    listColumns,
+    listProgrammes,
+    listTables,
+    PROBE_SCHEMA,
+    qualified,
+    qualifyCreateTable,
+    SEED_LOAD_SESSION,
+    SEED_NOTE_DROP,
+    SEED_NOTE_TABLE,
+    SEED_READ_SESSION,
+    seedNoteWrite,
+    selectRows,
+    setSqlMode,
+    setTimeZone,
+    showCreateDatabase,
+    showCreateEvent,
+    showCreateRoutine,
+    showCreateTable,
+    showCreateTrigger,
+    showCreateView,
+    SNAPSHOT_LOCK,
+    SNAPSHOT_OPEN,
+    SNAPSHOT_UNLOCK,
+    snapshotPosition,
+    SYSTEM_SCHEMAS,
+    useSchema,
+    withoutBinlog,
+} from "./dialect";
+import { closeAll, connectMember, readThreads, type Member } from "./members";
+import { estimateSecondsLeft } from "./seedPlan";
+import { DeadlineExceeded, query, scalar } from "./session";
+import type { ReplicationInputs } from "./types";
+
+/** Readers/loaders per seed: the machine this runs on and the servers are small; two overlap reading and writing. */
+const WORKERS = 2;
+/** An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). */
+const BATCH_BYTES = 256 * 1024;
+/** Progress lines at most this often. */
+const PROGRESS_EVERY_MS = 2000;
+/** Tables of the provider's own schema that are per member, never copied. */
+const LOCAL_TABLES: readonly string[] = [SEED_NOTE_TABLE, "pending_reset"];
+/** Schemas a copy never touches (the provider's schema is copied table by table, see LOCAL_TABLES). */
+const SERVER_SCHEMAS: readonly string[] = SYSTEM_SCHEMAS.filter((s) => s !== PROBE_SCHEMA);
+
+export interface DumpContext {
+    inputs: ReplicationInputs;
+    /** Seconds each stage (prepare + snapshot + schema, rows, objects + position) may take. */
+    stageSeconds: number;
+    log: (line: string) => void;
+}
+
+/** What a finished copy reports. */
+export interface DumpResult {
+    position: string;
+    rows: number;
+    bytes: number;
+    tables: number;
+}
+
+interface TableInfo {
+    db: string;
+    name: string;
+    estRows: number;
+    estBytes: number;
+    /** Stored columns, in order. */
+    columns: string[];
+}
+
+/** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
+interface Loader {
+    member: Member;
+    db?: string;
+    mode: string;
+}
+
+const LOAD_MODE = "NO_AUTO_VALUE_ON_ZERO";
+
+async function useDb(loader: Loader, db: string): Promise<void> {
+    if (loader.db === db) return;
+    await query(loader.member.session, useSchema(db));
+    loader.db = db;
+}
+
+async function useMode(loader: Loader, mode: string): Promise<void> {
+    if (loader.mode === mode) return;
+    await query(loader.member.session, setSqlMode(mode));
+    loader.mode = mode;
+}
+
+/** Copies the source into the replica and declares the copy's GTID position applied there. */
+export async function seedByDump(replica: Member, source: Member, ctx: DumpContext): Promise<DumpResult> {
+    const name = replica.endpoint.name;
+    const opened: Member[] = [];
+    const sessions = () => [replica, source, ...opened].map((m) => m.session);
+    const stage = (what: string) => {
+        const deadline = Date.now() + ctx.stageSeconds * 1000;
+        for (const s of sessions()) s.deadline = deadline;
+        ctx.log(`seed ${name} from ${source.endpoint.name}: ${what}`);
+    };
+    try {
+        stage("preparing the replica");
+        await prepareReplica(replica, source.endpoint.name);
+
+        stage("opening a consistent snapshot of the source");
+        const open = (m: Member["endpoint"]) => connectMember(m, ctx.inputs, Date.now() + ctx.stageSeconds * 1000).then((c) => (opened.push(c), c));
+        const control = await open(source.endpoint);
+        const readers = await Promise.all(Array.from({ length: WORKERS }, () => open(source.endpoint)));
+        const loaders = await Promise.all(Array.from({ length: WORKERS }, () => open(replica.endpoint)));
+        for (const s of sessions()) s.deadline = Date.now() + ctx.stageSeconds * 1000;
+        for (const r of readers) for (const statement of SEED_READ_SESSION) await query(r.session, statement);
+        for (const l of loaders) for (const statement of SEED_LOAD_SESSION) await query(l.session, statement);
+        const position = await openSnapshots(control, readers);
+        ctx.log(`seed ${name}: snapshot of ${source.endpoint.name} at GTID ${position || "(empty)"}`);
+
+        const reader = readers[0];
+        const schemas = (await query<{ name: string }>(reader.session, LIST_SCHEMAS))
+            .map((s) => String(s.name))
+            .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
+        const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
+        const columns = await query<{ db: string; tbl: string; name: string }>(reader.session, listColumns(schemas));
+        const tables: TableInfo[] = objects
+            .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
+            .map((o) => ({
+                db: String(o.db),
+                name: String(o.name),
+                estRows: Number(o.estRows ?? 0),
+                estBytes: Number(o.estBytes ?? 0),
+                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => String(c.name)),
+            }));
+        const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
+        const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
+        if (skipped.length > 0) ctx.log(`seed ${name}: not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
+
+        stage(`creating ${schemas.length} schema(s), then ${tables.length} table(s) with their rows`);
+        const loader: Loader = { member: loaders[0], mode: LOAD_MODE };
+        for (const db of schemas) {
+            if (db === PROBE_SCHEMA) await query(loader.member.session, "CREATE DATABASE IF NOT EXISTS `replicaset_probe`");
+            else await query(loader.member.session, String(Object.values((await query(reader.session, showCreateDatabase(db)))[0])[1]));
+        }
+        const counts = await copyRows(tables, readers, loaders, (line) => ctx.log(`seed ${name}: ${line}`));
+
+        stage("creating views, routines, triggers and events, and declaring the copy's position");
+        await copyViews(views, reader, loader);
+        await copyProgrammes(schemas, reader, loader, replica);
+        for (const statement of withoutBinlog(declareSeedPosition(replica.dialect, position))) await query(replica.session, statement);
+        // Last: a replica without the note holds a finished copy.
+        for (const statement of withoutBinlog([SEED_NOTE_DROP])) await query(replica.session, statement);
+        return { position, ...counts, tables: tables.length };
+    } finally {
+        await closeAll(opened);
+    }
+}
+
+/** Binlog off: forget the channel, write the note, drop whatever a previous copy (or with reseed, the user) left. */
+async function prepareReplica(replica: Member, sourceName: string): Promise<void> {
+    const threads = await readThreads(replica);
+    if (threads.configured) {
+        await query(replica.session, replica.dialect.stop);
+        await query(replica.session, replica.dialect.resetReplicaAll);
+    }
+    const statements = [...seedNoteWrite(sourceName)];
+    const schemas = (await query<{ name: string }>(replica.session, LIST_SCHEMAS)).map((s) => String(s.name));
+    for (const db of schemas) if (!SYSTEM_SCHEMAS.includes(db.toLowerCase())) statements.push(dropSchema(db));
+    for (const statement of withoutBinlog(statements)) await query(replica.session, statement);
+}
+
+/** Opens every reader's snapshot at one point, with commits blocked; returns that point's GTID position. */
+async function openSnapshots(control: Member, readers: Member[]): Promise<string> {
+    await query(control.session, SNAPSHOT_LOCK);
+    try {
+        for (const r of readers) await query(r.session, SNAPSHOT_OPEN);
+        return String((await scalar(control.session, snapshotPosition(control.dialect))) ?? "").replace(/\s+/g, "");
+    } finally {
+        await query(control.session, SNAPSHOT_UNLOCK).catch(() => undefined);
+    }
+}
+
+/** Streams every table's rows from a reader into a loader, largest tables first, one table per worker at a time. */
+async function copyRows(tables: TableInfo[], readers: Member[], loaders: Member[], log: (line: string) => void): Promise<{ rows: number; bytes: number }> {
+    const started = Date.now();
+    const estRows = tables.reduce((n, t) => n + t.estRows, 0);
+    const progress = { rows: 0, bytes: 0, lastLog: started };
+    const maxPacket = Number(await scalar(loaders[0].session, "SELECT @@GLOBAL.max_allowed_packet"));
+    const batchBytes = Math.max(64 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
+    const report = (force = false) => {
+        const now = Date.now();
+        if (!force && now - progress.lastLog < PROGRESS_EVERY_MS) return;
+        progress.lastLog = now;
+        const left = estimateSecondsLeft(progress.rows, Math.max(estRows, progress.rows), now - started);
+        log(
+            `${progress.rows} of ~${estRows} rows, ${(progress.bytes / 1048576).toFixed(1)} MiB copied in ${((now - started) / 1000).toFixed(1)} s` +
+                (left !== undefined && !force ? `, about ${left} s left` : ""),
+        );
+    };
+    const queue = [...tables];
+    await Promise.all(
+        readers.map(async (reader, i) => {
+            const loader = loaders[i];
+            for (let table = queue.shift(); table; table = queue.shift()) {
+                // The table first (a table of the provider's schema may be there already), then its rows.
+                const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(table.db, table.name));
+                if (table.db === PROBE_SCHEMA) await query(loader.session, dropTable(table.db, table.name));
+                await query(loader.session, qualifyCreateTable(String(row["Create Table"]), table.db, table.name));
+                await copyTable(table, reader, loader, batchBytes, progress, report);
+            }
+        }),
+    );
+    report(true);
+    return { rows: progress.rows, bytes: progress.bytes };
+}
+
+async function copyTable(
+    table: TableInfo,
+    reader: Member,
+    loader: Member,
+    batchBytes: number,
+    progress: { rows: number; bytes: number },
+    report: () => void,
+): Promise<void> {
+    const columns = table.columns;
+    if (columns.length === 0) return;
+    const core = (reader.session.connection as unknown as { connection: { query(options: object): { stream(options?: object): Readable } } }).connection;
+    const stream = core.query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: exactValues }).stream({ highWaterMark: 500 });
+    let batch: unknown[][] = [];
+    let size = 0;
+    // One INSERT in flight while the next batch is read: reading and loading overlap.
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async () => {
+        if (batch.length === 0) return;
+        const sql = insertRows(table.db, table.name, columns, batch);
+        const rows = batch.length;
+        batch = [];
+        size = 0;
+        await inFlight;
+        inFlight = query(loader.session, sql).then(() => {
+            progress.rows += rows;
+            progress.bytes += sql.length;
+            report();
+        });
+        inFlight.catch(() => undefined);
+    };
+    try {
+        for await (const row of stream as AsyncIterable<unknown[]>) {
+            if (Date.now() > reader.session.deadline) {
+                throw new DeadlineExceeded(`${reader.session.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`);
+            }
+            batch.push(row);
+            size += estimateRowBytes(row);
+            if (size >= batchBytes) await flush();
+        }
+        await flush();
+        await inFlight;
+    } catch (error) {
+        stream.destroy();
+        throw error;
+    }
+}
+
+/**
+ * mysql2's own conversions that would change a value: its FLOAT/DOUBLE parser is off in the last place for some
+ * values (seen on MariaDB 10.11.19: the wire's 90.33333333333333 read as 90.33333333333331, 20 of 2000 thirds),
+ * JSON is parsed into an object, geometry into points. Those stay as the server's text (or bytes); the rest
+ * follows the session's options (dates and big numbers as strings).
+ */
+function exactValues(field: { type: string; string(): string | null; buffer(): Buffer | null }, next: () => unknown): unknown {
+    if (field.type === "DOUBLE" || field.type === "FLOAT" || field.type === "NEWDECIMAL" || field.type === "JSON") return field.string();
+    if (field.type === "GEOMETRY") return field.buffer();
+    return next();
+}
+
+/** Bytes a row takes in an INSERT, roughly (the batch size only needs to stay under max_allowed_packet / 2). */
+function estimateRowBytes(row: unknown[]): number {
+    let n = 4;
+    for (const v of row) n += v === null ? 5 : Buffer.isBuffer(v) ? v.length * 2 + 4 : String(v).length * 2 + 3;
+    return n;
+}
+
+/** Views after every table, in dependency order: a view whose base is not there yet is tried again after the others. */
+async function copyViews(views: Array<{ db: string; name: string }>, reader: Member, loader: Loader): Promise<void> {
+    let pending = views;
+    while (pending.length > 0) {
+        const failed: typeof pending = [];
+        let lastError: unknown;
+        for (const v of pending) {
+            const [row] = await query<Record<string, unknown>>(reader.session, showCreateView(v.db, v.name));
+            try {
+                await useDb(loader, v.db);
+                if (v.db === PROBE_SCHEMA) await query(loader.member.session, dropView(v.db, v.name));
+                await query(loader.member.session, String(row["Create View"]));
+            } catch (error) {
+                if (error instanceof DeadlineExceeded) throw error;
+                failed.push(v);
+                lastError = error;
+            }
+        }
+        if (failed.length === pending.length) throw lastError;
+        pending = failed;
+    }
+}
+
+/** Routines, then triggers, then events, each with the sql_mode (and an event's time zone) it was defined with. */
+async function copyProgrammes(schemas: string[], reader: Member, loader: Loader, replica: Member): Promise<void> {
+    const session = loader.member.session;
+    for (const p of await query<{ db: string; name: string; kind: string }>(reader.session, listProgrammes(schemas))) {
+        const db = String(p.db);
+        const name = String(p.name);
+        const kind = String(p.kind);
+        const [row] = await query<Record<string, unknown>>(
+            reader.session,
+            kind === "TRIGGER" ? showCreateTrigger(db, name) : kind === "EVENT" ? showCreateEvent(db, name) : showCreateRoutine(db, kind, name),
+        );
+        const text = String(row[kind === "TRIGGER" ? "SQL Original Statement" : kind === "EVENT" ? "Create Event" : kind === "FUNCTION" ? "Create Function" : "Create Procedure"]);
+        await useDb(loader, db);
+        // Only the provider's own schema can hold one already (a replica's earlier copy).
+        if (db === PROBE_SCHEMA) await query(session, `DROP ${kind} IF EXISTS ${qualified(db, name)}`);
+        await useMode(loader, String(row.sql_mode ?? ""));
+        if (kind === "EVENT") {
+            await query(session, setTimeZone(String(row.time_zone ?? "SYSTEM")));
+            await query(session, text);
+            await query(session, "SET SESSION time_zone = '+00:00'");
+            // An event whose schedule has ended may be dropped at creation (ON COMPLETION NOT PRESERVE).
+            await query(session, disableEventOnReplica(replica.dialect, db, name)).catch((error) => {
+                if (!/1539|Unknown event/i.test(String((error as Error).message))) throw error;
+            });
+        } else {
+            await query(session, text);
+        }
+    }
+    await useMode(loader, LOAD_MODE);
+}

@@ -1,0 +1,106 @@
+/**
+ * Pure: which replicas need a seed (a consistent copy of the source) before they can replicate, by which
+ * method, and which are refused. seed.ts gathers the facts read-only; nothing here touches a server.
+ */
+import { parseMariaGtids } from "./gtid";
+
+/** `auto` picks per flavor; `dump` is the provider's own logical copy; `none` never seeds. */
+export type SeedMethod = "auto" | "dump" | "none";
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "dump", "none"];
+
+/** What a seed leaves in a replica's status: how it was seeded, and when (ISO time); "" when never. */
+export interface SeedRecord {
+    by: "dump" | "";
+    at: string;
+}
+
+/** What the provider read about one replica, against the source. */
+export interface SeedFacts {
+    replica: string;
+    source: string;
+    /** Transactions the source purged that the replica lacks, in the flavor's notation; "" when none. */
+    missing: string;
+    /** Non-system schemas on the replica (the provider's replicaset_probe excluded). */
+    userSchemas: string[];
+    /** The replica holds the provider's note of a seed that did not finish: its schemas are that partial copy. */
+    unfinishedSeed: boolean;
+    /** members[].reseed: the user lets a seed replace what the replica holds. */
+    reseed: boolean;
+    method: SeedMethod;
+}
+
+export type SeedVerdict =
+    | { action: "attach" }
+    | { action: "seed"; method: "dump"; why: string }
+    | { action: "refuse"; reason: string };
+
+/** The method `auto` chooses. The provider's logical copy works on every flavor and needs nothing on the host. */
+export function methodFor(method: SeedMethod): "dump" | undefined {
+    return method === "none" ? undefined : "dump";
+}
+
+export function judgeSeed(f: SeedFacts): SeedVerdict {
+    const method = methodFor(f.method);
+    if (f.unfinishedSeed) {
+        if (!method) return { action: "refuse", reason: `${f.replica}: an earlier seed of it did not finish, and seedMethod is none; set seedMethod to auto or dump to finish it` };
+        return { action: "seed", method, why: "an earlier seed did not finish; copying again" };
+    }
+    if (f.missing === "") return { action: "attach" };
+    const purged = `${f.source} has purged from its binary logs transactions ${f.replica} lacks (${abbreviate(f.missing)})`;
+    if (!method) {
+        return {
+            action: "refuse",
+            reason: `${f.replica}: ${purged}, so it cannot replicate, and seedMethod is none. Set seedMethod to auto or dump to have it ` +
+                "seeded from a consistent copy of the source, or load a copy into it by hand. Nothing was changed.",
+        };
+    }
+    if (f.userSchemas.length > 0 && !f.reseed) {
+        return {
+            action: "refuse",
+            reason: `${f.replica}: ${purged}, so it needs a seed, but it holds schemas of its own (${f.userSchemas.join(", ")}) that a seed ` +
+                `would replace. Nothing was changed. Move what you need elsewhere, then set reseed: true on member ${f.replica} ` +
+                "(members[].reseed) to let the seed replace them.",
+        };
+    }
+    return { action: "seed", method, why: purged };
+}
+
+/**
+ * MariaDB: the domains in which `position` (one GTID per domain: what the replica would ask for) is behind
+ * `purgedUpTo` (the GTID list at the start of the source's oldest binary log). Under gtid_strict_mode sequence
+ * numbers only grow within a domain, so a replica whose sequence in a domain is lower than the source's oldest
+ * log starts after needs events that are gone. A domain the replica has never seen counts as sequence 0.
+ */
+export function mariaPurgedBeyond(position: string, purgedUpTo: string): string {
+    const mine = new Map<number, number>();
+    for (const g of parseMariaGtids(position)) mine.set(g.domain, Math.max(mine.get(g.domain) ?? 0, g.sequence));
+    const behind = parseMariaGtids(purgedUpTo).filter((g) => (mine.get(g.domain) ?? 0) < g.sequence);
+    return behind.map((g) => `${g.domain}-${g.server}-${g.sequence}`).join(",");
+}
+
+/** MariaDB: per domain, the highest GTID of several positions (what the replica holds from the source). */
+export function mariaFurthest(...positions: string[]): string {
+    const best = new Map<number, { server: number; sequence: number }>();
+    for (const g of positions.flatMap((p) => parseMariaGtids(p))) {
+        const known = best.get(g.domain);
+        if (!known || g.sequence > known.sequence) best.set(g.domain, { server: g.server, sequence: g.sequence });
+    }
+    return [...best.entries()].sort(([a], [b]) => a - b).map(([d, g]) => `${d}-${g.server}-${g.sequence}`).join(",");
+}
+
+/** Rough time left of a copy, from what it has done so far; undefined until there is something to go on. */
+export function estimateSecondsLeft(done: number, total: number, elapsedMs: number): number | undefined {
+    if (done <= 0 || total <= done || elapsedMs <= 0) return total > 0 && done >= total ? 0 : undefined;
+    return Math.ceil(((total - done) * elapsedMs) / done / 1000);
+}
+
+function abbreviate(text: string): string {
+    return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+/** Statuses with each replica's seed record (seededBy, seededAt) filled in; replicas never seeded keep "". */
+export function withSeedRecords<T extends { seededBy: string; seededAt: string }>(statuses: Record<string, T>, seeded: Record<string, SeedRecord> = {}): Record<string, T> {
+    return Object.fromEntries(
+        Object.entries(statuses).map(([name, status]) => [name, seeded[name] ? { ...status, seededBy: seeded[name].by, seededAt: seeded[name].at } : status]),
+    );
+}

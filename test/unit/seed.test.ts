@@ -1,0 +1,121 @@
+/**
+ * Seeding (issue 18), the pure parts: the config keys (seedMethod, members[].reseed), the provider's input
+ * check, and the verdicts of seedPlan.ts (who needs a seed, who is refused, MariaDB's purge arithmetic).
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, validateConfig } from "../../config/validate";
+import { RUNBOOK_MEMBERS } from "../../config/types";
+import { checkInputs } from "../../components/replication/plan";
+import { estimateSecondsLeft, judgeSeed, mariaFurthest, mariaPurgedBeyond, withSeedRecords, type SeedFacts } from "../../components/replication/seedPlan";
+import { replicaStatus } from "../support/stackOutputs";
+
+function problemsOf(raw: Record<string, unknown>): ConfigError {
+    try {
+        validateConfig(raw);
+    } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error;
+    }
+    assert.fail(`expected a ConfigError for ${JSON.stringify(raw)}`);
+}
+
+describe("config: seedMethod and members[].reseed", () => {
+    test("seedMethod defaults to auto and takes dump and none", () => {
+        assert.equal(validateConfig({}).seedMethod, "auto");
+        assert.equal(validateConfig({ seedMethod: "dump" }).seedMethod, "dump");
+        assert.equal(validateConfig({ seedMethod: "none" }).seedMethod, "none");
+    });
+    test("an unknown seedMethod is refused naming the key, the value and the choices", () => {
+        const error = problemsOf({ seedMethod: "xtrabackup" });
+        const line = error.message.split("\n").find((l) => l.includes("seedMethod"));
+        assert.ok(line, error.message);
+        assert.match(line, /"xtrabackup"/);
+        assert.match(line, /auto, dump, none/);
+    });
+    test("reseed: true on a replica is kept; absent means no", () => {
+        const members = RUNBOOK_MEMBERS.map((m) => (m.name === "db003" ? { ...m, reseed: true } : { ...m }));
+        const settings = validateConfig({ members });
+        assert.equal(settings.members.find((m) => m.name === "db003")?.reseed, true);
+        assert.equal(settings.members.find((m) => m.name === "db002")?.reseed, undefined);
+    });
+    test("reseed must be a boolean, and only on a replica", () => {
+        const notBool = problemsOf({ members: RUNBOOK_MEMBERS.map((m) => (m.name === "db002" ? { ...m, reseed: "yes" } : { ...m })) });
+        assert.match(notBool.message, /members\[1\]\.reseed = "yes".*true or false/);
+        const onSource = problemsOf({ members: RUNBOOK_MEMBERS.map((m) => (m.role === "source" ? { ...m, reseed: true } : { ...m })) });
+        assert.match(onSource.message, /members\[0\]\.reseed = true.*only a replica/);
+    });
+    test("the provider's check refuses a bad seedMethod or reseed", () => {
+        const failures = checkInputs({ seedMethod: "clone-ish", reseed: "db002" });
+        assert.ok(failures.some((f) => f.property === "seedMethod"), JSON.stringify(failures));
+        assert.ok(failures.some((f) => f.property === "reseed"), JSON.stringify(failures));
+    });
+});
+
+const facts = (overrides: Partial<SeedFacts> = {}): SeedFacts => ({
+    replica: "db003",
+    source: "db001",
+    missing: "0-100-6",
+    userSchemas: [],
+    unfinishedSeed: false,
+    reseed: false,
+    method: "auto",
+    ...overrides,
+});
+
+describe("judgeSeed", () => {
+    test("nothing purged that the replica lacks: attach as usual", () => {
+        assert.deepEqual(judgeSeed(facts({ missing: "" })), { action: "attach" });
+        assert.deepEqual(judgeSeed(facts({ missing: "", userSchemas: ["app"] })), { action: "attach" });
+    });
+    test("purged and empty: seeded by dump under auto and dump", () => {
+        for (const method of ["auto", "dump"] as const) {
+            const verdict = judgeSeed(facts({ method }));
+            assert.equal(verdict.action, "seed");
+            assert.equal(verdict.action === "seed" && verdict.method, "dump");
+        }
+    });
+    test("purged, with schemas of its own: refused naming the schemas and members[].reseed; accepted with reseed", () => {
+        const verdict = judgeSeed(facts({ userSchemas: ["mine", "other"] }));
+        assert.equal(verdict.action, "refuse");
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /db003: .*mine, other.*reseed: true on member db003/);
+        assert.equal(judgeSeed(facts({ userSchemas: ["mine"], reseed: true })).action, "seed");
+    });
+    test("seedMethod none: a replica that needs a seed is refused naming the key", () => {
+        const verdict = judgeSeed(facts({ method: "none" }));
+        assert.equal(verdict.action, "refuse");
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /seedMethod is none.*auto or dump/);
+    });
+    test("an unfinished seed is copied again without reseed: the schemas there are the provider's partial copy", () => {
+        assert.equal(judgeSeed(facts({ unfinishedSeed: true, userSchemas: ["app1"], missing: "" })).action, "seed");
+    });
+});
+
+describe("MariaDB purge arithmetic", () => {
+    test("a replica behind the oldest binlog's GTID list in a domain is missing it", () => {
+        assert.equal(mariaPurgedBeyond("", "0-100-6"), "0-100-6");
+        assert.equal(mariaPurgedBeyond("0-100-5", "0-100-6"), "0-100-6");
+        assert.equal(mariaPurgedBeyond("0-100-6", "0-100-6"), "");
+        assert.equal(mariaPurgedBeyond("0-200-9", "0-100-6"), "", "sequences grow within a domain whatever the server");
+        assert.equal(mariaPurgedBeyond("0-100-9", "0-100-6,1-100-3"), "1-100-3", "a domain the replica never saw");
+        assert.equal(mariaPurgedBeyond("0-100-9", ""), "", "nothing purged");
+    });
+    test("the furthest position per domain", () => {
+        assert.equal(mariaFurthest("0-100-5", "0-200-7,1-100-2", ""), "0-200-7,1-100-2");
+        assert.equal(mariaFurthest("", ""), "");
+    });
+});
+
+describe("progress and records", () => {
+    test("an estimate of the time left from the pace so far", () => {
+        assert.equal(estimateSecondsLeft(0, 100, 1000), undefined);
+        assert.equal(estimateSecondsLeft(50, 100, 2000), 2);
+        assert.equal(estimateSecondsLeft(100, 100, 2000), 0);
+    });
+    test("seed records fill seededBy and seededAt of the seeded replicas only", () => {
+        const statuses = withSeedRecords({ db002: replicaStatus(), db003: replicaStatus() }, { db003: { by: "dump", at: "2026-11-28T18:00:00.000Z" } });
+        assert.equal(statuses.db002.seededBy, "");
+        assert.equal(statuses.db003.seededBy, "dump");
+        assert.equal(statuses.db003.seededAt, "2026-11-28T18:00:00.000Z");
+    });
+});
