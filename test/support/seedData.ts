@@ -2,13 +2,16 @@
  * The history of the seeding tests and bench (issue 18): a source with 10 000 rows in two schemas, values of
  * many types, a view per schema, a trigger, a procedure, a function and an event, and its binary logs purged.
  */
-import type { MariaServer } from "./servers";
+/** Anything that runs statements in order and returns the last one's rows (a test server, or a TCP connection). */
+export interface StatementRunner {
+    query<T = Record<string, unknown>>(...statements: string[]): Promise<T[]>;
+}
 
 /** The tables whose CHECKSUM TABLE a copy must match. */
 export const HISTORY_TABLES = ["app1.items", "app1.notes", "app2.ledger"];
 
 /** 10 000 rows in two schemas, with a view, a trigger, a procedure, a function and an event; binary logs purged. */
-export async function loadHistory(source: MariaServer): Promise<void> {
+export async function loadHistory(source: StatementRunner): Promise<void> {
     const values = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i + 1)).join(",");
     await source.query(
         "CREATE DATABASE app1",

@@ -1,0 +1,173 @@
+/**
+ * End to end: seeding (issue #18) through the whole component on a real Docker engine, with the MariaDB test
+ * image. A source and one replica are declared; the source gets 10 000 rows in two schemas and its binary logs
+ * are purged; then a third member is added to `members` and the program runs again as an update (as `pulumi
+ * up`: the new container created, the replication resource updated by its provider). The new member must end up
+ * with every row (CHECKSUM TABLE equal to the source's), be reported healthy and `seededBy: "dump"`, and
+ * replicate what the source writes next.
+ *
+ * Needs a Docker engine; without one it skips loudly, or fails when E2E_REQUIRED=1.
+ */
+import { after, test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import Docker from "dockerode";
+import * as mysql from "mysql2/promise";
+import * as pulumi from "@pulumi/pulumi";
+import { validateConfig } from "../../config/validate";
+import type { ReplicaSetSettings } from "../../config/types";
+import type { ReplicaStatus } from "../../components/outputs";
+import { ReplicaSet } from "../../components/replicaSet";
+import { DockerHooks, RUN_LABEL } from "./dockerHooks";
+import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
+
+const REPO = resolve(__dirname, "..", "..");
+const REQUIRED = process.env.E2E_REQUIRED === "1";
+const RUN = `sd${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+const IMAGE = "mysql-replicaset-test/mariadb:11";
+const docker = new Docker();
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+function prepare(): { title: string; version?: string; problem?: string } {
+    try {
+        execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    } catch (error) {
+        return { title: `[${IMAGE}]`, problem: `no Docker engine answers (${(error as Error).message.split("\n")[0]}); start one with scripts/dockerd.sh start` };
+    }
+    try {
+        execFileSync("bash", [join(REPO, "test/support/image/build-image.sh"), IMAGE], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
+        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", "mariadbd", IMAGE, "--version"], { encoding: "utf8", timeout: 60_000 });
+        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
+        return { title: m ? `[MariaDB ${m[1]}]` : `[${IMAGE}]`, version: m?.[1] };
+    } catch (error) {
+        return { title: `[${IMAGE}]`, problem: `building or running the test image failed: ${(error as Error).message}` };
+    }
+}
+const PREPARED = prepare();
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+async function freePorts(n: number): Promise<number[]> {
+    const ports = new Set<number>();
+    while (ports.size < n) {
+        const server = createServer();
+        await new Promise<void>((ok, fail) => server.once("error", fail).listen(0, "127.0.0.1", ok));
+        ports.add((server.address() as { port: number }).port);
+        await new Promise((ok) => server.close(ok));
+    }
+    return [...ports];
+}
+
+/** Statements in order over one TCP connection as root; the last one's rows. */
+function memberAt(port: number, password: string): StatementRunner {
+    return {
+        async query<T = Record<string, unknown>>(...statements: string[]): Promise<T[]> {
+            const connection = await mysql.createConnection({ host: "127.0.0.1", port, user: "root", password, connectTimeout: 5000 });
+            connection.on("error", () => undefined);
+            try {
+                let rows: unknown = [];
+                for (const sql of statements) [rows] = await connection.query(sql);
+                return rows as T[];
+            } finally {
+                await connection.end().catch(() => connection.destroy());
+            }
+        },
+    };
+}
+
+const allHooks: DockerHooks[] = [];
+
+async function runProgram(settings: ReplicaSetSettings, passwords: { rootPassword: string; replicationPassword: string }, previous?: DockerHooks) {
+    const hooks = new DockerHooks({ docker, runId: RUN, projectDir: REPO, previous });
+    allHooks.push(hooks);
+    await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${RUN}`, false);
+    hooks.observeResourceOptions();
+    const set = new ReplicaSet(RUN, { settings, ...passwords });
+    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas)]);
+    await values.catch(() => undefined);
+    await runtimeSettings.waitForRPCs().catch(() => undefined);
+    const [healthy, replicas] = await values;
+    return { hooks, healthy, replicas: replicas as Record<string, ReplicaStatus> };
+}
+
+async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    let last = "no attempt finished";
+    for (let attempt = 0; ; attempt++) {
+        try {
+            const value = await probe();
+            if (value !== undefined) return value;
+            last = "not yet";
+        } catch (error) {
+            last = (error as Error).message;
+        }
+        if (Date.now() >= deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}; last seen: ${last}`);
+        await new Promise((ok) => setTimeout(ok, Math.min(50 * 1.5 ** attempt, 500)));
+    }
+}
+
+async function checksums(member: StatementRunner): Promise<Record<string, string>> {
+    const rows = await member.query<{ Table: string; Checksum: string | number | null }>(`CHECKSUM TABLE ${HISTORY_TABLES.join(", ")}`);
+    return Object.fromEntries(rows.map((r) => [r.Table, String(r.Checksum)]));
+}
+
+after(async () => {
+    for (const hooks of allHooks) hooks.host.stop();
+    const byRun = { filters: JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }) };
+    try {
+        for (const c of await docker.listContainers({ all: true, ...byRun })) await docker.getContainer(c.Id).remove({ force: true, v: true });
+        for (const n of await docker.listNetworks(byRun)) await docker.getNetwork(n.Id).remove();
+        for (const v of (await docker.listVolumes(byRun)).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+    } catch (error) {
+        if (allHooks.length > 0) console.error(`seed e2e cleanup of run ${RUN} failed: ${(error as Error).message}`);
+    }
+});
+
+test(`a member added after the source's binlogs were purged is seeded, then replicates ${PREPARED.title}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
+    if (PREPARED.problem) {
+        if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${PREPARED.problem}`);
+        console.error(`e2e: SKIPPED: ${PREPARED.problem}`);
+        t.skip(PREPARED.problem);
+        return;
+    }
+    const [p1, p2, p3] = await freePorts(3);
+    const members = [
+        { name: `${RUN}-db001`, role: "source", serverId: 100, hostPort: p1 },
+        { name: `${RUN}-db002`, role: "replica", serverId: 200, hostPort: p2 },
+    ];
+    const added = { name: `${RUN}-db003`, role: "replica", serverId: 300, hostPort: p3 };
+    const config = (m: object[]) =>
+        validateConfig({ image: IMAGE, version: PREPARED.version, networkName: `${RUN}-net`, members: m, readinessTimeoutSeconds: 300, deleteDataOnDestroy: true });
+    const passwords = { rootPassword: "root-pw-e2e-seed", replicationPassword: "repl-pw-e2e-seed" };
+    const source = memberAt(p1, passwords.rootPassword);
+
+    const first = await runProgram(config(members), passwords);
+    assert.equal(first.healthy, true, `the two-member set is healthy: ${JSON.stringify(first.replicas)}`);
+
+    // History the new member can only get from a copy: its binlogs are purged up to the current one.
+    await loadHistory(source);
+    const purged = await source.query<{ purged: string }>("SELECT @@GLOBAL.gtid_binlog_state AS purged");
+    assert.ok(purged[0].purged !== "", "the source has a GTID history");
+
+    const second = await runProgram(config([...members, added]), passwords, first.hooks);
+    const status = second.replicas[added.name];
+    assert.equal(second.healthy, true, `the three-member set is healthy: ${JSON.stringify(second.replicas)}`);
+    assert.equal(status.seededBy, "dump", `${added.name} was seeded by the provider's copy`);
+    assert.equal(second.replicas[members[1].name].seededBy, "", "the replica that followed all along was not seeded");
+
+    const newcomer = memberAt(p3, passwords.rootPassword);
+    assert.deepEqual(await checksums(newcomer), await checksums(source), "every table of the copy equals the source's");
+
+    await source.query("INSERT INTO app2.ledger VALUES (900001, 1.50, 'after the seed', b'1', '2026-11-28')");
+    await eventually(`the row written after the seed on ${added.name}`, 30, async () => {
+        const rows = await newcomer.query("SELECT id FROM app2.ledger WHERE id = 900001");
+        return rows.length === 1 ? rows : undefined;
+    });
+    assert.deepEqual(await checksums(newcomer), await checksums(source), "still equal after replicating the next write");
+    await second.hooks.destroy();
+});
