@@ -22,6 +22,7 @@ import {
 } from "./dialect";
 import { mariaSharedPosition } from "./gtid";
 import { readThreads, type Member } from "./members";
+import { channelAddress } from "./route";
 import { seedByDump } from "./seedDump";
 import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
 import { cleanUp, query, scalar } from "./session";
@@ -32,9 +33,10 @@ export const seedLog: { write: (line: string) => void } = { write: (line: string
 
 /** Read-only: the replicas that need a seed. Throws, naming every refused replica and why, before any write. */
 export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Member[]> {
-    const wanted = `${inputs.source.internalHost}:${inputs.source.internalPort}`;
     const judged = await Promise.all(
         replicas.map(async (replica) => {
+            // The address this replica's channel dials: the alias on one host, the source host's address across hosts.
+            const wanted = channelAddress(inputs.source, replica.endpoint);
             const threads = await readThreads(replica);
             // Already replicating from this source: its IO thread is past anything purged.
             if (threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) return { replica, verdict: judgeSeed(noSeed(replica, source)) };

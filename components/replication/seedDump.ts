@@ -17,6 +17,8 @@
  */
 import type { Readable } from "node:stream";
 import {
+    accountExists,
+    createRouterCheckAccount,
     declareSeedPosition,
     disableEventOnReplica,
     dropSchema,
@@ -168,6 +170,14 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         stage("creating views, routines, triggers and events, and declaring the copy's position");
         await copyViews(views, reader, loader);
         await copyProgrammes(schemas, reader, loader, replica);
+        // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
+        // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
+        if (ctx.inputs.routerCheckUser) {
+            const { routerCheckUser: user, replicationUserHost: host } = ctx.inputs;
+            if ((await query(loader.member.session, accountExists(user, host))).length === 0) {
+                await query(loader.member.session, createRouterCheckAccount(replica.dialect, user, host));
+            }
+        }
         for (const statement of withoutBinlog(declareSeedPosition(replica.dialect, position))) await query(replica.session, statement);
         // Last: a replica without the note holds a finished copy.
         for (const statement of withoutBinlog([SEED_NOTE_DROP])) await query(replica.session, statement);

@@ -43,8 +43,9 @@ for (const flavor of MATRIX) {
         let state: ReplicationState;
         const lines: string[] = [];
         const write = seedLog.write;
+        // With a router declared: its check account, created on the source before the purge, must reach a seeded replica.
         const inputs = (names: string[], o: Partial<ReplicationInputs> = {}) =>
-            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), ...o });
+            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), routerCheckUser: "replicaset_check", ...o });
 
         before(async () => {
             seedLog.write = (line) => lines.push(line);
@@ -80,6 +81,7 @@ for (const flavor of MATRIX) {
             assert.equal(state.replicaStatus.db002.seededBy, "", "a replica that could replicate was not seeded");
             assert.equal(await seedNotePresent(db003), false);
             assert.deepEqual(await checksums(db003), await checksums(cluster.source));
+            assert.equal((await db003.query("SELECT 1 FROM mysql.user WHERE User = 'replicaset_check'")).length, 1, "the router's check account is on the seeded replica");
             assert.ok(lines.some((l) => /seed db003: .*rows/.test(l)), `progress lines: ${lines.join("\n")}`);
 
             // Views, routines, triggers and events came along; the event stays off on the replica.
