@@ -87,8 +87,11 @@ export function declareCertificates(name: string, args: CertificateArgs, parent:
     const publicFile = (file: string, content: pulumi.Input<string>): docker.types.input.ContainerUpload => ({ file, content, permissions: "0644" });
     const keyFile = (file: string, content: pulumi.Input<string>): docker.types.input.ContainerUpload => ({ file, content: pulumi.secret(content), owner, group, permissions: "0600" });
 
+    // What every replica's channel uses: the CA and the replication client's certificate. A member's own
+    // certificate is not part of it: a new member (or a re-keyed one) arrives in a new container with its files,
+    // and must not make every other replica re-point and every member reload.
     const revision = pulumi
-        .all([ca.certPem, client.certPem, ...[...servers.values()].map((s) => s.certPem)])
+        .all([ca.certPem, client.certPem])
         .apply((pems) => createHash("sha256").update(pems.join("\n")).digest("hex").slice(0, 16));
 
     return {

@@ -74,6 +74,22 @@ export function hostsKey(raw: unknown, hostTlsNames: string[] | undefined, probl
         if (first !== undefined) problem(`hosts[${index}].name`, h.name, `give every host its own name: hosts[${first}] has it already`);
         else firstIndex.set(h.name, index);
     });
+    // Two entries for one engine would declare the same network name twice there (the second fails mid-way).
+    const firstEngine = new Map<string, number>();
+    hosts.forEach((h, index) => {
+        if (h.docker === "") return;
+        const first = firstEngine.get(h.docker);
+        if (first !== undefined) problem(`hosts[${index}].docker`, h.docker, `give every host its own engine: hosts[${first}] uses it already (members of one engine share one host entry)`);
+        else firstEngine.set(h.docker, index);
+    });
+    // Members on other hosts dial a host at its address: a loopback address would send them to themselves.
+    if (hosts.length > 1) {
+        hosts.forEach((h, index) => {
+            if (/^127\./.test(h.address) || h.address === "::1" || h.address.toLowerCase() === "localhost") {
+                problem(`hosts[${index}].address`, h.address, "use an address the other hosts reach (loopback reaches only the host itself)");
+            }
+        });
+    }
     for (const name of hostTlsNames ?? []) {
         if (!firstIndex.has(name)) problem("hostTls", name, `name a host of hosts (${hosts.map((h) => h.name).join(", ")}), or remove its entry`);
     }

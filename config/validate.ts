@@ -132,6 +132,17 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
 
     const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
     if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
+    // MySQL Community binaries before 5.7.28 are built with yaSSL (MySQL 5.7 manual, "SSL Library-Dependent
+    // Capabilities"): TLS 1.0/1.1 only, which Node (the provider's client) refuses, and no subjectAltName check.
+    // Percona Server builds with OpenSSL.
+    if (replicationTls === "verify" && flavor === "mysql" && version && version.major === 5 && !versionAtLeast(version, 5, 7, 28)) {
+        problem(
+            "replicationTls",
+            replicationTls,
+            `MySQL ${formatVersion(version)} Community binaries use yaSSL (TLS 1.0/1.1 only, no subjectAltName check), so verified TLS cannot work: ` +
+                "set replicationTls to auto (encrypted, unverified), or use MySQL 5.7.28+ or Percona Server",
+        );
+    }
 
     const tlsValidityDays = integerKey(raw, "tlsValidityDays", DEFAULTS.tlsValidityDays, 2, 3650, problem);
     const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);

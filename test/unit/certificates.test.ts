@@ -107,6 +107,14 @@ describe("the stack's certificates under mocks (replicationTls verify, the defau
         assert.ok(!isSecretMarked(r.inputs.tlsCertificates), "the CA and paths are public");
     });
 
+    test("adding a member keeps the revision: the other replicas are not re-pointed, no member reloads", async () => {
+        const revisionOf = (r: ProgramRun<ReplicaSet>) => reveal(find(r.resources, TYPES.replication, `${NAME}-replication`).inputs).tlsCertificates.revision;
+        const dev = settings();
+        const grown = await declare({ ...dev, members: [...dev.members, { name: "db004", role: "replica", serverId: 400, hostPort: 3309 }] });
+        assert.ok(find(grown.resources, TYPES.locallySignedCert, "db004-tls-cert"), "the new member has its own certificate");
+        assert.equal(revisionOf(grown), revisionOf(run));
+    });
+
     test("caCertificate is a public output, the CA's PEM", async () => {
         const rs = run.result!;
         assert.match(String(await valueOf(rs.caCertificate)), /MOCKCERTIFICATEmysqlreplicasetca/);

@@ -105,6 +105,11 @@ describe("config: hosts and members[].host", () => {
         expectProblem({ hosts: [{ ...HOSTS[0], bindAddress: "everywhere" }, ...HOSTS.slice(1)], members: PLACED }, "hosts[0].bindAddress", "everywhere", /IP address of this host/);
     });
 
+    test("two hosts on one engine, and a loopback address among several hosts, are refused before anything is declared", () => {
+        expectProblem({ hosts: [HOSTS[0], { ...HOSTS[1], docker: HOSTS[0].docker }, HOSTS[2]], members: PLACED }, "hosts[1].docker", HOSTS[0].docker, /own engine: hosts\[0\] uses it already/);
+        expectProblem({ hosts: [HOSTS[0], { ...HOSTS[1], address: "127.0.0.1" }, HOSTS[2]], members: PLACED }, "hosts[1].address", "127.0.0.1", /loopback reaches only the host itself/);
+    });
+
     test("a tcp:// engine needs TLS material in the secret hostTls; hostTls names only known hosts", () => {
         const tcp = [{ ...HOSTS[0], docker: "tcp://10.0.0.11:2376" }, ...HOSTS.slice(1)];
         expectProblem({ hosts: tcp, members: PLACED }, "hosts[0].docker", "tcp://10.0.0.11:2376", /hostTls\.node1\.ca/);
