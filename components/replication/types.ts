@@ -18,8 +18,10 @@ export interface TlsCertificates {
     /** Paths on every member's filesystem, for the replicas' channels. */
     files: { ca: string; clientCert: string; clientKey: string };
     /**
-     * Changes whenever a certificate is re-issued (a digest of every public certificate): members reload their
-     * files and replicas reconnect, so a rotation is picked up without a restart.
+     * Changes when the CA or the replication client's certificate is re-issued (a digest of both): every member
+     * reloads its files and every replica is re-pointed. The files themselves arrive with the containers, which a
+     * re-issue replaces (the Docker provider's uploads), so the reload mostly confirms what a new container
+     * already loaded. A member's own certificate is not part of it: it comes and goes with its container.
      */
     revision: string;
 }

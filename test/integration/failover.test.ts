@@ -7,7 +7,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, endpointOf } from "../support/replicationInputs";
-import { executed, replicaStatus } from "../support/sql";
+import { executed, isMaria, replicaStatus } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 
@@ -79,6 +79,11 @@ for (const flavor of MATRIX) {
         it(`a row the old source committed that no replica received is listed as errant and nothing is discarded ${T}`, async () => {
             const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
             const state = await runningSet(cluster);
+            // The source's heartbeat commits every second: one landing between the two IO stops below would leave
+            // db003 ahead of db002, and the failover to db002 would (rightly) be refused. Stop it, and let both
+            // replicas apply everything first, so the row below is the only transaction they lack.
+            await db001.query("SET GLOBAL event_scheduler = OFF");
+            await caughtUpWith(db001, [db002, db003]);
             for (const r of [db002, db003]) await r.query("STOP REPLICA IO_THREAD");
             await db001.query("INSERT INTO app.items VALUES (999)");
             const lost = await executed(db001);
@@ -141,4 +146,16 @@ for (const flavor of MATRIX) {
             assert.equal(await executed(db003), ahead);
         });
     });
+}
+
+/** Waits (by the servers' own GTID wait, 10 s) until every replica has applied everything the source has executed. */
+async function caughtUpWith(source: MariaServer, replicas: MariaServer[]): Promise<void> {
+    const maria = isMaria(source);
+    const [{ p }] = await source.query<{ p: string }>(maria ? "SELECT @@GLOBAL.gtid_binlog_pos AS p" : "SELECT @@GLOBAL.gtid_executed AS p");
+    const quoted = `'${p.replace(/\s+/g, "")}'`;
+    for (const r of replicas) {
+        // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout; WAIT_FOR_EXECUTED_GTID_SET 0 or 1.
+        const [{ w }] = await r.query<{ w: number }>(maria ? `SELECT MASTER_GTID_WAIT(${quoted}, 10) AS w` : `SELECT WAIT_FOR_EXECUTED_GTID_SET(${quoted}, 10) AS w`);
+        assert.equal(Number(w), 0, `${r.name} did not apply ${p} within 10 s`);
+    }
 }
