@@ -29,27 +29,14 @@ import { replicaHealthy, type ReplicaStatus } from "../../components/outputs";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
 import { containerLogTail, DockerHooks, type Applied } from "./dockerHooks";
+import { eventually, readVersions, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `mh${Date.now().toString(36).slice(-5)}`;
 const local = new Docker();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
-interface TestImage {
-    image: string;
-    kind: "mysql" | "mariadb";
-    binary: string;
-    title: string;
-    version?: string;
-}
-
-const ALL_IMAGES: TestImage[] = [
-    { image: "mysql-replicaset-test/mysql:9", kind: "mysql", binary: "mysqld", title: "" },
-    { image: "mysql-replicaset-test/mariadb:11", kind: "mariadb", binary: "mariadbd", title: "" },
-    { image: "mysql-replicaset-test/mariadb:10.11", kind: "mariadb", binary: "mariadbd", title: "" },
-];
+const ALL_IMAGES: TestImage[] = testImages();
 /**
  * E2E_HOSTS_IMAGES (comma-separated image references) narrows the run; default: every image. CI runs MySQL 9.7
  * only to stay within its 30 minutes: placement and addressing do not depend on the flavor, and every flavor's
@@ -73,20 +60,11 @@ function prepare(): string | undefined {
     } catch (error) {
         return `no local Docker engine with the test images: ${(error as Error).message.split("\n")[0]}`;
     }
-    for (const i of IMAGES) {
-        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", i.binary, i.image, "--version"], { encoding: "utf8", timeout: 60_000 });
-        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
-        i.version = m?.[1];
-        i.title = m ? `[${i.kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}]` : `[${i.image}]`;
-    }
+    readVersions(IMAGES);
     return undefined;
 }
 const PROBLEM = prepare();
 for (const i of IMAGES) if (!i.title) i.title = `[${i.image}]`;
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return (output as unknown as { promise(): Promise<T> }).promise();
-}
 
 /** The port every member publishes on its host in this flavor's run (one per flavor: a failed run leaves its containers). */
 let PORT = 3306;
@@ -99,22 +77,6 @@ async function rows<T = Record<string, unknown>>(host: string, password: string,
         return result as T[];
     } finally {
         await connection.end().catch(() => connection.destroy());
-    }
-}
-
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last = "no attempt finished";
-    for (let attempt = 0; ; attempt++) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-            last = "not yet";
-        } catch (error) {
-            last = (error as Error).message;
-        }
-        if (Date.now() >= deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}; last seen: ${last}`);
-        await new Promise((ok) => setTimeout(ok, Math.min(50 * 1.5 ** attempt, 1000)));
     }
 }
 

@@ -16,7 +16,6 @@ import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { load as loadYaml } from "js-yaml";
@@ -28,35 +27,18 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
 import { containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
+import { eventually, freePort, readVersions, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 /** Per run: names that collide with nothing (the dev stack's db001/mybridge, or another run). */
 const RUN = `e2e${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
 const docker = new Docker();
-// The SDK's RPC queue drain (internal, stable since 3.x).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
 // ---------------------------------------------------------------------------------------------------------
 // the images, and the version each one's server reports (for the titles)
 
-interface TestImage {
-    image: string;
-    kind: "mysql" | "mariadb";
-    /** The server binary in the image. */
-    binary: string;
-    /** "[MySQL 9.7.4]" from the binary's --version, checked against the live VERSION(); "[<image>]" when unread. */
-    title: string;
-    /** "9.7.4". */
-    version?: string;
-}
-
-const IMAGES: TestImage[] = [
-    { image: "mysql-replicaset-test/mysql:9", kind: "mysql", binary: "mysqld", title: "" },
-    { image: "mysql-replicaset-test/mariadb:11", kind: "mariadb", binary: "mariadbd", title: "" },
-    { image: "mysql-replicaset-test/mariadb:10.11", kind: "mariadb", binary: "mariadbd", title: "" },
-];
+const IMAGES: TestImage[] = testImages();
 
 /**
  * Titles are fixed before any test runs, so the engine is asked here, synchronously: build the images when
@@ -77,12 +59,7 @@ function prepare(): { engine?: string; problem?: string } {
         for (const i of IMAGES) i.title = `[${i.image}]`;
         return { engine, problem: `building the test images failed: ${(error as Error).message}` };
     }
-    for (const i of IMAGES) {
-        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", i.binary, i.image, "--version"], { encoding: "utf8", timeout: 60_000 });
-        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
-        i.version = m?.[1];
-        i.title = m ? `[${i.kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}]` : `[${i.image}: no version in ${JSON.stringify(text)}]`;
-    }
+    readVersions(IMAGES);
     return { engine };
 }
 const PREPARED = prepare();
@@ -94,19 +71,6 @@ function titleOfVersion(text: string): string {
 
 // ---------------------------------------------------------------------------------------------------------
 // helpers
-
-/** An Output's value; rejects when the resource behind it failed (apply would wait forever). */
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return (output as unknown as { promise(): Promise<T> }).promise();
-}
-
-async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((ok, fail) => server.once("error", fail).listen(0, "127.0.0.1", ok));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((ok) => server.close(ok));
-    return port;
-}
 
 /**
  * The dev stack's config with the test's image, unique names and free host ports. The version is stated only
@@ -173,23 +137,6 @@ async function rows<T = Record<string, unknown>>(port: number, password: string,
         return result as T[];
     } finally {
         await connection.end().catch(() => connection.destroy());
-    }
-}
-
-/** Polls `probe` with short backoff until it returns a value; on the deadline, says what it waited for and saw last. */
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last = "no attempt finished";
-    for (let attempt = 0; ; attempt++) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-            last = "not yet";
-        } catch (error) {
-            last = (error as Error).message;
-        }
-        if (Date.now() >= deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}; last seen: ${last}`);
-        await new Promise((ok) => setTimeout(ok, Math.min(50 * 1.5 ** attempt, 1000)));
     }
 }
 

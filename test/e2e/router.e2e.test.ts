@@ -12,7 +12,6 @@
 import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import * as mysql from "mysql2/promise";
@@ -22,29 +21,17 @@ import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { ROUTER_CHECK_USER } from "../../components/router/render";
-import { containerLogTail, DockerHooks, RUN_LABEL } from "./dockerHooks";
+import { containerLogTail, DockerHooks } from "./dockerHooks";
+import { eventually, freePorts, readVersions, removeRun, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `rt${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
 const ROUTER_IMAGE = "mysql-replicaset-test/haproxy:2.6";
 const docker = new Docker();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
-
-interface TestImage {
-    image: string;
-    kind: "mysql" | "mariadb";
-    binary: string;
-    title: string;
-    version?: string;
-}
 
 /** MySQL 9.7 (caching_sha2_password check) and MariaDB 11.8 (mysql-check): the two check styles. */
-const IMAGES: TestImage[] = [
-    { image: "mysql-replicaset-test/mysql:9", kind: "mysql", binary: "mysqld", title: "" },
-    { image: "mysql-replicaset-test/mariadb:11", kind: "mariadb", binary: "mariadbd", title: "" },
-];
+const IMAGES: TestImage[] = testImages().filter((i) => i.image !== "mysql-replicaset-test/mariadb:10.11");
 
 function prepare(): { engine?: string; problem?: string } {
     let engine: string;
@@ -60,33 +47,10 @@ function prepare(): { engine?: string; problem?: string } {
         for (const i of IMAGES) i.title = `[${i.image}]`;
         return { engine, problem: `building the test images failed: ${(error as Error).message}` };
     }
-    for (const i of IMAGES) {
-        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", i.binary, i.image, "--version"], { encoding: "utf8", timeout: 60_000 });
-        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
-        i.version = m?.[1];
-        i.title = m ? `[${i.kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}]` : `[${i.image}]`;
-    }
+    readVersions(IMAGES);
     return { engine };
 }
 const PREPARED = prepare();
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return (output as unknown as { promise(): Promise<T> }).promise();
-}
-
-async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((ok, fail) => server.once("error", fail).listen(0, "127.0.0.1", ok));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((ok) => server.close(ok));
-    return port;
-}
-
-async function freePorts(n: number): Promise<number[]> {
-    const ports = new Set<number>();
-    while (ports.size < n) ports.add(await freePort());
-    return [...ports];
-}
 
 /** 1 source + 2 replicas with the router on free ports. */
 async function settingsWithRouter(image: TestImage, run: string): Promise<ReplicaSetSettings> {
@@ -160,31 +124,12 @@ async function hostnamesOver(endpoint: string, password: string, n: number): Pro
     }
 }
 
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last = "no attempt finished";
-    for (let attempt = 0; ; attempt++) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-            last = "not yet";
-        } catch (error) {
-            last = (error as Error).message;
-        }
-        if (Date.now() >= deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}; last seen: ${last}`);
-        await new Promise((ok) => setTimeout(ok, Math.min(50 * 1.5 ** attempt, 500)));
-    }
-}
-
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
 after(async () => {
     for (const hooks of allHooks) hooks.host.stop();
-    const byRun = { filters: JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }) };
     try {
-        for (const c of await docker.listContainers({ all: true, ...byRun })) await docker.getContainer(c.Id).remove({ force: true, v: true });
-        for (const n of await docker.listNetworks(byRun)) await docker.getNetwork(n.Id).remove();
-        for (const v of (await docker.listVolumes(byRun)).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+        await removeRun(docker, RUN);
     } catch (error) {
         if (allHooks.length > 0) console.error(`router e2e cleanup of run ${RUN} failed: ${(error as Error).message}`);
     }

@@ -11,7 +11,6 @@
 import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import * as mysql from "mysql2/promise";
@@ -20,7 +19,8 @@ import { validateConfig } from "../../config/validate";
 import type { ReplicaSetSettings } from "../../config/types";
 import type { ReplicaStatus } from "../../components/outputs";
 import { ReplicaSet } from "../../components/replicaSet";
-import { DockerHooks, RUN_LABEL } from "./dockerHooks";
+import { DockerHooks } from "./dockerHooks";
+import { eventually, freePorts, removeRun, runtimeSettings, valueOf } from "./support";
 import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 
 const REPO = resolve(__dirname, "..", "..");
@@ -28,8 +28,6 @@ const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `sd${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
 const IMAGE = "mysql-replicaset-test/mariadb:11";
 const docker = new Docker();
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
 function prepare(): { title: string; version?: string; problem?: string } {
     try {
@@ -47,21 +45,6 @@ function prepare(): { title: string; version?: string; problem?: string } {
     }
 }
 const PREPARED = prepare();
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return (output as unknown as { promise(): Promise<T> }).promise();
-}
-
-async function freePorts(n: number): Promise<number[]> {
-    const ports = new Set<number>();
-    while (ports.size < n) {
-        const server = createServer();
-        await new Promise<void>((ok, fail) => server.once("error", fail).listen(0, "127.0.0.1", ok));
-        ports.add((server.address() as { port: number }).port);
-        await new Promise((ok) => server.close(ok));
-    }
-    return [...ports];
-}
 
 /** Statements in order over one TCP connection as root; the last one's rows. */
 function memberAt(port: number, password: string): StatementRunner {
@@ -95,22 +78,6 @@ async function runProgram(settings: ReplicaSetSettings, passwords: { rootPasswor
     return { hooks, healthy, replicas: replicas as Record<string, ReplicaStatus> };
 }
 
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last = "no attempt finished";
-    for (let attempt = 0; ; attempt++) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-            last = "not yet";
-        } catch (error) {
-            last = (error as Error).message;
-        }
-        if (Date.now() >= deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}; last seen: ${last}`);
-        await new Promise((ok) => setTimeout(ok, Math.min(50 * 1.5 ** attempt, 500)));
-    }
-}
-
 async function checksums(member: StatementRunner): Promise<Record<string, string>> {
     const rows = await member.query<{ Table: string; Checksum: string | number | null }>(`CHECKSUM TABLE ${HISTORY_TABLES.join(", ")}`);
     return Object.fromEntries(rows.map((r) => [r.Table, String(r.Checksum)]));
@@ -118,11 +85,8 @@ async function checksums(member: StatementRunner): Promise<Record<string, string
 
 after(async () => {
     for (const hooks of allHooks) hooks.host.stop();
-    const byRun = { filters: JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }) };
     try {
-        for (const c of await docker.listContainers({ all: true, ...byRun })) await docker.getContainer(c.Id).remove({ force: true, v: true });
-        for (const n of await docker.listNetworks(byRun)) await docker.getNetwork(n.Id).remove();
-        for (const v of (await docker.listVolumes(byRun)).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
+        await removeRun(docker, RUN);
     } catch (error) {
         if (allHooks.length > 0) console.error(`seed e2e cleanup of run ${RUN} failed: ${(error as Error).message}`);
     }
