@@ -646,8 +646,23 @@ export const setTimeZone = (zone: string) => `SET SESSION time_zone = ${SqlStrin
  * REPLICA_SIDE_DISABLED): only the source runs its events. MySQL spells it DISABLE ON REPLICA from 8.0.22.
  */
 export function disableEventOnReplica(dialect: Dialect, db: string, name: string): string {
-    const on = dialect.name === "mysql-8.0" || dialect.name === "mysql-8.4" ? "REPLICA" : "SLAVE";
-    return `ALTER EVENT ${qualified(db, name)} DISABLE ON ${on}`;
+    return `ALTER EVENT ${qualified(db, name)} ${replicaSideDisabled(dialect)}`;
+}
+
+function replicaSideDisabled(dialect: Dialect): string {
+    return `DISABLE ON ${dialect.name === "mysql-8.0" || dialect.name === "mysql-8.4" ? "REPLICA" : "SLAVE"}`;
+}
+
+/**
+ * SHOW CREATE EVENT's statement with an enabled event created replica-side disabled from the start. Created
+ * enabled and altered afterwards, an EVERY event fires at once on the replica (its scheduler is on): a local,
+ * binlogged write — an errant transaction — before the ALTER lands (seen on MariaDB 10.11 and 11.8).
+ */
+export function createEventDisabledOnReplica(dialect: Dialect, createEvent: string): string {
+    const status = /(\bON COMPLETION (?:NOT )?PRESERVE )(ENABLE|DISABLE ON (?:SLAVE|REPLICA)|DISABLE)\b/;
+    const match = status.exec(createEvent);
+    if (!match) throw new Error(`unexpected SHOW CREATE EVENT output (no ON COMPLETION … status): ${createEvent.slice(0, 120)}`);
+    return match[2] === "ENABLE" ? createEvent.replace(status, `$1${replicaSideDisabled(dialect)}`) : createEvent;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
     accountExists,
     createRouterCheckAccount,
     declareSeedPosition,
+    createEventDisabledOnReplica,
     disableEventOnReplica,
     dropSchema,
     dropTable,
@@ -352,7 +353,7 @@ async function copyProgrammes(schemas: string[], reader: Member, loader: Loader,
         await useMode(loader, String(row.sql_mode ?? ""));
         if (kind === "EVENT") {
             await query(session, setTimeZone(String(row.time_zone ?? "SYSTEM")));
-            await query(session, text);
+            await query(session, createEventDisabledOnReplica(replica.dialect, text));
             await query(session, "SET SESSION time_zone = '+00:00'");
             // An event whose schedule has ended may be dropped at creation (ON COMPLETION NOT PRESERVE).
             await query(session, disableEventOnReplica(replica.dialect, db, name)).catch((error) => {

@@ -31,6 +31,7 @@ import assert from "node:assert/strict";
 import {
     account,
     changeSource,
+    createEventDisabledOnReplica,
     dialectFor,
     DIALECTS,
     ensureReplicationAccount,
@@ -588,5 +589,18 @@ describe("mutual TLS statements (issue #13)", () => {
         assert.equal(dialectFor(identifyServer("8.0.15", "")).reloadTls, undefined);
         assert.equal(dialectFor(identifyServer("5.7.30-33", "Percona Server (GPL)")).reloadTls, undefined);
         assert.equal(dialectFor(identifyServer("10.11.19-MariaDB", "")).reloadTls, "FLUSH NO_WRITE_TO_BINLOG SSL");
+    });
+});
+
+describe("createEventDisabledOnReplica: a copied event never runs on the replica, not even once", () => {
+    const shown = "CREATE DEFINER=`root`@`localhost` EVENT `nightly` ON SCHEDULE EVERY 1 DAY STARTS '2026-11-28 20:00:00' ON COMPLETION NOT PRESERVE ENABLE DO INSERT INTO app1.audit VALUES (-1)";
+    test("an enabled event is created replica-side disabled, in each dialect's words", () => {
+        assert.match(createEventDisabledOnReplica(dialectOf("11.8.9-MariaDB"), shown), /NOT PRESERVE DISABLE ON SLAVE DO INSERT/);
+        assert.match(createEventDisabledOnReplica(dialectOf("9.7.4"), shown), /NOT PRESERVE DISABLE ON REPLICA DO INSERT/);
+    });
+    test("a disabled event stays as it is; an unexpected text is refused rather than run enabled", () => {
+        const off = shown.replace("PRESERVE ENABLE", "PRESERVE DISABLE");
+        assert.equal(createEventDisabledOnReplica(dialectOf("11.8.9-MariaDB"), off), off);
+        assert.throws(() => createEventDisabledOnReplica(dialectOf("9.7.4"), "CREATE EVENT e DO SELECT 1"), /unexpected SHOW CREATE EVENT output/);
     });
 });
