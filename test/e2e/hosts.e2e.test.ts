@@ -29,7 +29,7 @@ import { replicaHealthy, type ReplicaStatus } from "../../components/outputs";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
 import { containerLogTail, DockerHooks, type Applied } from "./dockerHooks";
-import { eventually, readVersions, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
+import { eventually, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -160,17 +160,8 @@ IMAGES.forEach((image, index) => {
             return;
         }
         const hosts = harness!.hosts;
-        let broken = false;
-        const step = (name: string, fn: () => Promise<void>) =>
-            t.test(`${name} ${T}`, async (s) => {
-                if (broken) return s.skip("an earlier step failed");
-                try {
-                    await fn();
-                } catch (error) {
-                    broken = true;
-                    throw error;
-                }
-            });
+        // Steps share state; once one fails the rest are skipped.
+        const step = stepsOf(t, T);
 
         const port = 3306 + 10 * index;
         PORT = port;

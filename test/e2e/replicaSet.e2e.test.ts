@@ -27,7 +27,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
 import { containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
-import { eventually, freePort, readVersions, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
+import { eventually, freePort, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -215,18 +215,8 @@ IMAGES.forEach((image, index) => {
         if (PREPARED.problem) throw new Error(PREPARED.problem);
         console.log(`e2e: real Docker engine ${PREPARED.engine}, image ${image.image} ${T}, run ${run}`);
 
-        // Steps share state; once one fails the rest are skipped (they would only fail for the same reason).
-        let broken = false;
-        const step = (name: string, fn: () => Promise<void>) =>
-            t.test(`${name} ${T}`, async (s) => {
-                if (broken) return s.skip("an earlier step failed");
-                try {
-                    await fn();
-                } catch (error) {
-                    broken = true;
-                    throw error;
-                }
-            });
+        // Steps share state; once one fails the rest are skipped.
+        const step = stepsOf(t, T);
 
         const settings = await settingsLikeDev(image, run);
         const source = settings.members.find((m) => m.role === "source")!;

@@ -22,7 +22,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { ROUTER_CHECK_USER } from "../../components/router/render";
 import { containerLogTail, DockerHooks } from "./dockerHooks";
-import { eventually, freePorts, readVersions, removeRun, runtimeSettings, type TestImage, testImages, valueOf } from "./support";
+import { eventually, freePorts, readVersions, removeRun, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -148,17 +148,8 @@ IMAGES.forEach((image, index) => {
         }
         if (PREPARED.problem) throw new Error(PREPARED.problem);
 
-        let broken = false;
-        const step = (name: string, fn: () => Promise<void>) =>
-            t.test(`${name} ${T}`, async (s) => {
-                if (broken) return s.skip("an earlier step failed");
-                try {
-                    await fn();
-                } catch (error) {
-                    broken = true;
-                    throw error;
-                }
-            });
+        // Steps share state; once one fails the rest are skipped.
+        const step = stepsOf(t, T);
 
         const settings = await settingsWithRouter(image, run);
         const [source, ...replicas] = settings.members;

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
+import type { TestContext } from "node:test";
 import type Docker from "dockerode";
 import type * as pulumi from "@pulumi/pulumi";
 import { RUN_LABEL } from "./dockerHooks";
@@ -87,4 +88,22 @@ export function readVersions(images: TestImage[]): void {
         i.version = m?.[1];
         i.title = m ? `[${i.kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}]` : `[${i.image}: no version in ${JSON.stringify(text)}]`;
     }
+}
+
+/**
+ * Sub-tests of `t` that share state: once one fails, the rest are skipped (they would only fail for the same
+ * reason). Each is titled with `title` (the server's).
+ */
+export function stepsOf(t: TestContext, title: string): (name: string, fn: () => Promise<void>) => Promise<void> {
+    let broken = false;
+    return (name, fn) =>
+        t.test(`${name} ${title}`, async (s) => {
+            if (broken) return s.skip("an earlier step failed");
+            try {
+                await fn();
+            } catch (error) {
+                broken = true;
+                throw error;
+            }
+        });
 }
