@@ -22,7 +22,7 @@ export function channelTarget(source: MemberEndpoint, replica: MemberEndpoint): 
 /**
  * How anything running in a container on Docker host `from` (a replica, the router) reaches `target`: by its
  * network alias and internal port on the same host, at its host's address and published port from another.
- * `from` undefined with a placed target means "not on any of the hosts", which only the alias-less path fits.
+ * Targets without placement (one local engine, state from before hosts) are always reached by alias.
  */
 export function reachFrom(target: MemberEndpoint, from: string | undefined): ChannelTarget {
     if (target.peerHost === undefined || target.dockerHost === from) {

@@ -28,7 +28,7 @@ import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { memberEndpoint } from "../../components/placement";
-import { ROUTER_CHECK_USER } from "../../components/router/render";
+import { CHECK_TIMING, ROUTER_CHECK_USER } from "../../components/router/render";
 import { cidrToAccountHost } from "../../components/network";
 import { replicaHealthy, type Endpoints, type ReplicaStatus } from "../../components/outputs";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
@@ -123,6 +123,16 @@ async function hostnamesOver(endpoint: string, password: string, n: number): Pro
 }
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort().join(",");
+
+/**
+ * HAProxy takes a server for UP until `fall` checks in a row failed: right after the router (re)starts, a member
+ * whose check account is missing still gets connections. A sample counts only once every server has had its
+ * `fall` checks (plus the check timeout) since the container started.
+ */
+async function routerSettled(client: Docker, name: string): Promise<boolean> {
+    const started = Date.parse((await client.getContainer(name).inspect()).State.StartedAt);
+    return Date.now() - started > (CHECK_TIMING.fall + 1) * CHECK_TIMING.intervalMs + 2000;
+}
 
 async function checksums(member: StatementRunner): Promise<Record<string, string>> {
     const result = await member.query<{ Table: string; Checksum: string | number | null }>(`CHECKSUM TABLE ${HISTORY_TABLES.join(", ")}`);
@@ -333,6 +343,7 @@ IMAGES.forEach((image, index) => {
             });
             assert.ok([db002.name, db003.name].includes(row.h), `the reader answered from a replica, not ${row.h}`);
             await eventually("both replicas behind the reader endpoint (db002 by alias, db003 at node3's address)", 30, async () => {
+                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(reader, password, 8);
                 return sorted(seen) === sorted([db002.name, db003.name]) ? seen : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -387,6 +398,7 @@ IMAGES.forEach((image, index) => {
             // The seed made the router's check account there too (the copy leaves out the mysql schema): the
             // re-rendered router reaches db004 at node3's address.
             await eventually("the three replicas behind the reader endpoint", 30, async () => {
+                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(current.endpoints.reader, password, 9);
                 return sorted(seen) === sorted([db002.name, db003.name, db004Name]) ? seen : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
