@@ -3,11 +3,12 @@
  * provider, the resources exactly as before); with `hosts`, one explicit docker.Provider per host carrying
  * members, and on each of them the bridge network and the image its members share.
  */
+import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
 import { cidrToAccountHost } from "./network";
-import { hostAccountPatterns, usedHosts } from "./placement";
+import { engineHosts, hostAccountPatterns, routerHostOf, usedHosts } from "./placement";
 
 /** TLS material of tcp:// engines by host name (secret config `hostTls`), as the Docker provider takes it. */
 export type HostTls = Record<string, { ca?: string; cert?: string; key?: string }>;
@@ -30,6 +31,14 @@ export interface Engines {
      * address). Empty without hosts.
      */
     accountHosts: pulumi.Output<string[]>;
+    /** With hosts and a router: the router's host's provider and network (members there share it). */
+    router?: { provider: docker.Provider; network: docker.Network };
+    /**
+     * With hosts and a router: the host patterns of the router's check account, the router host's bridge subnet
+     * (members on its host, dialled by alias) then its address (members on other hosts see the router's
+     * connections come from there: the engine masquerades container traffic leaving the host).
+     */
+    routerCheckHosts?: pulumi.Output<string[]>;
 }
 
 export function declareEngines(name: string, s: ReplicaSetSettings, hostTls: pulumi.Input<HostTls> | undefined, parent: pulumi.Resource): Engines {
@@ -39,7 +48,9 @@ export function declareEngines(name: string, s: ReplicaSetSettings, hostTls: pul
         return { local: { network }, of: () => ({ network, image }), accountHosts: pulumi.output([]) };
     }
     const engines = new Map<string, Engine>();
-    for (const host of usedHosts(s)) {
+    const networksByHost = new Map<string, { provider: docker.Provider; network: docker.Network }>();
+    const carriesMembers = new Set(usedHosts(s).map((h) => h.name));
+    for (const host of engineHosts(s)) {
         const material = (pick: "ca" | "cert" | "key") =>
             pulumi.secret(pulumi.output(hostTls!).apply((all) => all?.[host.name]?.[pick]));
         const provider = new docker.Provider(
@@ -50,10 +61,14 @@ export function declareEngines(name: string, s: ReplicaSetSettings, hostTls: pul
             },
             { parent },
         );
+        // Docker names are per engine: every host's network has the configured name.
+        const network = new docker.Network(`${s.networkName}-${host.name}`, { name: s.networkName, driver: "bridge" }, { parent, provider });
+        networksByHost.set(host.name, { provider, network });
+        // A host carrying only the router needs no server image.
+        if (!carriesMembers.has(host.name)) continue;
         engines.set(host.name, {
             provider,
-            // Docker names are per engine: every host's network has the configured name.
-            network: new docker.Network(`${s.networkName}-${host.name}`, { name: s.networkName, driver: "bridge" }, { parent, provider }),
+            network,
             image: new docker.RemoteImage(`${name}-image-${host.name}`, { name: s.image, keepLocally: true }, { parent, provider }),
         });
     }
@@ -68,8 +83,19 @@ export function declareEngines(name: string, s: ReplicaSetSettings, hostTls: pul
         });
         return [...new Set([...subnets, ...hostAccountPatterns(s)])];
     });
+    const routerHost = routerHostOf(s);
+    const router = routerHost ? networksByHost.get(routerHost.name) : undefined;
+    const routerCheckHosts = routerHost && router
+        ? router.network.ipamConfigs.apply((configs) => {
+              const subnet = (configs ?? []).map((c) => cidrToAccountHost(c.subnet)).find((h) => h !== undefined);
+              // No IPv4 subnet: members on the router's host are checked from an address no pattern but '%' names.
+              return [...new Set([subnet ?? "%", ...(isIP(routerHost.address) !== 0 ? [routerHost.address] : [])])];
+          })
+        : undefined;
     return {
         local: {},
+        ...(router ? { router } : {}),
+        ...(routerCheckHosts ? { routerCheckHosts } : {}),
         of: (member) => {
             const engine = engines.get(member.host ?? "");
             if (!engine) throw new Error(`member ${member.name}: host ${JSON.stringify(member.host)} is not one of hosts`);

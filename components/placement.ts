@@ -6,6 +6,7 @@
 import { isIP } from "node:net";
 import type { HostSettings, MemberSettings, ReplicaSetSettings } from "../config/types";
 import { dialAddress } from "./network";
+import { reachFrom, type ChannelTarget } from "./replication/route";
 import type { MemberEndpoint } from "./replication/types";
 import { SERVER_PORT } from "./serverFlags";
 
@@ -65,4 +66,27 @@ export function usedHosts(s: ReplicaSetSettings): HostSettings[] {
  */
 export function hostAccountPatterns(s: ReplicaSetSettings): string[] {
     return [...new Set(usedHosts(s).map((h) => h.address).filter((a) => isIP(a) !== 0))];
+}
+
+/** The host the router runs on: with `hosts` and `router: haproxy`, `routerHost` (validated; default the first host). */
+export function routerHostOf(s: ReplicaSetSettings): HostSettings | undefined {
+    if (!s.hosts || s.router !== "haproxy") return undefined;
+    const name = s.routerHost ?? s.hosts[0]?.name;
+    const host = s.hosts.find((h) => h.name === name);
+    if (!host) throw new Error(`routerHost = ${JSON.stringify(name)}: name one of hosts (${s.hosts.map((h) => h.name).join(", ")})`);
+    return host;
+}
+
+/**
+ * Where the router dials a member: by alias inside the network on the router's own host, at the member host's
+ * address and published port from another (route.ts decides, as for a replica's channel).
+ */
+export function routerTarget(s: ReplicaSetSettings, member: MemberSettings): ChannelTarget {
+    return reachFrom(memberEndpoint(s, member), routerHostOf(s)?.name);
+}
+
+/** The hosts that need an engine: those carrying members, and the router's host, in `hosts` order. */
+export function engineHosts(s: ReplicaSetSettings): HostSettings[] {
+    const router = routerHostOf(s);
+    return (s.hosts ?? []).filter((h) => h === router || s.members.some((m) => m.host === h.name));
 }

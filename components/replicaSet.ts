@@ -188,12 +188,18 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,
+                // With hosts: where the router's checks come from (its host's subnet and address), unless the user
+                // gave the one pattern every account takes. Absent: replicationUserHost, as on one engine.
+                ...(engines.routerCheckHosts && !s.replicationUserHost ? { routerCheckHosts: engines.routerCheckHosts } : {}),
             },
             { parent: this, dependsOn: Object.values(containers) },
         );
 
-        // validateConfig refuses router: haproxy with hosts, so the router always has the local network.
-        this.router = s.router === "haproxy" && network ? declareRouter(name, s, network, [replication], this).container : undefined;
+        // On the local engine's network, or with hosts on the router host's (components/hosts.ts).
+        const routerEngine = engines.router ?? (network ? { network, provider: undefined } : undefined);
+        this.router = s.router === "haproxy" && routerEngine
+            ? declareRouter(name, s, routerEngine.network, [replication], this, routerEngine.provider).container
+            : undefined;
         this.endpoints = pulumi.output(routerEndpoints(s));
         this.networkName = network ? network.name : pulumi.output(s.networkName);
         this.containers = containers;

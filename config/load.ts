@@ -32,6 +32,7 @@ export const PLAIN_KEYS = [
     "routerImage",
     "writerPort",
     "readerPort",
+    "routerHost",
     "hosts",
     "seedMethod",
 ] as const;

@@ -106,6 +106,11 @@ export interface ReplicaSetSettings {
     readerPort: number;
     /** The Docker hosts members are placed on (config `hosts`); absent: every member on the one local engine. */
     hosts?: HostSettings[];
+    /**
+     * With `hosts` and `router: haproxy`: the host (`hosts[].name`) the router container runs on; default the first
+     * of `hosts`. Absent otherwise.
+     */
+    routerHost?: string;
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto, dump, or none (refused). */
     seedMethod: SeedMethod;
 }

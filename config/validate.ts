@@ -13,6 +13,7 @@ import {
     type FailoverMode,
     type Flavor,
     type MemberSettings,
+    type HostSettings,
     type ReplicaSetSettings,
     type RouterMode,
     type ServerVersion,
@@ -167,10 +168,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     // It goes into the chown command (quoted there too): digits and one colon only.
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
-    const router = routerKeys(raw, members, problem);
-    if (hosts && router.router === "haproxy") {
-        problem("router", "haproxy", "set router to none with hosts: the router does not yet run on a chosen host (it needs the local engine's network)");
-    }
+    const router = routerKeys(raw, members, hosts, problem);
 
     checkPasswords(raw, replicationUser, flavor, problems);
 
@@ -202,22 +200,61 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     };
 }
 
-/** router, routerImage, writerPort, readerPort: the endpoints' ports must clash with nothing the set publishes. */
-function routerKeys(raw: RawConfig, members: MemberSettings[], problem: Report): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort"> {
+/**
+ * router, routerImage, writerPort, readerPort, routerHost: the endpoints' ports must clash with nothing the set
+ * publishes on the router's host (the one local engine, or with hosts the router's host).
+ */
+function routerKeys(
+    raw: RawConfig,
+    members: MemberSettings[],
+    hosts: HostSettings[] | undefined,
+    problem: Report,
+): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort" | "routerHost"> {
     const router = stringKey(raw, "router", DEFAULTS.router, problem) as RouterMode;
     if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
     const routerImage = stringKey(raw, "routerImage", DEFAULTS.routerImage, problem);
     if (!parseImageReference(routerImage)) problem("routerImage", routerImage, `write a Docker image reference such as \`${DEFAULTS.routerImage}\``);
     const writerPort = integerKey(raw, "writerPort", DEFAULTS.writerPort, 1, 65535, problem);
     const readerPort = integerKey(raw, "readerPort", DEFAULTS.readerPort, 1, 65535, problem);
+    const routerHost = routerHostKey(raw, router, hosts, problem);
     if (router === "haproxy") {
         if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
+        // With hosts, only the members on the router's host publish on its address.
+        const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost;
         for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
-            const index = members.findIndex((m) => m.hostPort === port);
-            if (index >= 0) problem(key, port, `use a port no member publishes: members[${index}] (${members[index].name}) has hostPort ${port}`);
+            const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
+            if (index >= 0) {
+                const where = hosts ? ` on the router's host ${routerHost}` : "";
+                problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
+            }
         }
     }
-    return { router, routerImage, writerPort, readerPort };
+    return { router, routerImage, writerPort, readerPort, ...(routerHost !== undefined ? { routerHost } : {}) };
+}
+
+/**
+ * routerHost: with hosts and router haproxy, the host the router runs on, default the first of hosts (a fixed
+ * host, not the source's: the endpoints must not move when the source does). Refused anywhere else.
+ */
+function routerHostKey(raw: RawConfig, router: RouterMode, hosts: HostSettings[] | undefined, problem: Report): string | undefined {
+    const value = raw.routerHost;
+    if (value !== undefined) {
+        if (!hosts) {
+            problem("routerHost", value, "remove it, or list the Docker hosts under hosts ({name, docker, address}): without hosts the router runs on the local engine");
+            return undefined;
+        }
+        if (router !== "haproxy") {
+            problem("routerHost", value, "remove it, or set router to haproxy: it names the host the router runs on");
+            return undefined;
+        }
+    }
+    if (!hosts || router !== "haproxy") return undefined;
+    if (value === undefined) return hosts[0]?.name;
+    if (typeof value !== "string" || !hosts.some((h) => h.name === value)) {
+        problem("routerHost", value, `name one of hosts: ${hosts.map((h) => h.name).join(", ")} (default: the first)`);
+        return undefined;
+    }
+    return value;
 }
 
 /** The host names the secret `hostTls` holds material for (config/load.ts passes only its keys). */

@@ -49,6 +49,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "failover",
     "containerIds",
     "routerCheckUser",
+    "routerCheckHosts",
     "seedMethod",
     "reseed",
 ];
@@ -103,6 +104,10 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (news.failover !== undefined && !["safe", "force"].includes(news.failover as string)) fail("failover", "must be safe or force");
     if (news.routerCheckUser !== undefined && !(typeof news.routerCheckUser === "string" && /^[A-Za-z0-9_]{1,32}$/.test(news.routerCheckUser))) {
         fail("routerCheckUser", "must be 1 to 32 letters, digits or _");
+    }
+    if (news.routerCheckHosts !== undefined && !(Array.isArray(news.routerCheckHosts) && news.routerCheckHosts.length > 0 &&
+        news.routerCheckHosts.every((h) => typeof h === "string" && h !== "" && h.length <= 255))) {
+        fail("routerCheckHosts", "must list host patterns (1 to 255 characters each)");
     }
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");

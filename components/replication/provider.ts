@@ -24,7 +24,7 @@ import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
-import { keepRouterCheckAccount } from "./routerAccount";
+import { keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
 import { planSeeds, seedReplicas } from "./seed";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
@@ -225,7 +225,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 5. Only now the source writes transactions of its own (heartbeat, probe): every replica follows it, so a
         //    run cut short from here on leaves a set that either config converges from.
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
-        await keepRouterCheckAccount(source, inputs.routerCheckUser, inputs.replicationUserHost);
+        await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs));
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};

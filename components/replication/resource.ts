@@ -41,6 +41,8 @@ export interface ReplicationArgs {
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** The router's health-check account (no password, no privilege), when a router is declared. */
     routerCheckUser?: pulumi.Input<string>;
+    /** The check account's host patterns (the router on one of several Docker hosts); absent: replicationUserHost. */
+    routerCheckHosts?: pulumi.Input<pulumi.Input<string>[]>;
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
     seedMethod?: pulumi.Input<"auto" | "dump" | "none">;
     /** Members whose own schemas a seed may replace. */

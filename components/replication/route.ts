@@ -1,6 +1,6 @@
 /**
  * Pure: how members reach each other when they run on several Docker hosts. Imported by the provider's steps
- * (attach, switchover) and by the component, so both compute a channel's address the same way.
+ * (attach, switchover) and by the component (the router's backends), so all compute an address the same way.
  */
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -16,10 +16,19 @@ export interface ChannelTarget {
  * Endpoints without placement (one local engine, or state written before hosts existed) use the alias.
  */
 export function channelTarget(source: MemberEndpoint, replica: MemberEndpoint): ChannelTarget {
-    if (source.dockerHost === replica.dockerHost || source.peerHost === undefined) {
-        return { host: source.internalHost, port: source.internalPort };
+    return reachFrom(source, replica.dockerHost);
+}
+
+/**
+ * How anything running in a container on Docker host `from` (a replica, the router) reaches `target`: by its
+ * network alias and internal port on the same host, at its host's address and published port from another.
+ * Targets without placement (one local engine, state from before hosts) are always reached by alias.
+ */
+export function reachFrom(target: MemberEndpoint, from: string | undefined): ChannelTarget {
+    if (target.peerHost === undefined || target.dockerHost === from) {
+        return { host: target.internalHost, port: target.internalPort };
     }
-    return { host: source.peerHost, port: source.peerPort ?? source.port };
+    return { host: target.peerHost, port: target.peerPort ?? target.port };
 }
 
 /** The same target as SHOW REPLICA STATUS shows it ("host:port"). */

@@ -56,6 +56,7 @@ import {
     withoutBinlog,
 } from "./dialect";
 import { closeAll, connectMember, readThreads, type Member } from "./members";
+import { routerCheckHosts } from "./routerAccount";
 import { estimateSecondsLeft } from "./seedPlan";
 import { DeadlineExceeded, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
@@ -174,9 +175,11 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
         // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
         if (ctx.inputs.routerCheckUser) {
-            const { routerCheckUser: user, replicationUserHost: host } = ctx.inputs;
-            if ((await query(loader.member.session, accountExists(user, host))).length === 0) {
-                await query(loader.member.session, createRouterCheckAccount(replica.dialect, user, host));
+            const user = ctx.inputs.routerCheckUser;
+            for (const host of routerCheckHosts(ctx.inputs)) {
+                if ((await query(loader.member.session, accountExists(user, host))).length === 0) {
+                    await query(loader.member.session, createRouterCheckAccount(replica.dialect, user, host));
+                }
             }
         }
         for (const statement of withoutBinlog(declareSeedPosition(replica.dialect, position))) await query(replica.session, statement);

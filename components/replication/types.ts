@@ -88,6 +88,11 @@ export interface ReplicationInputs {
      * source when missing and replicated to every member. Absent: no router.
      */
     routerCheckUser?: string;
+    /**
+     * Host patterns of the router's check account, one account each (the router on one of several Docker hosts:
+     * its host's bridge subnet and its host's address). Absent: replicationUserHost only.
+     */
+    routerCheckHosts?: string[];
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump or none. */
     seedMethod?: SeedMethod;
     /** Members whose own schemas a seed may replace (members[].reseed). */

@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
 import type { Endpoints } from "../outputs";
 import { dialAddress } from "../network";
-import { SERVER_PORT } from "../serverFlags";
+import { routerHostOf, routerTarget } from "../placement";
 import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
 
 /** The router container's name for a component named `name` (index.ts: the project). */
@@ -20,9 +20,13 @@ export function routerContainerName(name: string): string {
 /** The endpoints output when no router is declared. */
 export const NO_ENDPOINTS: Endpoints = Object.freeze({ writer: "", reader: "" });
 
-/** The configuration of a set's router: pure, from the settings. */
+/**
+ * The configuration of a set's router: pure, from the settings. Each member is dialled as placement.ts says:
+ * by alias inside the network on the router's own host (always, without hosts), at its host's address and
+ * published port from another host.
+ */
 export function routerConfig(s: ReplicaSetSettings): string {
-    const server = (m: MemberSettings) => ({ name: m.name, host: m.name, port: SERVER_PORT });
+    const server = (m: MemberSettings) => ({ name: m.name, ...routerTarget(s, m) });
     return renderHaproxyConfig({
         source: server(s.members.find((m) => m.role === "source")!),
         replicas: s.members.filter((m) => m.role === "replica").map(server),
@@ -34,7 +38,8 @@ export function routerConfig(s: ReplicaSetSettings): string {
 /** The published endpoints, host:port (the host as a client dials it: 127.0.0.1 for 0.0.0.0). */
 export function routerEndpoints(s: ReplicaSetSettings): Endpoints {
     if (s.router === "none") return NO_ENDPOINTS;
-    const host = dialAddress(s.bindAddress);
+    // With hosts: the router's host, at the address clients and the other hosts reach it by.
+    const host = routerHostOf(s)?.address ?? dialAddress(s.bindAddress);
     return { writer: `${host}:${s.writerPort}`, reader: `${host}:${s.readerPort}` };
 }
 
@@ -44,7 +49,9 @@ export interface RouterDeclaration {
 
 /**
  * The router container, named `<name>-router`. Declared after the replication resource (dependsOn), which
- * creates the check account: a router started before would mark every member down until then.
+ * creates the check account: a router started before would mark every member down until then. With hosts,
+ * `provider` is the router host's engine and `network` that host's network; its ports are published on that
+ * host's bindAddress, like its members' ports.
  */
 export function declareRouter(
     name: string,
@@ -52,8 +59,11 @@ export function declareRouter(
     network: docker.Network,
     dependsOn: pulumi.Resource[],
     parent: pulumi.Resource,
+    provider?: docker.Provider,
 ): RouterDeclaration {
-    const image = new docker.RemoteImage(`${name}-router-image`, { name: s.routerImage, keepLocally: true }, { parent });
+    const onEngine = provider ? { provider } : {};
+    const bindAddress = routerHostOf(s)?.bindAddress ?? s.bindAddress;
+    const image = new docker.RemoteImage(`${name}-router-image`, { name: s.routerImage, keepLocally: true }, { parent, ...onEngine });
     const container = new docker.Container(
         routerContainerName(name),
         {
@@ -62,14 +72,14 @@ export function declareRouter(
             hostname: routerContainerName(name),
             networksAdvanced: [{ name: network.name }],
             ports: [
-                { internal: WRITER_PORT, external: s.writerPort, ip: s.bindAddress, protocol: "tcp" },
-                { internal: READER_PORT, external: s.readerPort, ip: s.bindAddress, protocol: "tcp" },
+                { internal: WRITER_PORT, external: s.writerPort, ip: bindAddress, protocol: "tcp" },
+                { internal: READER_PORT, external: s.readerPort, ip: bindAddress, protocol: "tcp" },
             ],
             uploads: [{ file: ROUTER_CONFIG_PATH, content: routerConfig(s) }],
             restart: s.restartPolicy,
         },
         // The name and host ports are fixed: the old container must go before the new one starts.
-        { parent, dependsOn, deleteBeforeReplace: true },
+        { parent, dependsOn, deleteBeforeReplace: true, ...onEngine },
     );
     return { container };
 }

@@ -8,12 +8,14 @@
  *   components/replication/routerAccount.ts), every second: a stopped member leaves its pool within ~2 s
  *   (fall 2) and returns after one good check (rise 1);
  * - server names resolved through Docker's embedded DNS at run time, so a member that is down when the router
- *   starts, or comes back with another address, does not keep the router from starting or the member away.
+ *   starts, or comes back with another address, does not keep the router from starting or the member away;
+ *   a member on another Docker host is a host address and published port (placement.ts), checked the same way.
  *
  * Why leastconn: MySQL clients hold connections (pools) for a long time and the work per connection varies,
  * so the open connections are what loads a replica; roundrobin balances new connections only. HAProxy's
  * leastconn rotates among servers of equal load, so short-lived connections are spread round robin as well.
  */
+import { isIP } from "node:net";
 import type { Flavor, ServerVersion } from "../../config/types";
 
 /** The ports the router listens on inside its container (not privileged: the official image runs as haproxy). */
@@ -49,7 +51,10 @@ export function checkStyleFor(flavor: Flavor, version: ServerVersion): CheckStyl
 export interface RouterServer {
     /** Member name: the server's name in HAProxy's logs and stats. */
     name: string;
-    /** Address inside the network: the member's alias. */
+    /**
+     * Where the router dials it: the member's alias inside the network on the router's own host; with members on
+     * several hosts, another host's address (a name, or an IP) for a member there.
+     */
     host: string;
     port: number;
 }
@@ -69,12 +74,14 @@ export function renderHaproxyConfig(t: RouterTopology): string {
     if (!/^[A-Za-z0-9_]{1,32}$/.test(t.checkUser)) throw new Error(`checkUser ${JSON.stringify(t.checkUser)}: use 1 to 32 letters, digits or _`);
     for (const server of [t.source, ...t.replicas]) {
         // Names and aliases come from validated config (DNS labels); anything else would break the file's syntax.
-        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(server.name) || !/^[a-z0-9.-]+$/.test(server.host) || !Number.isInteger(server.port)) {
-            throw new Error(`router server ${JSON.stringify(server)}: names and hosts must be DNS labels, ports whole numbers`);
+        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(server.name) || !(/^[A-Za-z0-9.-]+$/.test(server.host) || isIP(server.host) === 6) || !Number.isInteger(server.port)) {
+            throw new Error(`router server ${JSON.stringify(server)}: names must be DNS labels, hosts host names or IP addresses, ports whole numbers`);
         }
     }
     const check = healthCheck(t.checkStyle, t.checkUser);
-    const server = (s: RouterServer, extra = "") => `    server ${s.name} ${s.host}:${s.port} check${extra}`;
+    // An IPv6 address in brackets: HAProxy reads the port after the last colon, brackets make that explicit.
+    const address = (s: RouterServer) => (isIP(s.host) === 6 ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
+    const server = (s: RouterServer, extra = "") => `    server ${s.name} ${address(s)} check${extra}`;
     return [
         "# Rendered by mysql-replicaset (components/router/render.ts) from the declared topology. Do not edit:",
         "# `pulumi up` replaces the router container whenever this text changes (a switchover, a new replica).",

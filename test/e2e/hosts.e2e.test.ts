@@ -3,10 +3,14 @@
  * its own network namespace on a bridge (test/support/hosts.ts), stand for three machines. The ReplicaSet
  * component, with the dev topology and one member per host (each on the same port of its host), runs under
  * pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every resource to the engine of the explicit
- * provider it was declared with, and run the replication provider from its serialized text. Then: rows written
- * on the source appear on both replicas; with a replica's engine stopped that replica is reported unhealthy
- * and the other healthy; a switchover to the member on another host re-points everyone at that host's
- * address; a destroy keeps every host's volumes.
+ * provider it was declared with, and run the replication provider from its serialized text. The router
+ * (`router: haproxy`) runs on node2. Then: rows written on the source appear on both replicas; a row written
+ * through the router's writer endpoint is read through its reader endpoint, which reaches the replicas on both
+ * hosts; with a replica's engine stopped that replica is reported unhealthy and the other healthy; after a
+ * binlog purge on the source a fourth member added on node3 is seeded by the provider's dump and replicates;
+ * a switchover to the member on another host re-points everyone at that host's address; with the new source's
+ * engine stopped, a failover declared in config promotes a member of a third host with no row lost, and the
+ * dead member rejoins when its host is back; a destroy keeps every host's volumes.
  *
  * Needs root, iproute2, util-linux (nsenter), iptables, dockerd and the test images on the local engine
  * (built by replicaSet.e2e.test.ts / test/support/image/build-image.sh). Without them it skips loudly, or
@@ -24,16 +28,20 @@ import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { memberEndpoint } from "../../components/placement";
+import { CHECK_TIMING, ROUTER_CHECK_USER } from "../../components/router/render";
 import { cidrToAccountHost } from "../../components/network";
-import { replicaHealthy, type ReplicaStatus } from "../../components/outputs";
+import { replicaHealthy, type Endpoints, type ReplicaStatus } from "../../components/outputs";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
+import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 import { containerLogTail, DockerHooks, type Applied } from "./dockerHooks";
 import { eventually, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `mh${Date.now().toString(36).slice(-5)}`;
+/** The router's test image (Debian bookworm's HAProxy with the official image's contract), loaded into every engine. */
+const ROUTER_IMAGE = "mysql-replicaset-test/haproxy:2.6";
 const local = new Docker();
 
 const ALL_IMAGES: TestImage[] = testImages();
@@ -56,7 +64,7 @@ function prepare(): string | undefined {
     if (problem) return problem;
     try {
         execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { stdio: "ignore", timeout: 30_000 });
-        execFileSync("bash", [resolve(REPO, "test/support/image/build-image.sh"), ...IMAGES.map((i) => i.image)], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
+        execFileSync("bash", [resolve(REPO, "test/support/image/build-image.sh"), ...IMAGES.map((i) => i.image), ROUTER_IMAGE], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
     } catch (error) {
         return `no local Docker engine with the test images: ${(error as Error).message.split("\n")[0]}`;
     }
@@ -66,23 +74,74 @@ function prepare(): string | undefined {
 const PROBLEM = prepare();
 for (const i of IMAGES) if (!i.title) i.title = `[${i.image}]`;
 
-/** The port every member publishes on its host in this flavor's run (one per flavor: a failed run leaves its containers). */
-let PORT = 3306;
+/** A published address, "host:port". */
+interface At {
+    host: string;
+    port: number;
+}
 
-async function rows<T = Record<string, unknown>>(host: string, password: string, sql: string): Promise<T[]> {
-    const connection = await mysql.createConnection({ host, port: PORT, user: "root", password, connectTimeout: 5000 });
-    connection.on("error", () => undefined);
+/** Statements in order over one TCP connection as root; the last one's rows. */
+function runner(at: At, password: string): StatementRunner {
+    return {
+        async query<T = Record<string, unknown>>(...statements: string[]): Promise<T[]> {
+            const connection = await mysql.createConnection({ ...at, user: "root", password, connectTimeout: 5000 });
+            connection.on("error", () => undefined);
+            try {
+                let result: unknown = [];
+                for (const sql of statements) [result] = await connection.query(sql);
+                return result as T[];
+            } finally {
+                await connection.end().catch(() => connection.destroy());
+            }
+        },
+    };
+}
+
+async function rows<T = Record<string, unknown>>(at: At, password: string, sql: string): Promise<T[]> {
+    return runner(at, password).query<T>(sql);
+}
+
+function parseAt(endpoint: string): At {
+    const i = endpoint.lastIndexOf(":");
+    return { host: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)) };
+}
+
+/** The @@hostname of each of `n` connections opened together (held open, so leastconn spreads them). */
+async function hostnamesOver(endpoint: string, password: string, n: number): Promise<string[]> {
+    const connections = await Promise.all(Array.from({ length: n }, () => mysql.createConnection({ ...parseAt(endpoint), user: "root", password, connectTimeout: 3000 })));
     try {
-        const [result] = await connection.query(sql);
-        return result as T[];
+        const names: string[] = [];
+        for (const c of connections) {
+            c.on("error", () => undefined);
+            const [result] = await c.query("SELECT @@hostname AS h");
+            names.push(String((result as Array<{ h: string }>)[0].h));
+        }
+        return names;
     } finally {
-        await connection.end().catch(() => connection.destroy());
+        await Promise.all(connections.map((c) => c.end().catch(() => c.destroy())));
     }
 }
 
+const sorted = (names: Iterable<string>) => [...new Set(names)].sort().join(",");
+
+/**
+ * HAProxy takes a server for UP until `fall` checks in a row failed: right after the router (re)starts, a member
+ * whose check account is missing still gets connections. A sample counts only once every server has had its
+ * `fall` checks (plus the check timeout) since the container started.
+ */
+async function routerSettled(client: Docker, name: string): Promise<boolean> {
+    const started = Date.parse((await client.getContainer(name).inspect()).State.StartedAt);
+    return Date.now() - started > (CHECK_TIMING.fall + 1) * CHECK_TIMING.intervalMs + 2000;
+}
+
+async function checksums(member: StatementRunner): Promise<Record<string, string>> {
+    const result = await member.query<{ Table: string; Checksum: string | number | null }>(`CHECKSUM TABLE ${HISTORY_TABLES.join(", ")}`);
+    return Object.fromEntries(result.map((r) => [r.Table, String(r.Checksum)]));
+}
+
 /** Where a replica's channel points, and whether both threads run (any dialect). */
-async function channel(kind: TestImage["kind"], host: string, password: string): Promise<{ source: string; running: boolean; error: string }> {
-    const [r = {}] = await rows<Record<string, string>>(host, password, kind === "mysql" ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
+async function channel(kind: TestImage["kind"], at: At, password: string): Promise<{ source: string; running: boolean; error: string }> {
+    const [r = {}] = await rows<Record<string, string>>(at, password, kind === "mysql" ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS");
     return kind === "mysql"
         ? { source: `${r.Source_Host}:${r.Source_Port}`, running: r.Replica_IO_Running === "Yes" && r.Replica_SQL_Running === "Yes", error: `${r.Last_IO_Error ?? ""}${r.Last_SQL_Error ?? ""}` }
         : { source: `${r.Master_Host}:${r.Master_Port}`, running: r.Slave_IO_Running === "Yes" && r.Slave_SQL_Running === "Yes", error: `${r.Last_IO_Error ?? ""}${r.Last_SQL_Error ?? ""}` };
@@ -96,8 +155,9 @@ const allHooks: DockerHooks[] = [];
 before(async () => {
     if (PROBLEM) return;
     const started = Date.now();
-    harness = await startHarness(3, IMAGES.map((i) => i.image));
-    console.log(`e2e hosts: 3 engines in network namespaces with ${IMAGES.length} images loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const images = [...IMAGES.map((i) => i.image), ROUTER_IMAGE];
+    harness = await startHarness(3, images);
+    console.log(`e2e hosts: 3 engines in network namespaces with ${images.length} images loaded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
 after(async () => {
@@ -106,24 +166,38 @@ after(async () => {
     await harness?.stop();
 });
 
-function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], port: number, sourceIndex = 0): ReplicaSetSettings {
+/**
+ * The dev topology, one member per host, each on the same port of its own host; with `withDb004`, a fourth member
+ * on node3 (the next port). `source`: the index of the declared source. The router runs on node2.
+ */
+function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], port: number, source = 0, withDb004 = false): ReplicaSetSettings {
     const tagSaysVersion = versionFromTag(parseImageReference(image.image)?.tag) !== undefined;
+    const placed = [
+        { serverId: 100, host: 0, hostPort: port },
+        { serverId: 200, host: 1, hostPort: port },
+        { serverId: 300, host: 2, hostPort: port },
+        ...(withDb004 ? [{ serverId: 400, host: 2, hostPort: port + 1 }] : []),
+    ];
     return validateConfig({
         image: image.image,
         ...(tagSaysVersion ? {} : { version: image.version }),
         networkName: `${run}-net`,
         hosts: hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address })),
-        // The dev topology, one member per host, each on the same port of its own host.
-        members: [100, 200, 300].map((serverId, i) => ({
+        members: placed.map((p, i) => ({
             name: `${run}-db00${i + 1}`,
-            role: i === sourceIndex ? "source" : "replica",
-            serverId,
-            hostPort: port,
-            host: hosts[i].name,
+            role: i === source ? "source" : "replica",
+            serverId: p.serverId,
+            hostPort: p.hostPort,
+            host: hosts[p.host].name,
         })),
         storage: "volume",
         // The default: three servers initialising at once on a loaded 2-core machine took up to 140 s.
         readinessTimeoutSeconds: 300,
+        router: "haproxy",
+        routerImage: ROUTER_IMAGE,
+        routerHost: hosts[1].name,
+        writerPort: port + 5,
+        readerPort: port + 6,
     });
 }
 
@@ -135,24 +209,41 @@ interface Run {
     rootPassword: string;
 }
 
-async function runProgram(run: string, settings: ReplicaSetSettings, hosts: HarnessHost[]): Promise<Run> {
+/** The program once (`previous`: as `pulumi up` on the stack the previous run left). */
+async function runProgram(run: string, settings: ReplicaSetSettings, hosts: HarnessHost[], previous?: DockerHooks): Promise<Run & { endpoints: Endpoints }> {
     const engines = Object.fromEntries(hosts.map((h) => [h.docker, h.client]));
-    const hooks = new DockerHooks({ docker: local, runId: RUN, projectDir: REPO, engines });
+    const hooks = new DockerHooks({ docker: local, runId: RUN, projectDir: REPO, engines, previous });
     allHooks.push(hooks);
     await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${run}`, false);
     hooks.observeResourceOptions();
     const set = new ReplicaSet(run, { settings });
-    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.rootPassword)]);
+    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.rootPassword), valueOf(set.endpoints), ...(set.router ? [valueOf(set.router.id)] : [])]);
     await values.catch(() => undefined);
     await runtimeSettings.waitForRPCs().catch(() => undefined);
-    const [healthy, replicas, rootPassword] = await values;
-    return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword };
+    const [healthy, replicas, rootPassword, endpoints] = await values;
+    return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword, endpoints };
+}
+
+/** As the engine does with a changed config: the replication resource updated by its provider; its state becomes the outputs. */
+async function updateReplication(current: Applied, hooks: DockerHooks, settings: ReplicaSetSettings): Promise<ReplicationState> {
+    const source = settings.members.find((m) => m.role === "source")!;
+    const news: ReplicationInputs & { __provider: unknown } = {
+        ...(current.inputs as unknown as ReplicationInputs),
+        source: memberEndpoint(settings, source),
+        replicas: settings.members.filter((m) => m.role === "replica").map((m) => memberEndpoint(settings, m)),
+        __provider: current.inputs.__provider,
+    };
+    const olds = current.state as unknown as ReplicationState;
+    const updated = await hooks.provider<{ outs: ReplicationState }>(current, "update", current.id, olds, news);
+    current.state = { ...(updated.outs as unknown as Record<string, unknown>), __provider: current.inputs.__provider };
+    current.inputs = news as unknown as Record<string, unknown>;
+    return updated.outs;
 }
 
 IMAGES.forEach((image, index) => {
     const T = image.title;
     const run = `${RUN}${index}`;
-    test(`members on three Docker hosts replicate, survive a host's loss and switch over ${T}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
+    test(`members on three Docker hosts replicate, route, seed, survive a host's loss, switch and fail over ${T}`, { timeout: 20 * 60_000 }, async (t: TestContext) => {
         if (PROBLEM) {
             if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${PROBLEM}`);
             console.error(`e2e hosts: SKIPPED: ${PROBLEM}`);
@@ -162,17 +253,34 @@ IMAGES.forEach((image, index) => {
         const hosts = harness!.hosts;
         // Steps share state; once one fails the rest are skipped.
         const step = stepsOf(t, T);
+        /** Seconds each step took, printed at the end (the CI budget is measured by these). */
+        const timings: string[] = [];
+        const timed = (name: string, fn: () => Promise<void>) => step(name, async () => {
+            const started = Date.now();
+            try {
+                await fn();
+            } finally {
+                timings.push(`${((Date.now() - started) / 1000).toFixed(1)} s  ${name.split(":")[0]}`);
+            }
+        });
 
+        // One port per flavor: a failed run leaves its containers.
         const port = 3306 + 10 * index;
-        PORT = port;
         const settings = settingsFor(image, run, hosts, port);
         const [db001, db002, db003] = settings.members;
-        const addressOf = (name: string) => hosts[settings.members.findIndex((m) => m.name === name)].address;
-        let first!: Run;
+        const db004Name = `${run}-db004`;
+        const hostIndex: Record<string, number> = { [db001.name]: 0, [db002.name]: 1, [db003.name]: 2, [db004Name]: 2 };
+        const at = (name: string): At => ({ host: hosts[hostIndex[name]].address, port: name === db004Name ? port + 1 : port });
+        let first!: Run & { endpoints: Endpoints };
+        /** The run whose state the later steps update (the second, once db004 is added). */
+        let current!: Run & { endpoints: Endpoints };
+        let password = "";
+        const routerLog = async () => `router log:\n${await containerLogTail(hosts[1].client.getContainer(`${run}-router`), 40)}`;
 
-        await step("run 1: each member's resources on its own host's engine; the set converges healthy", async () => {
+        await timed("run 1: each member's resources on its own host's engine, the router on node2's; the set converges healthy", async () => {
             const started = Date.now();
-            first = await runProgram(run, settings, hosts);
+            first = current = await runProgram(run, settings, hosts);
+            password = first.rootPassword;
             console.log(`e2e hosts ${T}: run 1 converged in ${((Date.now() - started) / 1000).toFixed(1)} s`);
             assert.equal(first.healthy, true, `healthy output: ${JSON.stringify(first.replicas)}`);
             settings.members.forEach((m, i) => {
@@ -188,30 +296,60 @@ IMAGES.forEach((image, index) => {
                     await assert.rejects(other.client.getContainer(m.name).inspect(), /no such container|404/i);
                 }
             }
+            const router = await hosts[1].client.getContainer(`${run}-router`).inspect();
+            assert.equal(router.State.Running, true, await routerLog());
+            assert.deepEqual(Object.keys(router.HostConfig.PortBindings ?? {}).sort().map((k) => router.HostConfig.PortBindings[k][0]), [
+                { HostIp: hosts[1].address, HostPort: String(port + 5) },
+                { HostIp: hosts[1].address, HostPort: String(port + 6) },
+            ], "the router publishes on node2's address");
+            for (const other of [hosts[0], hosts[2]]) await assert.rejects(other.client.getContainer(`${run}-router`).inspect(), /no such container|404/i);
+            assert.deepEqual(first.endpoints, { writer: `${hosts[1].address}:${port + 5}`, reader: `${hosts[1].address}:${port + 6}` });
         });
 
-        await step("each replica replicates from the source host's address; a row written on the source is on both replicas", async () => {
+        await timed("each replica replicates from the source host's address; a row written on the source is on both replicas", async () => {
             for (const r of [db002, db003]) {
-                const c = await channel(image.kind, addressOf(r.name), first.rootPassword);
+                const c = await channel(image.kind, at(r.name), password);
                 assert.equal(c.source, `${hosts[0].address}:${port}`, `${r.name} points at the source host's address`);
                 assert.ok(c.running, `${r.name}'s threads run: ${c.error}`);
-                assert.equal(first.replicas[r.name].endpoint, `${addressOf(r.name)}:${port}`, "the provider reached it at its host's address");
+                assert.equal(first.replicas[r.name].endpoint, `${at(r.name).host}:${port}`, "the provider reached it at its host's address");
             }
-            const source = addressOf(db001.name);
+            const source = at(db001.name);
             // One account row per pattern: every host's bridge subnet, and every host's address.
-            const accounts = await rows<{ host: string }>(source, first.rootPassword, "SELECT Host AS host FROM mysql.user WHERE User = 'repl'");
+            const accounts = await rows<{ host: string }>(source, password, "SELECT Host AS host FROM mysql.user WHERE User = 'repl'");
             const subnets = await Promise.all(hosts.map(async (h) => cidrToAccountHost((await h.client.getNetwork(settings.networkName).inspect()).IPAM?.Config?.[0]?.Subnet)));
             assert.deepEqual(accounts.map((a) => a.host).sort(), [...new Set([...subnets, ...hosts.map((h) => h.address)])].sort());
-            await rows(source, first.rootPassword, "CREATE DATABASE IF NOT EXISTS e2e");
-            await rows(source, first.rootPassword, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
-            await rows(source, first.rootPassword, "INSERT INTO e2e.t VALUES ('across-hosts')");
+            // The router's check account: node2's subnet (db002, by alias) and node2's address (the others).
+            const checks = await rows<{ host: string }>(source, password, `SELECT Host AS host FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}'`);
+            assert.deepEqual(checks.map((a) => a.host).sort(), [subnets[1], hosts[1].address].sort());
+            await rows(source, password, "CREATE DATABASE IF NOT EXISTS e2e");
+            await rows(source, password, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
+            await rows(source, password, "INSERT INTO e2e.t VALUES ('across-hosts')");
             for (const r of [db002, db003]) {
                 await eventually(`the row on ${r.name}`, 30, async () =>
-                    (await rows(addressOf(r.name), first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'across-hosts'")).length === 1 || undefined);
+                    (await rows(at(r.name), password, "SELECT id FROM e2e.t WHERE id = 'across-hosts'")).length === 1 || undefined);
             }
         });
 
-        await step("with db003's engine stopped, a refresh reports db003 unhealthy and db002 healthy; back, healthy again", async () => {
+        await timed("the router on node2: a row written through the writer is read through the reader, which reaches the replicas on node2 and node3", async () => {
+            const { writer, reader } = first.endpoints;
+            await eventually("the writer endpoint to reach the source on node1", 30, async () => {
+                const [row] = await rows<{ h: string }>(parseAt(writer), password, "SELECT @@hostname AS h");
+                return row.h === db001.name ? row : undefined;
+            }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
+            await rows(parseAt(writer), password, "INSERT INTO e2e.t VALUES ('through-writer')");
+            const [row] = await eventually("the row through the reader endpoint", 30, async () => {
+                const found = await rows<{ id: string; h: string }>(parseAt(reader), password, "SELECT id, @@hostname AS h FROM e2e.t WHERE id = 'through-writer'");
+                return found.length === 1 ? found : undefined;
+            });
+            assert.ok([db002.name, db003.name].includes(row.h), `the reader answered from a replica, not ${row.h}`);
+            await eventually("both replicas behind the reader endpoint (db002 by alias, db003 at node3's address)", 30, async () => {
+                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
+                const seen = await hostnamesOver(reader, password, 8);
+                return sorted(seen) === sorted([db002.name, db003.name]) ? seen : undefined;
+            }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
+        });
+
+        await timed("with db003's engine stopped, a refresh reports db003 unhealthy and db002 healthy; back, healthy again", async () => {
             await harness!.stopEngine(hosts[2]);
             try {
                 const read = await first.hooks.provider<{ props: ReplicationState }>(first.replication, "read", first.replication.id, first.replication.state);
@@ -232,42 +370,114 @@ IMAGES.forEach((image, index) => {
             });
         });
 
-        await step("a switchover to db002 on another host re-points db001 and db003 at db002's host address", async () => {
-            const swapped = settingsFor(image, run, hosts, port, 1);
-            const olds = first.replication.state as unknown as ReplicationState;
-            const news: ReplicationInputs & { __provider: unknown } = {
-                ...(first.replication.inputs as unknown as ReplicationInputs),
-                source: memberEndpoint(swapped, swapped.members[1]),
-                replicas: [memberEndpoint(swapped, swapped.members[0]), memberEndpoint(swapped, swapped.members[2])],
-                __provider: first.replication.inputs.__provider,
-            };
-            const updated = await first.hooks.provider<{ outs: ReplicationState }>(first.replication, "update", first.replication.id, olds, news);
-            assert.equal(updated.outs.healthy, true, JSON.stringify(updated.outs.replicaStatus));
-            // As the engine would: the state is now the update's outputs.
-            first.replication.state = { ...(updated.outs as unknown as Record<string, unknown>), __provider: first.replication.inputs.__provider };
-            first.replication.inputs = news as unknown as Record<string, unknown>;
-            for (const r of [db001, db003]) {
-                const c = await channel(image.kind, addressOf(r.name), first.rootPassword);
-                assert.equal(c.source, `${hosts[1].address}:${port}`, `${r.name} points at db002's host`);
-                assert.ok(c.running, `${r.name}'s threads run: ${c.error}`);
+        await timed("seeding across hosts: after a binlog purge on the source, db004 added on node3 is seeded by the dump and replicates", async () => {
+            const source = runner(at(db001.name), password);
+            await loadHistory(source);
+            // PURGE keeps a binary log a replica's dump thread still reads (with a warning): across hosts the two
+            // replicas may not have moved past the flushed log yet (seen on MariaDB 11.8, where the log stayed and
+            // db004 replicated the history instead of being seeded). Purge again until only the current log is left.
+            await eventually("the source's binary logs purged to the current one", 30, async () => {
+                const logs = await source.query<{ Log_name: string }>("SHOW BINARY LOGS");
+                if (logs.length === 1) return logs;
+                await source.query(`PURGE BINARY LOGS TO '${logs[logs.length - 1].Log_name}'`);
+                return undefined;
+            });
+            const started = Date.now();
+            current = await runProgram(run, settingsFor(image, run, hosts, port, 0, true), hosts, first.hooks);
+            console.log(`e2e hosts ${T}: run 2 (db004 created and seeded) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            assert.equal(current.healthy, true, `the four-member set is healthy: ${JSON.stringify(current.replicas)}`);
+            assert.equal(current.replicas[db004Name].seededBy, "dump", `${db004Name} was seeded by the provider's copy`);
+            assert.equal(current.replicas[db002.name].seededBy, "", "a replica that followed all along is not seeded");
+            const c = await channel(image.kind, at(db004Name), password);
+            assert.equal(c.source, `${hosts[0].address}:${port}`, `${db004Name} points at the source host's address`);
+            const newcomer = runner(at(db004Name), password);
+            assert.deepEqual(await checksums(newcomer), await checksums(source), "every table of the copy equals the source's");
+            await source.query("INSERT INTO app2.ledger VALUES (900001, 1.50, 'after the seed', b'1', '2026-11-28')");
+            await eventually(`the row written after the seed on ${db004Name}`, 30, async () =>
+                (await newcomer.query("SELECT id FROM app2.ledger WHERE id = 900001")).length === 1 || undefined);
+            // The seed made the router's check account there too (the copy leaves out the mysql schema): the
+            // re-rendered router reaches db004 at node3's address.
+            await eventually("the three replicas behind the reader endpoint", 30, async () => {
+                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
+                const seen = await hostnamesOver(current.endpoints.reader, password, 9);
+                return sorted(seen) === sorted([db002.name, db003.name, db004Name]) ? seen : undefined;
+            }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
+        });
+
+        await timed("a switchover to db002 on another host re-points db001, db003 and db004 at db002's host address", async () => {
+            const outs = await updateReplication(current.replication, current.hooks, settingsFor(image, run, hosts, port, 1, true));
+            assert.equal(outs.healthy, true, JSON.stringify(outs.replicaStatus));
+            for (const name of [db001.name, db003.name, db004Name]) {
+                const c = await channel(image.kind, at(name), password);
+                assert.equal(c.source, `${hosts[1].address}:${port}`, `${name} points at db002's host`);
+                assert.ok(c.running, `${name}'s threads run: ${c.error}`);
             }
-            const [ro] = await rows<{ ro: number }>(addressOf(db001.name), first.rootPassword, "SELECT @@read_only AS ro");
+            const [ro] = await rows<{ ro: number }>(at(db001.name), password, "SELECT @@read_only AS ro");
             assert.equal(Number(ro.ro), 1, "the previous source is read-only");
-            await rows(addressOf(db002.name), first.rootPassword, "INSERT INTO e2e.t VALUES ('after-switchover')");
-            for (const r of [db001, db003]) {
-                await eventually(`the switchover row on ${r.name}`, 30, async () =>
-                    (await rows(addressOf(r.name), first.rootPassword, "SELECT id FROM e2e.t ORDER BY id")).map((x) => x.id).join(",") === "across-hosts,after-switchover" || undefined);
+            await rows(at(db002.name), password, "INSERT INTO e2e.t VALUES ('after-switchover')");
+            for (const name of [db001.name, db003.name, db004Name]) {
+                await eventually(`the switchover row on ${name}`, 30, async () =>
+                    (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-switchover'")).length === 1 || undefined);
             }
         });
 
-        await step("a destroy removes containers and networks on every host and keeps every host's volumes", async () => {
-            await first.hooks.destroy();
-            for (const [i, m] of settings.members.entries()) {
-                const client = hosts[i].client;
+        await timed("failover across hosts: node2's engine stopped, db003 on node3 declared the source; no row lost; db002 rejoins when node2 is back", async () => {
+            // Every row acknowledged by the source is on every replica before its host goes.
+            await rows(at(db002.name), password, "INSERT INTO e2e.t VALUES ('before-failover')");
+            for (const name of [db001.name, db003.name, db004Name]) {
+                await eventually(`the last row before the failover on ${name}`, 30, async () =>
+                    (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'before-failover'")).length === 1 || undefined);
+            }
+            const expected = (await rows<{ id: string }>(at(db001.name), password, "SELECT id FROM e2e.t ORDER BY id")).map((r) => r.id);
+            const toDb003 = settingsFor(image, run, hosts, port, 2, true);
+            await harness!.stopEngine(hosts[1]);
+            let outs: ReplicationState;
+            const started = Date.now();
+            try {
+                outs = await updateReplication(current.replication, current.hooks, toDb003);
+            } catch (error) {
+                await harness!.startEngine(hosts[1]);
+                throw error;
+            }
+            console.log(`e2e hosts ${T}: the failover update took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            assert.equal(outs.healthy, false, "the dead member keeps the set unhealthy");
+            assert.match(outs.replicaStatus[db002.name].lastIoError, /fenced .* unreachable/);
+            for (const name of [db001.name, db004Name]) assert.equal(replicaHealthy(outs.replicaStatus[name]), true, `${name}: ${JSON.stringify(outs.replicaStatus[name])}`);
+            // node1 dials node3's address; db004, on node3 itself, the alias.
+            assert.equal((await channel(image.kind, at(db001.name), password)).source, `${hosts[2].address}:${port}`);
+            assert.equal((await channel(image.kind, at(db004Name), password)).source, `${db003.name}:3306`);
+            const [writable] = await rows<{ ro: number }>(at(db003.name), password, "SELECT @@read_only AS ro");
+            assert.equal(Number(writable.ro), 0, "the new source takes writes");
+            assert.deepEqual((await rows<{ id: string }>(at(db003.name), password, "SELECT id FROM e2e.t ORDER BY id")).map((r) => r.id), expected, "no row lost");
+            await rows(at(db003.name), password, "INSERT INTO e2e.t VALUES ('after-failover')");
+            for (const name of [db001.name, db004Name]) {
+                await eventually(`the failover row on ${name}`, 30, async () =>
+                    (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
+            }
+
+            // node2 back: its containers restart (db002 with the replica flags it was declared with, read-only);
+            // the next run fences it first, then rejoins it.
+            await harness!.startEngine(hosts[1]);
+            const rejoined = await eventually(`${db002.name} to rejoin`, 180, async () => {
+                const again = await updateReplication(current.replication, current.hooks, toDb003).catch(() => undefined);
+                return again?.healthy ? again : undefined;
+            });
+            assert.deepEqual(rejoined.fenced ?? [], []);
+            assert.equal((await channel(image.kind, at(db002.name), password)).source, `${hosts[2].address}:${port}`);
+            await eventually(`every row on ${db002.name}`, 30, async () =>
+                (await rows(at(db002.name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
+        });
+
+        await timed("a destroy removes containers and networks on every host and keeps every host's volumes", async () => {
+            await current.hooks.destroy();
+            for (const m of settingsFor(image, run, hosts, port, 0, true).members) {
+                const client = hosts[hostIndex[m.name]].client;
                 await assert.rejects(client.getContainer(m.name).inspect(), /no such container|404/i, `${m.name} is gone`);
-                await assert.rejects(client.getNetwork(settings.networkName).inspect(), /no such network|404|not found/i, `the network on ${hosts[i].name} is gone`);
                 for (const kind of ["data", "log"]) await client.getVolume(`${m.name}-${kind}`).inspect(); // retained
             }
+            for (const h of hosts) await assert.rejects(h.client.getNetwork(settings.networkName).inspect(), /no such network|404|not found/i, `the network on ${h.name} is gone`);
+            await assert.rejects(hosts[1].client.getContainer(`${run}-router`).inspect(), /no such container|404/i, "the router is gone");
         });
+        console.log(`e2e hosts ${T}: steps\n  ${timings.join("\n  ")}`);
     });
 });

@@ -9,9 +9,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateConfig, type RawConfig } from "../../config/validate";
 import { loadConfig } from "../../config/load";
 import type { ReplicaSetSettings } from "../../config/types";
-import { memberAddresses, memberEndpoint, publishAddress } from "../../components/placement";
+import { memberAddresses, memberEndpoint, publishAddress, routerTarget } from "../../components/placement";
+import { routerConfig } from "../../components/router/declare";
+import { ROUTER_CONFIG_PATH } from "../../components/router/render";
 import { channelAddress, channelTarget, replicationAccountHosts } from "../../components/replication/route";
 import { checkInputs, planUpdate } from "../../components/replication/plan";
+import { routerCheckHosts } from "../../components/replication/routerAccount";
 import type { MemberEndpoint, ReplicationInputs } from "../../components/replication/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { find, isSecretMarked, ofType, plainStrings, readStackConfig, reveal, runProgram, TYPES, valueOf, type ProgramRun, type RecordedResource } from "../support/pulumiMocks";
@@ -117,8 +120,23 @@ describe("config: hosts and members[].host", () => {
         expectProblem({ hosts: tcp, members: PLACED, hostTls: ["node1", "node7"] }, "hostTls", "node7", /name a host of hosts/);
     });
 
-    test("router haproxy is refused with hosts (it needs the local engine's network)", () => {
-        expectProblem({ hosts: HOSTS, members: PLACED, router: "haproxy" }, "router", "haproxy", /set router to none with hosts/);
+    test("router haproxy with hosts runs on routerHost, by default the first of hosts", () => {
+        assert.equal(placed({ router: "haproxy" }).routerHost, "node1");
+        assert.equal(placed({ router: "haproxy", routerHost: "node3" }).routerHost, "node3");
+        assert.equal("routerHost" in placed(), false, "no router, no router host");
+        assert.equal("routerHost" in validateConfig({ ...devRaw(), router: "haproxy" }), false, "without hosts, the local engine");
+    });
+
+    test("a bad routerHost is refused, naming the key, the value and the fix", () => {
+        expectProblem({ hosts: HOSTS, members: PLACED, router: "haproxy", routerHost: "node9" }, "routerHost", "node9", /name one of hosts: node1, node2, node3/);
+        expectProblem({ hosts: HOSTS, members: PLACED, routerHost: "node2" }, "routerHost", "node2", /remove it, or set router to haproxy/);
+        expectProblem({ router: "haproxy", routerHost: "node2" }, "routerHost", "node2", /remove it, or list the Docker hosts under hosts/);
+    });
+
+    test("with hosts, writerPort and readerPort clash only with members published on the router's host", () => {
+        const on6446 = (host: string) => PLACED.map((m, i) => (i === 1 ? { ...m, host, hostPort: 6446 } : m));
+        assert.doesNotThrow(() => placed({ router: "haproxy", members: on6446("node2") }), "6446 on node2, router on node1");
+        expectProblem({ hosts: HOSTS, members: on6446("node2"), router: "haproxy", routerHost: "node2" }, "writerPort", 6446, /on the router's host node2: members\[1\] \(db002\) has hostPort 6446/);
     });
 
     test("storage hostPath is refused with hosts (its directories are made where pulumi runs)", () => {
@@ -220,6 +238,15 @@ describe("replication accounts across hosts (plan.ts)", () => {
         assert.deepEqual(checkInputs(inputs("%") as unknown as Record<string, unknown>), []);
     });
 
+    test("the router's check account: routerCheckHosts when given, else replicationUserHost; check refuses a bad list", () => {
+        assert.deepEqual(routerCheckHosts(inputs("172.18.0.0/255.255.0.0")), ["172.18.0.0/255.255.0.0"]);
+        assert.deepEqual(routerCheckHosts({ ...inputs("%"), routerCheckHosts: ["172.21.0.0/255.255.0.0", "10.0.0.12"] }), ["172.21.0.0/255.255.0.0", "10.0.0.12"]);
+        for (const bad of [[], ["10.0.0.12", ""], "10.0.0.12"]) {
+            const failures = checkInputs({ ...inputs("%"), routerCheckHosts: bad } as unknown as Record<string, unknown>);
+            assert.deepEqual(failures.map((f) => f.property), ["routerCheckHosts"], JSON.stringify(bad));
+        }
+    });
+
     test("check refuses other host patterns that are not a list of patterns", () => {
         const failures = checkInputs({ ...inputs("%"), otherReplicationUserHosts: ["10.0.0.11", ""] } as unknown as Record<string, unknown>);
         assert.deepEqual(failures.map((f) => f.property), ["otherReplicationUserHosts"]);
@@ -316,6 +343,105 @@ describe("graph: two members on one host share its network; a host without membe
     test("the replica on the source's host uses the alias, the other one the source host's address", () => {
         const inputs = reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
         assert.deepEqual(inputs.replicas.map((r) => [r.name, channelAddress(inputs.source, r)]), [["db002", "db001:3306"], ["db003", "10.0.0.11:3306"]]);
+    });
+});
+
+/** The `server` lines of a rendered haproxy.cfg, per backend. */
+function backends(cfg: string): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    let current = "";
+    for (const line of cfg.split("\n")) {
+        const backend = /^backend (\S+)/.exec(line);
+        if (backend) out[(current = backend[1])] = [];
+        else if (/^\S/.test(line)) current = "";
+        else if (current && /^\s+server /.test(line)) out[current].push(line.trim());
+    }
+    return out;
+}
+
+describe("the router across hosts (pure): one place decides how the router reaches a member", () => {
+    test("a member on the router's host by alias and internal port; the others at their host's address and hostPort", () => {
+        const s = placed({ router: "haproxy", routerHost: "node2", members: PLACED.map((m, i) => (i === 2 ? { ...m, hostPort: 3316 } : m)) });
+        assert.deepEqual(s.members.map((m) => routerTarget(s, m)), [{ host: "10.0.0.11", port: 3306 }, { host: "db002", port: 3306 }, { host: "10.0.0.13", port: 3316 }]);
+        assert.deepEqual(backends(routerConfig(s)), {
+            writer: ["server db001 10.0.0.11:3306 check"],
+            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3316 check", "server db001 10.0.0.11:3306 check backup"],
+        });
+    });
+
+    test("without hosts: every member by alias, as before", () => {
+        const s = validateConfig({ ...devRaw(), router: "haproxy" });
+        assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 check backup"]);
+    });
+
+    test("an IPv6 host address is rendered in brackets; a host name as written", () => {
+        const hosts = [HOSTS[0], { ...HOSTS[1], address: "fd00::12" }, { ...HOSTS[2], address: "Node3.example.internal", bindAddress: "10.0.0.13" }];
+        const s = placed({ hosts, router: "haproxy", replicationUserHost: "%" });
+        assert.deepEqual(backends(routerConfig(s)).reader.slice(0, 2), ["server db002 [fd00::12]:3306 check", "server db003 Node3.example.internal:3306 check"]);
+    });
+});
+
+describe("graph: router haproxy on one of three hosts", () => {
+    let run: ProgramRun<ReplicaSet>;
+    const settings = () => placed({ router: "haproxy", routerHost: "node2" });
+    before(async () => (run = await declare(settings())));
+
+    test("the router's container and image are declared with the router host's provider, on that host's network", () => {
+        const router = find(run.resources, TYPES.container, `${NAME}-router`);
+        assert.equal(providerOf(run, router)?.name, `${NAME}-host-node2`);
+        assert.equal(providerOf(run, find(run.resources, TYPES.image, `${NAME}-router-image`))?.name, `${NAME}-host-node2`);
+        assert.deepEqual(reveal(router.inputs).networksAdvanced, [{ name: "mybridge" }]);
+        // Still only the three member hosts' providers: the router's host carries db002.
+        assert.deepEqual(ofType(run.resources, TYPES.dockerProvider).map((p) => p.name).sort(), HOSTS.map((h) => `${NAME}-host-${h.name}`));
+    });
+
+    test("writer and reader are published on the router host's address; the endpoints name it", async () => {
+        const inputs = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs) as Record<string, any>;
+        assert.deepEqual(inputs.ports, [
+            { internal: 6446, external: 6446, ip: "10.0.0.12", protocol: "tcp" },
+            { internal: 6447, external: 6447, ip: "10.0.0.12", protocol: "tcp" },
+        ]);
+        assert.deepEqual(await valueOf(run.result!.endpoints), { writer: "10.0.0.12:6446", reader: "10.0.0.12:6447" });
+    });
+
+    test("the uploaded configuration dials db002 by alias and the others at their hosts' addresses", () => {
+        const inputs = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs) as Record<string, any>;
+        assert.equal(inputs.uploads[0].file, ROUTER_CONFIG_PATH);
+        assert.deepEqual(backends(inputs.uploads[0].content), {
+            writer: ["server db001 10.0.0.11:3306 check"],
+            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3306 check", "server db001 10.0.0.11:3306 check backup"],
+        });
+    });
+
+    test("the check account takes the router host's bridge subnet and its address", () => {
+        const inputs = reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
+        assert.deepEqual(inputs.routerCheckHosts, ["172.21.0.0/255.255.0.0", "10.0.0.12"]);
+    });
+
+    test("with replicationUserHost set, the check account takes that pattern alone (no routerCheckHosts)", async () => {
+        const given = await declare(placed({ router: "haproxy", replicationUserHost: "10.0.0.0/255.0.0.0" }));
+        const inputs = reveal(find(given.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
+        assert.equal(inputs.routerCheckHosts, undefined);
+    });
+});
+
+describe("graph: the router on a host that carries no member", () => {
+    test("that host gets a provider and a network but no server image; the router runs there", async () => {
+        const SUBNET4 = "172.23.0.0/16";
+        const hosts = [...HOSTS, { name: "edge", docker: "ssh://deploy@10.0.0.14", address: "10.0.0.14" }];
+        const run = await runProgram(() => new ReplicaSet(NAME, { settings: placed({ hosts, router: "haproxy", routerHost: "edge" }) }), {
+            state: (args) => args.type === TYPES.network ? { ipamConfigs: [{ subnet: SUBNET[args.name] ?? SUBNET4, gateway: "x" }] } : undefined,
+        });
+        assert.equal(run.error, undefined, String(run.error));
+        assert.equal(providerOf(run, find(run.resources, TYPES.container, `${NAME}-router`))?.name, `${NAME}-host-edge`);
+        assert.equal(providerOf(run, find(run.resources, TYPES.network, "mybridge-edge"))?.name, `${NAME}-host-edge`);
+        assert.equal(run.resources.some((r) => r.type === TYPES.image && r.name === `${NAME}-image-edge`), false, "no server image on the router-only host");
+        const inputs = reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
+        assert.deepEqual(inputs.routerCheckHosts, ["172.23.0.0/255.255.0.0", "10.0.0.14"]);
+        // The replication account is not widened by the router's host.
+        assert.ok(!replicationAccountHosts(inputs).includes("10.0.0.14"), JSON.stringify(replicationAccountHosts(inputs)));
+        const cfg = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs).uploads[0].content as string;
+        assert.deepEqual(backends(cfg).writer, ["server db001 10.0.0.11:3306 check"]);
     });
 });
 
