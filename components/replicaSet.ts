@@ -21,6 +21,7 @@ import {
     healthcheckTest,
     LOG_DIR,
     rootPasswordVariable,
+    serverSupervision,
     SERVER_PORT,
     serverFlags,
 } from "./serverFlags";
@@ -128,7 +129,9 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     networksAdvanced: [{ name: network.name, aliases: [member.name] }],
                     ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: publishAddress(s, member), protocol: "tcp" }],
                     volumes: storage.volumes,
-                    envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
+                    envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`, ...serverSupervision(s.flavor, s.version).envs],
+                    // Docker's init as PID 1, mysqld its child: the supervisor a clone's restart needs (serverFlags.ts).
+                    ...(serverSupervision(s.flavor, s.version).init ? { init: true } : {}),
                     command: [
                         ...serverFlags(s.flavor, s.version, member),
                         ...(certificates ? tlsServerFlags(s.flavor, s.version, certificates.paths) : []),
@@ -184,7 +187,8 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 verify: s.verifyReplication,
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
                 failover: s.failover,
-                seedMethod: s.seedMethod,
+                // Without a restart policy a clone's restart would leave the replica stopped: auto copies instead.
+                seedMethod: s.seedMethod === "auto" && s.restartPolicy === "no" ? "dump" : s.seedMethod,
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,

@@ -20,7 +20,7 @@ import {
     type TlsMode,
 } from "./types";
 import { checkPlacement, hostsKey } from "./hosts";
-import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
+import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
 export interface ConfigProblem {
@@ -162,6 +162,18 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
 
     const seedMethod = stringKey(raw, "seedMethod", DEFAULTS.seedMethod, problem) as SeedMethod;
     if (!SEED_METHODS.includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${SEED_METHODS.join(", ")}`);
+    if (seedMethod === "clone" && flavor && version && !cloneCapable(flavor, version)) {
+        problem(
+            "seedMethod",
+            seedMethod,
+            `the clone plugin is MySQL's, from 8.0.17 (${flavor === "mariadb" ? "MariaDB has none" : `this image is ${formatVersion(version)}`}); ` +
+                "use auto or dump (the provider's own consistent copy, every flavor)",
+        );
+    }
+    // After a clone mysqld exits with status 16 for its restart; Docker must start the container again.
+    if (seedMethod === "clone" && restartPolicy === "no") {
+        problem("seedMethod", seedMethod, "a clone restarts the replica through the container's restart policy: set restartPolicy to unless-stopped (the default), always or on-failure, or use seedMethod dump");
+    }
 
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
     // It goes into the chown command (quoted there too): digits and one colon only.

@@ -55,6 +55,11 @@ export interface Dialect {
      * RELOAD TLS (never binlogged), MariaDB 10.4+ FLUSH SSL.
      */
     reloadTls?: string;
+    /**
+     * The clone plugin (MySQL 8.0.17+: CLONE INSTANCE FROM, a physical copy that replaces the recipient's data and
+     * restarts it). MariaDB has none (it ships mariadb-backup instead); MySQL 5.7 neither.
+     */
+    clone?: boolean;
 }
 
 const MYSQL_OLD_TERMS = {
@@ -107,9 +112,15 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
     {
         flavor: "mysql",
         min: [8, 4, 0],
-        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS" },
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
     },
-    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS" } },
+    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    // The clone plugin arrived in 8.0.17.
+    {
+        flavor: "mysql",
+        min: [8, 0, 17],
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
+    },
     {
         flavor: "mysql",
         min: [8, 0, 16],
@@ -676,3 +687,74 @@ export function declareSeedPosition(dialect: Dialect, position: string): string[
     }
     return [dialect.resetBinaryLogs, ...(position === "" ? [] : [`SET GLOBAL gtid_purged = ${SqlString.escape(position)}`])];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Seeding by the clone plugin (seedClone.ts; MySQL 8.0.17+, dialect.clone). Facts with sources: docs/dialects.md.
+
+/** The clone plugin's state on a member: no row when it is not installed. */
+export const CLONE_PLUGIN_STATUS = "SELECT PLUGIN_STATUS AS status FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'";
+
+/**
+ * Installs the clone plugin (registered in mysql.plugin: it loads again at every start). Binlog off all the same:
+ * on a replica anything binlogged is a transaction of its own (an errant GTID), and the source's must not reach
+ * replicas that have the plugin already.
+ */
+export const INSTALL_CLONE_PLUGIN = withoutBinlog(["INSTALL PLUGIN clone SONAME 'mysql_clone.so'"]);
+
+/** The donor account the recipient clones with: BACKUP_ADMIN only, hosts as the replication account's. */
+export const CLONE_DONOR_USER = "replicaset_clone";
+
+/**
+ * The donor account on the source, binlog off (it is the provider's, for the length of one clone; the clone copies
+ * it to the recipient with the rest of the mysql schema, and both copies are dropped after). The password is the
+ * replication account's, a Pulumi secret.
+ */
+export function ensureCloneDonorAccount(host: string, password: string, tls: "x509" | "ssl" | "none"): string[] {
+    const who = account(CLONE_DONOR_USER, host);
+    const require = tls === "x509" ? "REQUIRE X509" : tls === "ssl" ? "REQUIRE SSL" : "REQUIRE NONE";
+    return withoutBinlog([
+        `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${SqlString.escape(password)} ${require}`,
+        `ALTER USER ${who} IDENTIFIED BY ${SqlString.escape(password)} ${require}`,
+        `GRANT BACKUP_ADMIN ON *.* TO ${who}`,
+    ]);
+}
+export function dropCloneDonorAccount(host: string): string[] {
+    return withoutBinlog([`DROP USER IF EXISTS ${account(CLONE_DONOR_USER, host)}`]);
+}
+
+/**
+ * The recipient's side: the one donor it may clone from (clone_valid_donor_list, host:port as it dials the source)
+ * and, with verified TLS, the stack's CA and the replication client's certificate for the clone's connection.
+ * SET GLOBAL is never binlogged; these are not persisted (gone after the clone's restart).
+ */
+export function cloneRecipientSettings(donor: string, files?: { ca: string; clientCert: string; clientKey: string }): string[] {
+    return [
+        `SET GLOBAL clone_valid_donor_list = ${SqlString.escape(donor)}`,
+        ...(files
+            ? [
+                  `SET GLOBAL clone_ssl_ca = ${SqlString.escape(files.ca)}`,
+                  `SET GLOBAL clone_ssl_cert = ${SqlString.escape(files.clientCert)}`,
+                  `SET GLOBAL clone_ssl_key = ${SqlString.escape(files.clientKey)}`,
+              ]
+            : []),
+    ];
+}
+
+/**
+ * Replaces the recipient's data with the donor's and restarts the recipient (only when a supervisor runs it:
+ * otherwise error 3707 after the copy, and the data takes effect at the next start). CLONE is not binlogged.
+ */
+export function cloneInstance(donorHost: string, donorPort: number, password: string, tls: boolean): string {
+    return `CLONE INSTANCE FROM ${account(CLONE_DONOR_USER, donorHost)}:${donorPort} ` +
+        `IDENTIFIED BY ${SqlString.escape(password)} REQUIRE ${tls ? "" : "NO "}SSL`;
+}
+
+/** The last clone on this recipient (performance_schema.clone_status has one row, kept across the restart). */
+export const CLONE_STATUS =
+    "SELECT STATE AS state, ERROR_NO AS errno, ERROR_MESSAGE AS message, GTID_EXECUTED AS gtids, END_TIME AS ended FROM performance_schema.clone_status";
+
+/** Error 3707 ER_CLONE_RESTART (... not managed by supervisor process): the clone finished, mysqld did not restart. */
+export const CLONE_NOT_RESTARTED = 3707;
+
+/** Events enabled on this member (a clone brings the donor's enabled): each is then disabled on the replica. */
+export const ENABLED_EVENTS = "SELECT EVENT_SCHEMA AS db, EVENT_NAME AS name FROM information_schema.EVENTS WHERE STATUS = 'ENABLED'";

@@ -42,7 +42,7 @@ export interface ReplicationArgs {
     /** The router's health-check account (no password, no privilege), when a router is declared. */
     routerCheckUser?: pulumi.Input<string>;
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
-    seedMethod?: pulumi.Input<"auto" | "dump" | "none">;
+    seedMethod?: pulumi.Input<"auto" | "clone" | "dump" | "none">;
     /** Members whose own schemas a seed may replace. */
     reseed?: pulumi.Input<pulumi.Input<string>[]>;
 }

@@ -136,6 +136,9 @@ export function command(root: string, binary: string, args: string[]): [string, 
     return root === "/" ? [binary, args] : ["chroot", [root, binary, ...args]];
 }
 
+/** mysqld's exit status when it wants its supervisor to start it again (RESTART statement, a finished clone). */
+const MYSQLD_RESTART_EXIT = 16;
+
 /** Thrown when a server could not bind its port (another process took it): the start is retried on another port. */
 class PortTaken extends Error {}
 
@@ -243,10 +246,7 @@ export class MariaServer {
     private async startOnce(): Promise<void> {
         // Only this start's part of the error log tells why it failed.
         this.logStart = await stat(this.errorLog).then((s) => s.size, () => 0);
-        const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
-        const child = spawn(file, args, { stdio: "ignore" });
-        this.process = child;
-        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        const child = this.spawnServer();
         try {
             await this.waitReady();
         } catch (error) {
@@ -257,6 +257,28 @@ export class MariaServer {
             this.process = undefined;
             throw error;
         }
+    }
+
+    /** Times mysqld asked its supervisor (this process) to start it again: RESTART, or the end of a clone. */
+    restarts = 0;
+
+    /**
+     * Spawns the server as its own supervisor would, the way production runs it (the container: Docker's init,
+     * MYSQLD_PARENT_PID=1 and the restart policy): MYSQLD_PARENT_PID names this process, mysqld's parent (chroot
+     * execs it), so RESTART and a finished clone make mysqld exit with status 16, and it is started again on the
+     * same port and flags, as mysqld_safe does. Without it, a clone ends in error 3707 and a stopped-for-good copy.
+     */
+    private spawnServer(): ChildProcess {
+        const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
+        const child = spawn(file, args, { stdio: "ignore", env: { ...process.env, MYSQLD_PARENT_PID: String(process.pid) } });
+        this.process = child;
+        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        child.once("exit", (code) => {
+            if (code !== MYSQLD_RESTART_EXIT || this.process !== child) return;
+            this.restarts++;
+            this.spawnServer();
+        });
+        return child;
     }
 
     private async waitReady(): Promise<void> {
