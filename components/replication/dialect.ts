@@ -594,9 +594,9 @@ export function listTables(schemas: string[]): string {
         `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
 }
 
-/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table. */
+/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type. */
 export function listColumns(schemas: string[]): string {
-    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.COLUMNS " +
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS " +
         `WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
         // MySQL marks generated columns 'VIRTUAL GENERATED' / 'STORED GENERATED' (and expression defaults
         // 'DEFAULT_GENERATED', which are written); MariaDB 'VIRTUAL GENERATED' / 'STORED GENERATED'.
@@ -622,18 +622,34 @@ export const dropSchema = (db: string) => `DROP DATABASE IF EXISTS ${SqlString.e
 export const dropTable = (db: string, t: string) => `DROP TABLE IF EXISTS ${qualified(db, t)}`;
 export const dropView = (db: string, v: string) => `DROP VIEW IF EXISTS ${qualified(db, v)}`;
 
-/** Reads every row of a table, stored columns only. */
-export function selectRows(db: string, table: string, columns: string[]): string {
-    return `SELECT ${columns.map((c) => SqlString.escapeId(c)).join(", ")} FROM ${qualified(db, table)}`;
-}
+/** Types whose values travel as hexadecimal literals (bytes, not characters): binary strings, geometry, vectors. */
+const BYTE_TYPES: readonly string[] = [
+    "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry", "point", "linestring", "polygon",
+    "multipoint", "multilinestring", "multipolygon", "geometrycollection", "geomcollection", "vector",
+];
 
 /**
- * One multi-row INSERT of rows read from the source (values escaped as mysql2 escapes them). The reader keeps
- * FLOAT/DOUBLE, DECIMAL and JSON as the server's text and geometry as bytes (seedDump.ts), so every value is
- * written back exactly as stored.
+ * One column as the SQL literal that writes its value back exactly, computed by the source server itself:
+ * QUOTE() (NULL as NULL, strings escaped, numbers, dates and JSON as the server's own text in the session's
+ * UTC), bytes as X'...', BIT as its number. The provider then only joins literals into INSERTs: no value is
+ * converted or escaped in JavaScript (mysql2's own float parser is off in the last place for some values).
  */
-export function insertRows(db: string, table: string, columns: string[], rows: unknown[][]): string {
-    const values = rows.map((row) => `(${row.map((v) => SqlString.escape(v, true, "+00:00")).join(",")})`).join(",");
+export function columnLiteral(column: { name: string; type: string }): string {
+    const id = SqlString.escapeId(column.name);
+    const type = column.type.toLowerCase();
+    if (BYTE_TYPES.includes(type)) return `IF(${id} IS NULL, 'NULL', CONCAT('X''', HEX(${id}), ''''))`;
+    if (type === "bit") return `IFNULL(${id} + 0, 'NULL')`;
+    return `QUOTE(${id})`;
+}
+
+/** Reads every row of a table as SQL literals, stored columns only (columnLiteral). */
+export function selectRows(db: string, table: string, columns: Array<{ name: string; type: string }>): string {
+    return `SELECT ${columns.map(columnLiteral).join(", ")} FROM ${qualified(db, table)}`;
+}
+
+/** One multi-row INSERT of rows read by selectRows: each value is already the literal the source wrote. */
+export function insertRows(db: string, table: string, columns: string[], rows: string[][]): string {
+    const values = rows.map((row) => `(${row.join(",")})`).join(",");
     return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
 }
 

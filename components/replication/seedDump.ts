@@ -91,8 +91,8 @@ interface TableInfo {
     name: string;
     estRows: number;
     estBytes: number;
-    /** Stored columns, in order. */
-    columns: string[];
+    /** Stored columns, in order, with their types (how a value travels: selectRows). */
+    columns: Array<{ name: string; type: string }>;
 }
 
 /** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
@@ -146,7 +146,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             .map((s) => String(s.name))
             .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
         const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
-        const columns = await query<{ db: string; tbl: string; name: string }>(reader.session, listColumns(schemas));
+        const columns = await query<{ db: string; tbl: string; name: string; type: string }>(reader.session, listColumns(schemas));
         const tables: TableInfo[] = objects
             .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
             .map((o) => ({
@@ -154,7 +154,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 name: String(o.name),
                 estRows: Number(o.estRows ?? 0),
                 estBytes: Number(o.estBytes ?? 0),
-                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => String(c.name)),
+                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type) })),
             }));
         const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
         const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
@@ -256,15 +256,17 @@ async function copyTable(
 ): Promise<void> {
     const columns = table.columns;
     if (columns.length === 0) return;
+    const names = columns.map((c) => c.name);
     const core = (reader.session.connection as unknown as { connection: { query(options: object): { stream(options?: object): Readable } } }).connection;
-    const stream = core.query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: exactValues }).stream({ highWaterMark: 500 });
-    let batch: unknown[][] = [];
+    // Every value arrives as the SQL literal the source computed (dialect.ts columnLiteral): text, joined as it is.
+    const stream = core.query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: literalText }).stream({ highWaterMark: 1000 });
+    let batch: string[][] = [];
     let size = 0;
     // One INSERT in flight while the next batch is read: reading and loading overlap.
     let inFlight: Promise<void> = Promise.resolve();
     const flush = async () => {
         if (batch.length === 0) return;
-        const sql = insertRows(table.db, table.name, columns, batch);
+        const sql = insertRows(table.db, table.name, names, batch);
         const rows = batch.length;
         batch = [];
         size = 0;
@@ -277,12 +279,12 @@ async function copyTable(
         inFlight.catch(() => undefined);
     };
     try {
-        for await (const row of stream as AsyncIterable<unknown[]>) {
+        for await (const row of stream as AsyncIterable<string[]>) {
             if (Date.now() > reader.session.deadline) {
                 throw new DeadlineExceeded(`${reader.session.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`);
             }
             batch.push(row);
-            size += estimateRowBytes(row);
+            for (const value of row) size += value.length + 1;
             if (size >= batchBytes) await flush();
         }
         await flush();
@@ -293,23 +295,9 @@ async function copyTable(
     }
 }
 
-/**
- * mysql2's own conversions that would change a value: its FLOAT/DOUBLE parser is off in the last place for some
- * values (seen on MariaDB 10.11.19: the wire's 90.33333333333333 read as 90.33333333333331, 20 of 2000 thirds),
- * JSON is parsed into an object, geometry into points. Those stay as the server's text (or bytes); the rest
- * follows the session's options (dates and big numbers as strings).
- */
-function exactValues(field: { type: string; string(): string | null; buffer(): Buffer | null }, next: () => unknown): unknown {
-    if (field.type === "DOUBLE" || field.type === "FLOAT" || field.type === "NEWDECIMAL" || field.type === "JSON") return field.string();
-    if (field.type === "GEOMETRY") return field.buffer();
-    return next();
-}
-
-/** Bytes a row takes in an INSERT, roughly (the batch size only needs to stay under max_allowed_packet / 2). */
-function estimateRowBytes(row: unknown[]): number {
-    let n = 4;
-    for (const v of row) n += v === null ? 5 : Buffer.isBuffer(v) ? v.length * 2 + 4 : String(v).length * 2 + 3;
-    return n;
+/** Every column of the read is a literal's text (never NULL: QUOTE(NULL) is the text NULL). */
+function literalText(field: { string(): string | null }): unknown {
+    return field.string();
 }
 
 /** Views after every table, in dependency order: a view whose base is not there yet is tried again after the others. */
