@@ -565,11 +565,9 @@ export const SEED_NOTE_DROP = `DROP TABLE IF EXISTS ${SEED_NOTE}`;
  * mysqldump's own header does (zero dates, explicit 0 in AUTO_INCREMENT columns).
  */
 export const SEED_LOAD_SESSION = [
-    "SET SESSION sql_log_bin = 0",
-    "SET SESSION foreign_key_checks = 0",
-    "SET SESSION unique_checks = 0",
-    "SET SESSION time_zone = '+00:00'",
-    "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+    // One statement, one round trip (each assignment names its scope; sql_log_bin is session-only).
+    "SET SESSION sql_log_bin = 0, SESSION foreign_key_checks = 0, SESSION unique_checks = 0, SESSION time_zone = '+00:00', " +
+        "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
 ];
 
 /** The source session that reads a copy: UTC (TIMESTAMP values as stored), one snapshot for every read. */

@@ -60,8 +60,12 @@ import { estimateSecondsLeft } from "./seedPlan";
 import { DeadlineExceeded, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
 
-/** Readers/loaders per seed: the machine this runs on and the servers are small; two overlap reading and writing. */
-const WORKERS = 2;
+/**
+ * Readers/loaders per seed: tables are copied in parallel, largest first, each worker reading one table while
+ * its previous INSERT runs. Measured on the 2-core bench (10 000 rows, three tables of
+ * data): three workers copy all three at once; the servers' DDL and commits, not CPU, set the pace there.
+ */
+const WORKERS = 3;
 /** An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). */
 const BATCH_BYTES = 256 * 1024;
 /** Progress lines at most this often. */
@@ -132,12 +136,17 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
 
         stage("opening a consistent snapshot of the source");
         const open = (m: Member["endpoint"]) => connectMember(m, ctx.inputs, Date.now() + ctx.stageSeconds * 1000).then((c) => (opened.push(c), c));
-        const control = await open(source.endpoint);
-        const readers = await Promise.all(Array.from({ length: WORKERS }, () => open(source.endpoint)));
-        const loaders = await Promise.all(Array.from({ length: WORKERS }, () => open(replica.endpoint)));
+        // Connections opened in parallel, each session set up in parallel: round trips overlap.
+        const [control, readers, loaders] = await Promise.all([
+            open(source.endpoint),
+            Promise.all(Array.from({ length: WORKERS }, () => open(source.endpoint))),
+            Promise.all(Array.from({ length: WORKERS }, () => open(replica.endpoint))),
+        ]);
         for (const s of sessions()) s.deadline = Date.now() + ctx.stageSeconds * 1000;
-        for (const r of readers) for (const statement of SEED_READ_SESSION) await query(r.session, statement);
-        for (const l of loaders) for (const statement of SEED_LOAD_SESSION) await query(l.session, statement);
+        await Promise.all([
+            ...readers.map(async (r) => { for (const statement of SEED_READ_SESSION) await query(r.session, statement); }),
+            ...loaders.map(async (l) => { for (const statement of SEED_LOAD_SESSION) await query(l.session, statement); }),
+        ]);
         const position = await openSnapshots(control, readers);
         ctx.log(`seed ${name}: snapshot of ${source.endpoint.name} at GTID ${position || "(empty)"}`);
 

@@ -92,6 +92,33 @@ describe(`seeding by the clone plugin ${T}`, () => {
         assert.equal(await count(db004, "mine.keep"), 1, "nothing was changed on db004");
         assert.equal(db004.restarts, 0);
 
+        // A clone cut short while it copies (KILL QUERY, the clone throttled to 1 MiB/s so it is still copying):
+        // the run fails, and the next run clones again. The statement as the server shows it never holds the password.
+        await db004.query("SET GLOBAL clone_max_data_bandwidth = 1");
+        let seen = "";
+        const killer = setInterval(async () => {
+            const [running] = await db004.query<{ id: number; info: string }>(
+                "SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE INFO LIKE 'CLONE INSTANCE%'",
+            ).catch(() => []);
+            const [progress] = await db004.query<{ data: number }>("SELECT SUM(DATA) AS data FROM performance_schema.clone_progress").catch(() => []);
+            if (!running || Number(progress?.data ?? 0) < 1048576) return;
+            clearInterval(killer);
+            seen = String(running.info);
+            await db004.query(`KILL QUERY ${Number(running.id)}`).catch(() => undefined);
+        }, 200);
+        try {
+            await assert.rejects(
+                provider.update!("id", state, inputs(["db002", "db003", "db004"], { seedMethod: "clone", reseed: ["db004"] })),
+                /db004: the seed did not finish \(the next run copies it again\)/,
+            );
+        } finally {
+            clearInterval(killer);
+            await db004.query("SET GLOBAL clone_max_data_bandwidth = 0");
+        }
+        assert.match(seen, /^CLONE INSTANCE/, "the clone was running when it was killed");
+        assert.ok(!seen.includes(inputs([]).replicationPassword), `the processlist shows no password: ${seen}`);
+        assert.equal(db004.restarts, 0, "a killed clone does not restart the server");
+
         const { outs } = await provider.update!("id", state, inputs(["db002", "db003", "db004"], { seedMethod: "clone", reseed: ["db004"] }));
         state = outs as ReplicationState;
         assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
