@@ -2,8 +2,11 @@
  * Seed method `clone`: MySQL's clone plugin (8.0.17+) copies the source's data files into one replica, which
  * then restarts on them. Physical, so its time grows with the data's size on disk, not with its rows.
  *
- * 1. The replica is prepared: channel forgotten, the provider's note written (binlog off). The clone itself drops
- *    the replica's user data (judged beforehand: own schemas are refused without members[].reseed).
+ * 1. The replica is prepared: channel forgotten. The clone itself drops the replica's user data (judged
+ *    beforehand: own schemas are refused without members[].reseed). No note is written, unlike the copy: a clone cut
+ *    short leaves either the replica as it was or no user data at all (see the end), and a note could not be written
+ *    again after a killed clone anyway: its rollback leaves the schema directories behind (ER_SCHEMA_DIR_EXISTS on
+ *    CREATE DATABASE replicaset_probe, seen on 9.7.4).
  * 2. The plugin on both ends (INSTALL PLUGIN, binlog off: on a replica it would be an errant GTID), a donor
  *    account on the source with BACKUP_ADMIN only, for the replication account's host patterns, binlog off.
  * 3. On the replica: clone_valid_donor_list (the source as its channel dials it), with verified TLS the stack's CA
@@ -13,8 +16,9 @@
  * 5. The restart is awaited with the stage's deadline (performance_schema.clone_status Completed). The clone
  *    brought the source's gtid_executed, accounts and events: events are disabled on the replica, the donor
  *    account dropped on both ends, and attach.ts then points the replica at the source with auto-position.
- * A clone cut short before it replaced anything leaves the note (the next run clones again); one cut short while
- * copying leaves the replica without user data (the clone's own rollback), which the next run seeds again too.
+ * A clone cut short before it replaced anything leaves the replica as it was (empty, or holding what reseed let
+ * go): the next run clones again. One cut short while copying leaves it without user data (the clone's own
+ * rollback), which the next run, finding the purged transactions still missing, clones again too.
  */
 import {
     CLONE_NOT_RESTARTED,
@@ -27,7 +31,6 @@ import {
     ENABLED_EVENTS,
     ensureCloneDonorAccount,
     INSTALL_CLONE_PLUGIN,
-    seedNoteWrite,
     withoutBinlog,
 } from "./dialect";
 import { connectMember, readThreads, type Member } from "./members";
@@ -75,7 +78,6 @@ export async function seedByClone(replica: Member, source: Member, ctx: CloneCon
             await query(replica.session, replica.dialect.stop);
             await query(replica.session, replica.dialect.resetReplicaAll);
         }
-        for (const statement of withoutBinlog(seedNoteWrite(source.endpoint.name))) await query(replica.session, statement);
         for (const member of [source, replica]) await ensureClonePlugin(member);
         for (const host of hosts) {
             for (const statement of ensureCloneDonorAccount(host, inputs.replicationPassword, ctx.verify ? "x509" : ctx.tls ? "ssl" : "none")) {

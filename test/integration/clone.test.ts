@@ -112,13 +112,16 @@ describe(`seeding by the clone plugin ${T}`, () => {
         await db004.query("SET SESSION sql_log_bin = 0", "INSTALL PLUGIN clone SONAME 'mysql_clone.so'", "SET GLOBAL clone_max_data_bandwidth = 1");
         let seen = "";
         const killer = setInterval(async () => {
+            // clone_status names the session running the clone (PID); the processlist shows its statement.
             const [running] = await db004.query<{ id: number; info: string }>(
-                "SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE INFO LIKE 'CLONE INSTANCE%'",
+                "SELECT s.PID AS id, p.INFO AS info FROM performance_schema.clone_status s " +
+                    "JOIN information_schema.PROCESSLIST p ON p.ID = s.PID WHERE s.STATE = 'In Progress'",
             ).catch(() => []);
             const [progress] = await db004.query<{ data: number }>("SELECT SUM(DATA) AS data FROM performance_schema.clone_progress").catch(() => []);
             if (!running || Number(progress?.data ?? 0) < 1048576) return;
             clearInterval(killer);
-            seen = String(running.info);
+            // MySQL 9.7.4 shows no statement (INFO NULL) for the session while it clones.
+            seen = running.info === null ? "(no statement shown)" : String(running.info);
             await db004.query(`KILL QUERY ${Number(running.id)}`).catch(() => undefined);
         }, 200);
         lines.length = 0;
@@ -132,7 +135,7 @@ describe(`seeding by the clone plugin ${T}`, () => {
             clearInterval(killer);
             await db004.query("SET GLOBAL clone_max_data_bandwidth = 0");
         }
-        assert.match(seen, /^CLONE INSTANCE/, "the clone was running when it was killed");
+        assert.notEqual(seen, "", "the clone was running (clone_status In Progress) when it was killed");
         assert.ok(!seen.includes(inputs([]).replicationPassword), `the processlist shows no password: ${seen}`);
         assert.equal(db004.restarts, 0, "a killed clone does not restart the server");
 
