@@ -367,7 +367,9 @@ describe("flavors and versions", () => {
             assert.ok(command.includes("--log-replica-updates=ON"), `${m} has --log-replica-updates`);
             assert.ok(!command.some((f) => f.startsWith("--log-slave-updates")), `${m} has no --log-slave-updates`);
             assert.ok(command.includes("--gtid-mode=ON") && command.includes("--enforce-gtid-consistency=ON"));
-            assert.deepEqual(reveal(c.inputs.envs), [`MYSQL_ROOT_PASSWORD=${ROOT_PW}`]);
+            // MySQL 8.0.17+: Docker's init as PID 1 and MYSQLD_PARENT_PID=1, so a clone's restart (exit 16) is a container restart.
+            assert.deepEqual(reveal(c.inputs.envs), [`MYSQL_ROOT_PASSWORD=${ROOT_PW}`, "MYSQLD_PARENT_PID=1"]);
+            assert.equal(c.inputs.init, true);
             assert.deepEqual(reveal(c.inputs.healthcheck).tests, MYSQLADMIN_PING);
         }
     });
