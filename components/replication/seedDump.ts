@@ -140,11 +140,12 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         const [control, readers, loaders] = await Promise.all([
             open(source.endpoint),
             Promise.all(Array.from({ length: WORKERS }, () => open(source.endpoint))),
-            Promise.all(Array.from({ length: WORKERS }, () => open(replica.endpoint))),
+            // One loader per worker, and one more for views, routines and events, made while the rows are copied.
+            Promise.all(Array.from({ length: WORKERS + 1 }, () => open(replica.endpoint))),
         ]);
         for (const s of sessions()) s.deadline = Date.now() + ctx.stageSeconds * 1000;
         await Promise.all([
-            ...readers.map(async (r) => { for (const statement of SEED_READ_SESSION) await query(r.session, statement); }),
+            ...[control, ...readers].map(async (r) => { for (const statement of SEED_READ_SESSION) await query(r.session, statement); }),
             ...loaders.map(async (l) => { for (const statement of SEED_LOAD_SESSION) await query(l.session, statement); }),
         ]);
         const position = await openSnapshots(control, readers);
@@ -169,17 +170,27 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
         if (skipped.length > 0) ctx.log(`seed ${name}: not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
 
-        stage(`creating ${schemas.length} schema(s), then ${tables.length} table(s) with their rows`);
-        const loader: Loader = { member: loaders[0], mode: LOAD_MODE };
+        stage(`creating ${schemas.length} schema(s) and ${tables.length} table(s), then their rows, with views, routines and events alongside`);
+        const workers = loaders.slice(0, WORKERS);
+        // Views, routines and events neither read nor fire on the rows: a loader of their own makes them while the
+        // rows are copied (their statements read by the control session, which holds no snapshot).
+        const loader: Loader = { member: loaders[WORKERS], mode: LOAD_MODE };
         for (const db of schemas) {
             if (db === PROBE_SCHEMA) await query(loader.member.session, "CREATE DATABASE IF NOT EXISTS `replicaset_probe`");
             else await query(loader.member.session, String(Object.values((await query(reader.session, showCreateDatabase(db)))[0])[1]));
         }
-        const counts = await copyRows(tables, readers, loaders, (line) => ctx.log(`seed ${name}: ${line}`));
+        // Every table first (views need them), in parallel: DDL waits on the replica's disk more than on its CPU.
+        await createTables(tables, readers, workers);
+        const [counts] = await Promise.all([
+            copyRows(tables, readers, workers, (line) => ctx.log(`seed ${name}: ${line}`)),
+            (async () => {
+                await copyViews(views, control, loader);
+                await copyProgrammes(schemas, control, loader, replica, (kind) => kind !== "TRIGGER");
+            })(),
+        ]);
 
-        stage("creating views, routines, triggers and events, and declaring the copy's position");
-        await copyViews(views, reader, loader);
-        await copyProgrammes(schemas, reader, loader, replica);
+        stage("creating triggers (after the rows: they must not fire on the copy) and declaring the copy's position");
+        await copyProgrammes(schemas, control, loader, replica, (kind) => kind === "TRIGGER");
         // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
         // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
         if (ctx.inputs.routerCheckUser) {
@@ -221,6 +232,20 @@ async function openSnapshots(control: Member, readers: Member[]): Promise<string
     }
 }
 
+/** Creates every table on the replica (a table of the provider's schema may be there already: dropped first), in parallel. */
+async function createTables(tables: TableInfo[], readers: Member[], loaders: Member[]): Promise<void> {
+    const queue = [...tables];
+    await Promise.all(
+        readers.map(async (reader, i) => {
+            for (let table = queue.shift(); table; table = queue.shift()) {
+                const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(table.db, table.name));
+                if (table.db === PROBE_SCHEMA) await query(loaders[i].session, dropTable(table.db, table.name));
+                await query(loaders[i].session, qualifyCreateTable(String(row["Create Table"]), table.db, table.name));
+            }
+        }),
+    );
+}
+
 /** Streams every table's rows from a reader into a loader, largest tables first, one table per worker at a time. */
 async function copyRows(tables: TableInfo[], readers: Member[], loaders: Member[], log: (line: string) => void): Promise<{ rows: number; bytes: number }> {
     const started = Date.now();
@@ -242,13 +267,7 @@ async function copyRows(tables: TableInfo[], readers: Member[], loaders: Member[
     await Promise.all(
         readers.map(async (reader, i) => {
             const loader = loaders[i];
-            for (let table = queue.shift(); table; table = queue.shift()) {
-                // The table first (a table of the provider's schema may be there already), then its rows.
-                const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(table.db, table.name));
-                if (table.db === PROBE_SCHEMA) await query(loader.session, dropTable(table.db, table.name));
-                await query(loader.session, qualifyCreateTable(String(row["Create Table"]), table.db, table.name));
-                await copyTable(table, reader, loader, batchBytes, progress, report);
-            }
+            for (let table = queue.shift(); table; table = queue.shift()) await copyTable(table, reader, loader, batchBytes, progress, report);
         }),
     );
     report(true);
@@ -332,10 +351,14 @@ async function copyViews(views: Array<{ db: string; name: string }>, reader: Mem
     }
 }
 
-/** Routines, then triggers, then events, each with the sql_mode (and an event's time zone) it was defined with. */
-async function copyProgrammes(schemas: string[], reader: Member, loader: Loader, replica: Member): Promise<void> {
+/**
+ * Routines, triggers and events of the kinds `wanted` lets through, in that order, each with the sql_mode (and an
+ * event's time zone) it was defined with.
+ */
+async function copyProgrammes(schemas: string[], reader: Member, loader: Loader, replica: Member, wanted: (kind: string) => boolean): Promise<void> {
     const session = loader.member.session;
     for (const p of await query<{ db: string; name: string; kind: string }>(reader.session, listProgrammes(schemas))) {
+        if (!wanted(String(p.kind))) continue;
         const db = String(p.db);
         const name = String(p.name);
         const kind = String(p.kind);
