@@ -6,9 +6,10 @@
  *    replica's own transaction.
  * 2. The consistent point: with commits blocked on the source (FLUSH TABLES WITH READ LOCK, milliseconds), every
  *    reader opens its snapshot and the executed GTIDs are read; then the lock is lifted.
- * 3. Schemas and tables (SHOW CREATE), then rows streamed in batches into the replica, tables in parallel
- *    (one reader and one loader per worker).
- * 4. Views, routines, triggers (after the rows: they must not fire on the copy), events (off on the replica).
+ * 3. Schemas, then every table (SHOW CREATE, in parallel), then rows streamed in batches into the replica, tables
+ *    in parallel (one reader and one loader per worker), each value as the literal the source computed for it.
+ * 4. Alongside the rows, on a loader of its own: views, routines, events (off on the replica). After the rows:
+ *    triggers (they must not fire on the copy).
  * 5. The replica's own history wiped and the copy's position declared applied; the note removed last.
  * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
  *
