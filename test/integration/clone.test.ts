@@ -6,6 +6,7 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, endpointOf } from "../support/replicationInputs";
 import { HISTORY_TABLES as TABLES, loadHistory } from "../support/seedData";
@@ -90,6 +91,13 @@ describe(`seeding by the clone plugin ${T}`, () => {
         assert.equal((await db003.query("SELECT 1 FROM mysql.user WHERE User = 'replicaset_check'")).length, 1, "the router's check account came with the clone");
         assert.equal(await scalarOf(db003, "SELECT STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'app1' AND EVENT_NAME = 'nightly'"), "REPLICA_SIDE_DISABLED");
         assert.equal(await scalarOf(db003, "SELECT @@GLOBAL.super_read_only"), "1");
+        // The donor account's password (the replication password) is in no server log of either end.
+        const password = inputs([]).replicationPassword;
+        for (const server of [db003, cluster.source]) {
+            const log = await readFile(server.errorLog, "utf8");
+            assert.ok(/clone/i.test(log) || server === cluster.source, `${server.name}'s error log tells of the clone`);
+            assert.ok(!log.includes(password), `${server.name}'s error log holds no password`);
+        }
 
         await cluster.source.query("INSERT INTO app1.items (id, name) VALUES (100001, 'after the clone')");
         await eventually("db003 to apply the write after the clone", 30, async () => (await count(db003, "app1.items")) === 3001);
