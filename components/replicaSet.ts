@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
+import { CLONE_RESTART_POLICIES } from "../config/validate";
 import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
@@ -21,7 +22,6 @@ import {
     healthcheckTest,
     LOG_DIR,
     rootPasswordVariable,
-    serverSupervision,
     SERVER_PORT,
     serverFlags,
 } from "./serverFlags";
@@ -129,9 +129,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     networksAdvanced: [{ name: network.name, aliases: [member.name] }],
                     ports: [{ internal: SERVER_PORT, external: member.hostPort, ip: publishAddress(s, member), protocol: "tcp" }],
                     volumes: storage.volumes,
-                    envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`, ...serverSupervision(s.flavor, s.version).envs],
-                    // Docker's init as PID 1, mysqld its child: the supervisor a clone's restart needs (serverFlags.ts).
-                    ...(serverSupervision(s.flavor, s.version).init ? { init: true } : {}),
+                    envs: [pulumi.interpolate`${rootPasswordVariable(s.flavor)}=${rootPassword}`],
                     command: [
                         ...serverFlags(s.flavor, s.version, member),
                         ...(certificates ? tlsServerFlags(s.flavor, s.version, certificates.paths) : []),
@@ -187,8 +185,9 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 verify: s.verifyReplication,
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
                 failover: s.failover,
-                // Without a restart policy a clone's restart would leave the replica stopped: auto copies instead.
-                seedMethod: s.seedMethod === "auto" && s.restartPolicy === "no" ? "dump" : s.seedMethod,
+                // A clone ends with the replica's server stopping for its restart: under a policy that would not start
+                // the container again after a clean exit (no, on-failure), auto copies instead.
+                seedMethod: s.seedMethod === "auto" && !CLONE_RESTART_POLICIES.includes(s.restartPolicy) ? "dump" : s.seedMethod,
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,

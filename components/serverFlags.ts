@@ -7,7 +7,7 @@
  * from starting, so every name here is the one the reference manual of that version documents.
  */
 import type { Flavor, MemberSettings, ServerVersion } from "../config/types";
-import { cloneCapable, versionAtLeast } from "../config/imageRef";
+import { versionAtLeast } from "../config/imageRef";
 
 /** Port the server listens on inside its container. */
 export const SERVER_PORT = 3306;
@@ -55,18 +55,6 @@ export function serverFlags(flavor: Flavor, version: ServerVersion, member: Memb
 export function logReplicaUpdatesName(flavor: Flavor, version: ServerVersion): string {
     if (flavor !== "mariadb" && versionAtLeast(version, 8, 0, 26)) return "log-replica-updates";
     return "log-slave-updates";
-}
-
-/**
- * How a member's container lets mysqld restart itself (a clone ends with a restart, as does the RESTART statement).
- * mysqld exits with status 16 for a restart only when it believes a supervisor runs it: the environment variable
- * MYSQLD_PARENT_PID equals its parent's pid (else error 3707 "not managed by supervisor process", and the clone's
- * data waits for a start by hand). In the container, Docker's init (tini) is PID 1 and the entrypoint execs mysqld
- * as its child, so MYSQLD_PARENT_PID=1 holds; tini exits with mysqld's 16 and the restart policy starts the
- * container again (seen on MySQL 9.7.4: RestartCount 1, the server back; docs/dialects.md). MySQL 8.0.17+ only.
- */
-export function serverSupervision(flavor: Flavor, version: ServerVersion): { init: boolean; envs: string[] } {
-    return cloneCapable(flavor, version) ? { init: true, envs: ["MYSQLD_PARENT_PID=1"] } : { init: false, envs: [] };
 }
 
 /** Environment variable that sets the root password at first start. */

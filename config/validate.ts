@@ -48,6 +48,8 @@ export type RawConfig = Record<string, unknown>;
 const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
 const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
 const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
+/** The restart policies under which a member's container comes back after its server stops by itself (a clone's end). */
+export const CLONE_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always"];
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_SERVER_ID = 4294967295;
@@ -170,9 +172,15 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
                 "use auto or dump (the provider's own consistent copy, every flavor)",
         );
     }
-    // After a clone mysqld exits with status 16 for its restart; Docker must start the container again.
-    if (seedMethod === "clone" && restartPolicy === "no") {
-        problem("seedMethod", seedMethod, "a clone restarts the replica through the container's restart policy: set restartPolicy to unless-stopped (the default), always or on-failure, or use seedMethod dump");
+    // A clone ends with the replica's server stopping for a restart on the copy (the provider's SHUTDOWN when no
+    // supervisor restarts mysqld); only a policy that restarts a container after a clean exit brings it back.
+    if (seedMethod === "clone" && !CLONE_RESTART_POLICIES.includes(restartPolicy)) {
+        problem(
+            "seedMethod",
+            seedMethod,
+            `a clone restarts the replica's server, and Docker starts the container again after a clean exit only with restartPolicy ${CLONE_RESTART_POLICIES.join(" or ")} ` +
+                `(unless-stopped is the default): set one of those, or use seedMethod dump`,
+        );
     }
 
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);

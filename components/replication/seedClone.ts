@@ -11,8 +11,10 @@
  *    account on the source with BACKUP_ADMIN only, for the replication account's host patterns, binlog off.
  * 3. On the replica: clone_valid_donor_list (the source as its channel dials it), with verified TLS the stack's CA
  *    and the replication client's certificate (clone_ssl_*); super_read_only persisted for the restart.
- * 4. CLONE INSTANCE FROM … on the replica. mysqld then exits with status 16 and its supervisor starts it again (the
- *    container: Docker's init and restart policy, serverFlags.ts serverSupervision); without one, error 3707.
+ * 4. CLONE INSTANCE FROM … on the replica. Under a supervisor mysqld then exits with status 16 and is started again;
+ *    in a container it has none and the CLONE ends with error 3707, the copy in place but not yet served: the provider
+ *    then runs SHUTDOWN, and the container's restart policy (unless-stopped or always, config refuses others) starts
+ *    it on the copy. No change to the containers' declaration is needed for that, so existing stacks keep theirs.
  * 5. The restart is awaited with the stage's deadline (performance_schema.clone_status Completed). The clone
  *    brought the source's gtid_executed, accounts and events: events are disabled on the replica, the donor
  *    account dropped on both ends, and attach.ts then points the replica at the source with auto-position.
@@ -95,26 +97,39 @@ export async function seedByClone(replica: Member, source: Member, ctx: CloneCon
         stage(`cloning ${source.endpoint.name} (${donor.host}:${donor.port}) into ${name}`);
         const started = Date.now();
         const watcher = watchProgress(replica, ctx, started);
+        let restartedBy = "its supervisor";
         try {
             await query(replica.session, cloneInstance(donor.host, donor.port, inputs.replicationPassword, ctx.tls));
         } catch (error) {
             const errno = (error as { errno?: number }).errno;
             if (errno === CLONE_NOT_RESTARTED) {
-                throw new Error(
-                    `${name}: the clone finished but mysqld did not restart on it (error 3707: not managed by a supervisor process); ` +
-                        "start the server again (its data is then the copy) and run again. This stack's containers run mysqld under Docker's init " +
-                        "with MYSQLD_PARENT_PID=1 and a restart policy other than no, which restart it by themselves.",
-                );
+                // The copy is in place and takes effect at the next start, but mysqld restarts itself only under a
+                // supervisor (MYSQLD_PARENT_PID naming its parent); a container's mysqld has none. A clean SHUTDOWN
+                // lets the container's restart policy (unless-stopped or always, required by config) start it again.
+                ctx.log(`seed ${name}: the copy is in place; stopping ${name}'s server so that its container's restart policy starts it on the copy`);
+                restartedBy = "the container's restart policy";
+                try {
+                    await query(replica.session, "SHUTDOWN");
+                } catch (shutdownError) {
+                    if (!isConnectionLost(shutdownError)) throw shutdownError;
+                }
+            } else if (!isConnectionLost(error)) {
+                // The server closing the connection for its own restart (under a supervisor) is the success path too.
+                throw error;
             }
-            // The server closing the connection for its restart is the clone's success path.
-            if (!isConnectionLost(error)) throw error;
         } finally {
             watcher.stop();
         }
 
         stage(`waiting for ${name} to restart on the copy`);
         await closeQuietly(replica.session);
-        const status = await waitForRestart(replica, inputs, replica.session.deadline);
+        const status = await waitForRestart(replica, inputs, replica.session.deadline).catch((error: Error) => {
+            if (error instanceof CloneFailed) throw error;
+            throw new Error(
+                `${name}: the clone finished but the server did not come back on the copy (${error.message}); ` +
+                    `it was to be started again by ${restartedBy}. Start ${name}'s container (its data is the copy) and run again.`,
+            );
+        });
         ctx.log(`seed ${name}: restarted on the copy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
         // The copy's events are enabled as on the source: off on the replica, as a replicated event arrives.

@@ -136,9 +136,6 @@ export function command(root: string, binary: string, args: string[]): [string, 
     return root === "/" ? [binary, args] : ["chroot", [root, binary, ...args]];
 }
 
-/** mysqld's exit status when it wants its supervisor to start it again (RESTART statement, a finished clone). */
-const MYSQLD_RESTART_EXIT = 16;
-
 /** Thrown when a server could not bind its port (another process took it): the start is retried on another port. */
 class PortTaken extends Error {}
 
@@ -249,6 +246,7 @@ export class MariaServer {
         const child = this.spawnServer();
         try {
             await this.waitReady();
+            this.served = child;
         } catch (error) {
             if (child.exitCode === null) {
                 child.kill("SIGKILL");
@@ -259,24 +257,33 @@ export class MariaServer {
         }
     }
 
-    /** Times mysqld asked its supervisor (this process) to start it again: RESTART, or the end of a clone. */
+    /** Times the server stopped by itself and was started again (a clone's end: the provider's SHUTDOWN). */
     restarts = 0;
 
+    /** The process stop() is stopping: its exit is not restarted. */
+    private stopping?: ChildProcess;
+
+    /** The process that has accepted connections: only such a server is restarted when it exits by itself. */
+    private served?: ChildProcess;
+
     /**
-     * Spawns the server as its own supervisor would, the way production runs it (the container: Docker's init,
-     * MYSQLD_PARENT_PID=1 and the restart policy): MYSQLD_PARENT_PID names this process, mysqld's parent (chroot
-     * execs it), so RESTART and a finished clone make mysqld exit with status 16, and it is started again on the
-     * same port and flags, as mysqld_safe does. Without it, a clone ends in error 3707 and a stopped-for-good copy.
+     * Spawns the server and starts it again, on the same port and flags, whenever it exits without stop() having
+     * asked: what the containers' restart policy (unless-stopped) does in production, where a clone ends with the
+     * provider's SHUTDOWN and Docker starts the container again on the copy.
      */
     private spawnServer(): ChildProcess {
         const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
-        const child = spawn(file, args, { stdio: "ignore", env: { ...process.env, MYSQLD_PARENT_PID: String(process.pid) } });
+        const child = spawn(file, args, { stdio: "ignore" });
         this.process = child;
         this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
-        child.once("exit", (code) => {
-            if (code !== MYSQLD_RESTART_EXIT || this.process !== child) return;
+        child.once("exit", () => {
+            // A server that never served (a failed start) is not restarted: startOnce reports it.
+            if (this.stopping === child || this.process !== child || this.served !== child) return;
             this.restarts++;
-            this.spawnServer();
+            const next = this.spawnServer();
+            void this.waitReady().then(() => {
+                if (this.process === next) this.served = next;
+            }, () => undefined);
         });
         return child;
     }
@@ -320,6 +327,7 @@ export class MariaServer {
     async stop(kill = false): Promise<void> {
         const child = this.process;
         if (!child || child.exitCode !== null) return;
+        this.stopping = child;
         child.kill(kill ? "SIGKILL" : "SIGTERM");
         const stopped = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30000))]);
         if (!stopped) {

@@ -9,7 +9,6 @@ import { RUNBOOK_MEMBERS } from "../../config/types";
 import { checkInputs } from "../../components/replication/plan";
 import { estimateSecondsLeft, judgeSeed, methodFor, mariaFurthest, mariaPurgedBeyond, withSeedRecords, type SeedFacts } from "../../components/replication/seedPlan";
 import { replicaStatus } from "../support/stackOutputs";
-import { serverSupervision } from "../../components/serverFlags";
 import { columnLiteral, insertRows } from "../../components/replication/dialect";
 
 function problemsOf(raw: Record<string, unknown>): ConfigError {
@@ -134,8 +133,11 @@ describe("seeding by clone: config, method, verdicts", () => {
         }
         assert.match(problemsOf({ image: "mariadb:11.8", seedMethod: "clone" }).message, /MariaDB has none/);
     });
-    test("seedMethod clone with restartPolicy no is refused: the container must start again after the clone", () => {
-        assert.match(problemsOf({ image: "mysql:9.7", seedMethod: "clone", restartPolicy: "no" }).message, /seedMethod = "clone".*restartPolicy to unless-stopped/);
+    test("seedMethod clone needs a restart policy that starts a cleanly stopped container again (unless-stopped, always)", () => {
+        for (const restartPolicy of ["no", "on-failure"]) {
+            assert.match(problemsOf({ image: "mysql:9.7", seedMethod: "clone", restartPolicy }).message, /seedMethod = "clone".*restartPolicy unless-stopped or always/, restartPolicy);
+        }
+        for (const restartPolicy of ["unless-stopped", "always"]) assert.equal(validateConfig({ image: "mysql:9.7", seedMethod: "clone", restartPolicy }).seedMethod, "clone");
     });
     test("auto clones where both ends have the clone plugin, and copies elsewhere; dump always copies", () => {
         const cloned = judgeSeed(facts({ cloneCapable: true }));
@@ -156,12 +158,6 @@ describe("seeding by clone: config, method, verdicts", () => {
     test("a clone replaces the replica's data: own schemas are refused naming members[].reseed as for a copy", () => {
         const verdict = judgeSeed(facts({ method: "clone", cloneCapable: true, userSchemas: ["mine"] }));
         assert.match(verdict.action === "refuse" ? verdict.reason : "", /schemas of its own \(mine\).*reseed: true on member db003/);
-    });
-    test("MySQL 8.0.17+ containers run under Docker's init with MYSQLD_PARENT_PID=1; others unchanged", () => {
-        assert.deepEqual(serverSupervision("mysql", { major: 9, minor: 7, patch: 4 }), { init: true, envs: ["MYSQLD_PARENT_PID=1"] });
-        assert.deepEqual(serverSupervision("percona", { major: 8, minor: 0, patch: 17 }), { init: true, envs: ["MYSQLD_PARENT_PID=1"] });
-        assert.deepEqual(serverSupervision("mysql", { major: 8, minor: 0, patch: 16 }), { init: false, envs: [] });
-        assert.deepEqual(serverSupervision("mariadb", { major: 11, minor: 8, patch: 0 }), { init: false, envs: [] });
     });
     test("the copy reads values as the literals the source computes: QUOTE, bytes as X'hex', BIT as its number", () => {
         assert.equal(columnLiteral({ name: "n`ame", type: "varchar" }), "QUOTE(`n``ame`)");
