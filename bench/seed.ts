@@ -7,6 +7,7 @@
  * Fresh servers per repetition; the two alternate which goes first.
  */
 import { execFile } from "node:child_process";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { replicationProvider } from "../components/replication/provider";
 import { seedLog } from "../components/replication/seed";
@@ -19,6 +20,9 @@ export interface SeedBench {
     /** The seed alone, from the provider's own "done by dump in" line. */
     seedOnly: number[];
     byHand: number[];
+    /** os.loadavg() before and after the run, "1 / 5 / 15". */
+    loadBefore?: string;
+    loadAfter?: string;
 }
 
 function endpoint(s: MariaServer) {
@@ -39,7 +43,8 @@ async function checksums(server: MariaServer): Promise<string> {
 }
 
 export async function benchSeed(reps: number, rootPassword: string, replicationPassword: string, progress: (line: string) => void): Promise<SeedBench> {
-    const result: SeedBench = { provider: [], seedOnly: [], byHand: [] };
+    const load = () => loadavg().map((x) => x.toFixed(2)).join(" / ");
+    const result: SeedBench = { provider: [], seedOnly: [], byHand: [], loadBefore: load() };
     const write = seedLog.write;
     try {
         for (let rep = 1; rep <= reps; rep++) {
@@ -55,10 +60,12 @@ export async function benchSeed(reps: number, rootPassword: string, replicationP
                 await loadHistory(source);
                 for (const method of rep % 2 === 1 ? ["provider", "hand"] : ["hand", "provider"]) {
                     if (method === "provider") {
+                        // The seed alone: from its first progress line ("needed") to its last ("done by dump").
+                        let seedStarted = NaN;
                         let seedMs = NaN;
                         seedLog.write = (line) => {
-                            const m = / done by dump in ([\d.]+) s/.exec(line);
-                            if (m) seedMs = Number(m[1]) * 1000;
+                            if (/: needed: /.test(line) && Number.isNaN(seedStarted)) seedStarted = performance.now();
+                            if (/ done by dump in /.test(line)) seedMs = performance.now() - seedStarted;
                         };
                         const started = performance.now();
                         const { outs } = await replicationProvider.update!("id", state, inputs([first, seeded]));
@@ -84,6 +91,7 @@ export async function benchSeed(reps: number, rootPassword: string, replicationP
     } finally {
         seedLog.write = write;
     }
+    result.loadAfter = load();
     return result;
 }
 
@@ -91,6 +99,10 @@ export function renderSeed(r: SeedBench, median: (xs: number[]) => number): stri
     const a = median(r.provider);
     const s = median(r.seedOnly);
     const b = median(r.byHand);
+    // Each repetition times (a) and (b) back to back on the same servers: the ratio of a pair cancels the load
+    // of that moment, which on a shared machine moves both by 2-3x between repetitions.
+    const pairs = r.provider.map((x, i) => x / r.byHand[i]);
+    const seedPairs = r.seedOnly.map((x, i) => x / r.byHand[i]);
     return [
         "",
         "## Seed: a replica added after the source purged its binary logs (issue 18)",
@@ -105,6 +117,11 @@ export function renderSeed(r: SeedBench, median: (xs: number[]) => number): stri
         `| (a) provider update with seed | ${a.toFixed(0)} |`,
         `| (a') of which the seed alone | ${s.toFixed(0)} |`,
         `| (b) mariadb-dump \\| mariadb | ${b.toFixed(0)} |`,
-        `| (a)/(b) (target ≤ 1) | ${(a / b).toFixed(2)} ${a <= b ? "**met**" : "**not met**"} |`,
+        `| (a)/(b) of the medians (target ≤ 1) | ${(a / b).toFixed(2)} ${a <= b ? "**met**" : "**not met**"} |`,
+        `| median of each repetition's (a)/(b) | ${median(pairs).toFixed(2)} |`,
+        `| median of each repetition's (a')/(b) (the seed alone against the pipe) | ${median(seedPairs).toFixed(2)} |`,
+        "",
+        `Samples (ms): (a) ${r.provider.map((x) => x.toFixed(0)).join(", ")}; (a') ${r.seedOnly.map((x) => x.toFixed(0)).join(", ")}; ` +
+            `(b) ${r.byHand.map((x) => x.toFixed(0)).join(", ")}. Load average (1/5/15 min) before: ${r.loadBefore ?? "?"}; after: ${r.loadAfter ?? "?"}.`,
     ];
 }

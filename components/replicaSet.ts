@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import type { MemberSettings, ReplicaSetSettings } from "../config/types";
+import { CLONE_RESTART_POLICIES } from "../config/validate";
 import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
@@ -184,7 +185,9 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 verify: s.verifyReplication,
                 heartbeatIntervalMs: s.heartbeatIntervalMs,
                 failover: s.failover,
-                seedMethod: s.seedMethod,
+                // A clone ends with the replica's server stopping for its restart: under a policy that would not start
+                // the container again after a clean exit (no, on-failure), auto copies instead.
+                seedMethod: s.seedMethod === "auto" && !CLONE_RESTART_POLICIES.includes(s.restartPolicy) ? "dump" : s.seedMethod,
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,

@@ -82,3 +82,8 @@ export function formatVersion(version: ServerVersion): string {
         ? `${version.major}.${version.minor}.${version.patch}`
         : `${version.major}.${version.minor}`;
 }
+
+/** The clone plugin (seedMethod clone): MySQL and Percona Server 8.0.17 and newer; MariaDB has none. */
+export function cloneCapable(flavor: Flavor, version: ServerVersion): boolean {
+    return flavor !== "mariadb" && versionAtLeast(version, 8, 0, 17);
+}

@@ -111,15 +111,15 @@ export interface ReplicaSetSettings {
      * of `hosts`. Absent otherwise.
      */
     routerHost?: string;
-    /** How a replica the source's binlogs cannot bring up to date is seeded: auto, dump, or none (refused). */
+    /** How a replica the source's binlogs cannot bring up to date is seeded: auto, clone (MySQL 8.0.17+), dump, or none (refused). */
     seedMethod: SeedMethod;
 }
 
 export type RouterMode = "none" | "haproxy";
 export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
 
-export type SeedMethod = "auto" | "dump" | "none";
-export const SEED_METHODS: readonly SeedMethod[] = ["auto", "dump", "none"];
+export type SeedMethod = "auto" | "clone" | "dump" | "none";
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "clone", "dump", "none"];
 
 export type FailoverMode = "safe" | "force";
 export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];

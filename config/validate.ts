@@ -21,7 +21,7 @@ import {
     type TlsMode,
 } from "./types";
 import { checkPlacement, hostsKey } from "./hosts";
-import { flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
+import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
 export interface ConfigProblem {
@@ -49,6 +49,8 @@ export type RawConfig = Record<string, unknown>;
 const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
 const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
 const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
+/** The restart policies under which a member's container comes back after its server stops by itself (a clone's end). */
+export const CLONE_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always"];
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_SERVER_ID = 4294967295;
@@ -163,6 +165,24 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
 
     const seedMethod = stringKey(raw, "seedMethod", DEFAULTS.seedMethod, problem) as SeedMethod;
     if (!SEED_METHODS.includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${SEED_METHODS.join(", ")}`);
+    if (seedMethod === "clone" && flavor && version && !cloneCapable(flavor, version)) {
+        problem(
+            "seedMethod",
+            seedMethod,
+            `the clone plugin is MySQL's, from 8.0.17 (${flavor === "mariadb" ? "MariaDB has none" : `this image is ${formatVersion(version)}`}); ` +
+                "use auto or dump (the provider's own consistent copy, every flavor)",
+        );
+    }
+    // A clone ends with the replica's server stopping for a restart on the copy (the provider's SHUTDOWN when no
+    // supervisor restarts mysqld); only a policy that restarts a container after a clean exit brings it back.
+    if (seedMethod === "clone" && !CLONE_RESTART_POLICIES.includes(restartPolicy)) {
+        problem(
+            "seedMethod",
+            seedMethod,
+            `a clone restarts the replica's server, and Docker starts the container again after a clean exit only with restartPolicy ${CLONE_RESTART_POLICIES.join(" or ")} ` +
+                `(unless-stopped is the default): set one of those, or use seedMethod dump`,
+        );
+    }
 
     const dataOwner = stringKey(raw, "dataOwner", defaultDataOwner(reference?.repository), problem);
     // It goes into the chown command (quoted there too): digits and one colon only.

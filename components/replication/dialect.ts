@@ -55,6 +55,11 @@ export interface Dialect {
      * RELOAD TLS (never binlogged), MariaDB 10.4+ FLUSH SSL.
      */
     reloadTls?: string;
+    /**
+     * The clone plugin (MySQL 8.0.17+: CLONE INSTANCE FROM, a physical copy that replaces the recipient's data and
+     * restarts it). MariaDB has none (it ships mariadb-backup instead); MySQL 5.7 neither.
+     */
+    clone?: boolean;
 }
 
 const MYSQL_OLD_TERMS = {
@@ -107,9 +112,15 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
     {
         flavor: "mysql",
         min: [8, 4, 0],
-        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS" },
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
     },
-    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS" } },
+    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    // The clone plugin arrived in 8.0.17.
+    {
+        flavor: "mysql",
+        min: [8, 0, 17],
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
+    },
     {
         flavor: "mysql",
         min: [8, 0, 16],
@@ -554,11 +565,9 @@ export const SEED_NOTE_DROP = `DROP TABLE IF EXISTS ${SEED_NOTE}`;
  * mysqldump's own header does (zero dates, explicit 0 in AUTO_INCREMENT columns).
  */
 export const SEED_LOAD_SESSION = [
-    "SET SESSION sql_log_bin = 0",
-    "SET SESSION foreign_key_checks = 0",
-    "SET SESSION unique_checks = 0",
-    "SET SESSION time_zone = '+00:00'",
-    "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+    // One statement, one round trip (each assignment names its scope; sql_log_bin is session-only).
+    "SET SESSION sql_log_bin = 0, SESSION foreign_key_checks = 0, SESSION unique_checks = 0, SESSION time_zone = '+00:00', " +
+        "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
 ];
 
 /** The source session that reads a copy: UTC (TIMESTAMP values as stored), one snapshot for every read. */
@@ -583,9 +592,9 @@ export function listTables(schemas: string[]): string {
         `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
 }
 
-/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table. */
+/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type. */
 export function listColumns(schemas: string[]): string {
-    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name FROM information_schema.COLUMNS " +
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS " +
         `WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
         // MySQL marks generated columns 'VIRTUAL GENERATED' / 'STORED GENERATED' (and expression defaults
         // 'DEFAULT_GENERATED', which are written); MariaDB 'VIRTUAL GENERATED' / 'STORED GENERATED'.
@@ -611,18 +620,34 @@ export const dropSchema = (db: string) => `DROP DATABASE IF EXISTS ${SqlString.e
 export const dropTable = (db: string, t: string) => `DROP TABLE IF EXISTS ${qualified(db, t)}`;
 export const dropView = (db: string, v: string) => `DROP VIEW IF EXISTS ${qualified(db, v)}`;
 
-/** Reads every row of a table, stored columns only. */
-export function selectRows(db: string, table: string, columns: string[]): string {
-    return `SELECT ${columns.map((c) => SqlString.escapeId(c)).join(", ")} FROM ${qualified(db, table)}`;
-}
+/** Types whose values travel as hexadecimal literals (bytes, not characters): binary strings, geometry, vectors. */
+const BYTE_TYPES: readonly string[] = [
+    "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry", "point", "linestring", "polygon",
+    "multipoint", "multilinestring", "multipolygon", "geometrycollection", "geomcollection", "vector",
+];
 
 /**
- * One multi-row INSERT of rows read from the source (values escaped as mysql2 escapes them). The reader keeps
- * FLOAT/DOUBLE, DECIMAL and JSON as the server's text and geometry as bytes (seedDump.ts), so every value is
- * written back exactly as stored.
+ * One column as the SQL literal that writes its value back exactly, computed by the source server itself:
+ * QUOTE() (NULL as NULL, strings escaped, numbers, dates and JSON as the server's own text in the session's
+ * UTC), bytes as X'...', BIT as its number. The provider then only joins literals into INSERTs: no value is
+ * converted or escaped in JavaScript (mysql2's own float parser is off in the last place for some values).
  */
-export function insertRows(db: string, table: string, columns: string[], rows: unknown[][]): string {
-    const values = rows.map((row) => `(${row.map((v) => SqlString.escape(v, true, "+00:00")).join(",")})`).join(",");
+export function columnLiteral(column: { name: string; type: string }): string {
+    const id = SqlString.escapeId(column.name);
+    const type = column.type.toLowerCase();
+    if (BYTE_TYPES.includes(type)) return `IF(${id} IS NULL, 'NULL', CONCAT('X''', HEX(${id}), ''''))`;
+    if (type === "bit") return `IFNULL(${id} + 0, 'NULL')`;
+    return `QUOTE(${id})`;
+}
+
+/** Reads every row of a table as SQL literals, stored columns only (columnLiteral). */
+export function selectRows(db: string, table: string, columns: Array<{ name: string; type: string }>): string {
+    return `SELECT ${columns.map(columnLiteral).join(", ")} FROM ${qualified(db, table)}`;
+}
+
+/** One multi-row INSERT of rows read by selectRows: each value is already the literal the source wrote. */
+export function insertRows(db: string, table: string, columns: string[], rows: string[][]): string {
+    const values = rows.map((row) => `(${row.join(",")})`).join(",");
     return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
 }
 
@@ -676,3 +701,74 @@ export function declareSeedPosition(dialect: Dialect, position: string): string[
     }
     return [dialect.resetBinaryLogs, ...(position === "" ? [] : [`SET GLOBAL gtid_purged = ${SqlString.escape(position)}`])];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Seeding by the clone plugin (seedClone.ts; MySQL 8.0.17+, dialect.clone). Facts with sources: docs/dialects.md.
+
+/** The clone plugin's state on a member: no row when it is not installed. */
+export const CLONE_PLUGIN_STATUS = "SELECT PLUGIN_STATUS AS status FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'";
+
+/**
+ * Installs the clone plugin (registered in mysql.plugin: it loads again at every start). Binlog off all the same:
+ * on a replica anything binlogged is a transaction of its own (an errant GTID), and the source's must not reach
+ * replicas that have the plugin already.
+ */
+export const INSTALL_CLONE_PLUGIN = withoutBinlog(["INSTALL PLUGIN clone SONAME 'mysql_clone.so'"]);
+
+/** The donor account the recipient clones with: BACKUP_ADMIN only, hosts as the replication account's. */
+export const CLONE_DONOR_USER = "replicaset_clone";
+
+/**
+ * The donor account on the source, binlog off (it is the provider's, for the length of one clone; the clone copies
+ * it to the recipient with the rest of the mysql schema, and both copies are dropped after). The password is the
+ * replication account's, a Pulumi secret.
+ */
+export function ensureCloneDonorAccount(host: string, password: string, tls: "x509" | "ssl" | "none"): string[] {
+    const who = account(CLONE_DONOR_USER, host);
+    const require = tls === "x509" ? "REQUIRE X509" : tls === "ssl" ? "REQUIRE SSL" : "REQUIRE NONE";
+    return withoutBinlog([
+        `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${SqlString.escape(password)} ${require}`,
+        `ALTER USER ${who} IDENTIFIED BY ${SqlString.escape(password)} ${require}`,
+        `GRANT BACKUP_ADMIN ON *.* TO ${who}`,
+    ]);
+}
+export function dropCloneDonorAccount(host: string): string[] {
+    return withoutBinlog([`DROP USER IF EXISTS ${account(CLONE_DONOR_USER, host)}`]);
+}
+
+/**
+ * The recipient's side: the one donor it may clone from (clone_valid_donor_list, host:port as it dials the source)
+ * and, with verified TLS, the stack's CA and the replication client's certificate for the clone's connection.
+ * SET GLOBAL is never binlogged; these are not persisted (gone after the clone's restart).
+ */
+export function cloneRecipientSettings(donor: string, files?: { ca: string; clientCert: string; clientKey: string }): string[] {
+    return [
+        `SET GLOBAL clone_valid_donor_list = ${SqlString.escape(donor)}`,
+        ...(files
+            ? [
+                  `SET GLOBAL clone_ssl_ca = ${SqlString.escape(files.ca)}`,
+                  `SET GLOBAL clone_ssl_cert = ${SqlString.escape(files.clientCert)}`,
+                  `SET GLOBAL clone_ssl_key = ${SqlString.escape(files.clientKey)}`,
+              ]
+            : []),
+    ];
+}
+
+/**
+ * Replaces the recipient's data with the donor's and restarts the recipient (only when a supervisor runs it:
+ * otherwise error 3707 after the copy, and the data takes effect at the next start). CLONE is not binlogged.
+ */
+export function cloneInstance(donorHost: string, donorPort: number, password: string, tls: boolean): string {
+    return `CLONE INSTANCE FROM ${account(CLONE_DONOR_USER, donorHost)}:${donorPort} ` +
+        `IDENTIFIED BY ${SqlString.escape(password)} REQUIRE ${tls ? "" : "NO "}SSL`;
+}
+
+/** The last clone on this recipient (performance_schema.clone_status has one row, kept across the restart). */
+export const CLONE_STATUS =
+    "SELECT STATE AS state, ERROR_NO AS errno, ERROR_MESSAGE AS message, GTID_EXECUTED AS gtids, END_TIME AS ended FROM performance_schema.clone_status";
+
+/** Error 3707 ER_CLONE_RESTART (... not managed by supervisor process): the clone finished, mysqld did not restart. */
+export const CLONE_NOT_RESTARTED = 3707;
+
+/** Events enabled on this member (a clone brings the donor's enabled): each is then disabled on the replica. */
+export const ENABLED_EVENTS = "SELECT EVENT_SCHEMA AS db, EVENT_NAME AS name FROM information_schema.EVENTS WHERE STATUS = 'ENABLED'";

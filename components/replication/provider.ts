@@ -4,7 +4,8 @@
  *   plan.ts        pure: check, diff, planUpdate
  *   members.ts     connect and read members
  *   switchover.ts  preflight → fence the previous source → catch up → detach the candidate
- *   seed.ts        replicas the source's binlogs cannot bring up to date: judged, then copied (seedDump.ts)
+ *   seed.ts        replicas the source's binlogs cannot bring up to date: judged, then cloned (seedClone.ts) or
+ *                  copied (seedDump.ts)
  *   attach.ts      point one replica at the source, checked first
  *   verify.ts      probe row applied by every replica
  *   observe.ts     read (refresh), read-only
@@ -195,7 +196,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         }
 
         // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one.
-        const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs)) };
+        const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs, { tls, verify })) };
         if (toSeed.length > 0) {
             deadline = Math.max(deadline, deadlineOf(inputs));
             for (const member of members) member.session.deadline = deadline;

@@ -44,7 +44,7 @@ export interface ReplicationArgs {
     /** The check account's host patterns (the router on one of several Docker hosts); absent: replicationUserHost. */
     routerCheckHosts?: pulumi.Input<pulumi.Input<string>[]>;
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
-    seedMethod?: pulumi.Input<"auto" | "dump" | "none">;
+    seedMethod?: pulumi.Input<"auto" | "clone" | "dump" | "none">;
     /** Members whose own schemas a seed may replace. */
     reseed?: pulumi.Input<pulumi.Input<string>[]>;
 }

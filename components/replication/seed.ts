@@ -4,7 +4,8 @@
  *
  *   planSeeds    read-only, every replica at once: who needs a seed, who is refused (own schemas without
  *                members[].reseed, seedMethod none); throws before anything is written
- *   seedReplicas the copies, in parallel (seedDump.ts); progress lines through the engine's log
+ *   seedReplicas the copies, in parallel: MySQL's clone plugin (seedClone.ts) or the provider's logical copy
+ *                (seedDump.ts); progress lines through the engine's log
  *
  * Progress goes to the provider process's stderr, which the engine shows as the resource's diagnostics during
  * `pulumi up` (a dynamic provider runs in its own process with no engine connection: pulumi.log there is just
@@ -23,8 +24,9 @@ import {
 import { mariaSharedPosition } from "./gtid";
 import { readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
+import { seedByClone } from "./seedClone";
 import { seedByDump } from "./seedDump";
-import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
+import { judgeSeed, mariaFurthest, mariaPurgedBeyond, methodFor, type SeedRecord } from "./seedPlan";
 import { cleanUp, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
 
@@ -50,6 +52,7 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
                 unfinishedSeed: (await query(replica.session, SEED_NOTE_EXISTS)).length > 0,
                 reseed: (inputs.reseed ?? []).includes(replica.endpoint.name),
                 method: inputs.seedMethod ?? "auto",
+                cloneCapable: cloneCapable(replica, source),
             };
             return { replica, verdict: judgeSeed(facts) };
         }),
@@ -58,6 +61,11 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
     if (refused.length > 0) throw new Error(refused.join("\n"));
     for (const { replica, verdict } of judged) if (verdict.action === "seed") seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
     return judged.filter(({ verdict }) => verdict.action === "seed").map(({ replica }) => replica);
+}
+
+/** Both ends have the clone plugin (MySQL 8.0.17+). */
+function cloneCapable(replica: Member, source: Member): boolean {
+    return replica.dialect.clone === true && source.dialect.clone === true;
 }
 
 function noSeed(replica: Member, source: Member) {
@@ -87,7 +95,12 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
  * Seeds every replica given, in parallel, each stage with `deadlineSeconds` of its own. Returns when each was
  * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again.
  */
-export async function seedReplicas(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Record<string, SeedRecord>> {
+export async function seedReplicas(
+    replicas: Member[],
+    source: Member,
+    inputs: ReplicationInputs,
+    links: { tls: boolean; verify?: { ca: string; cert: string; key: string } } = { tls: false },
+): Promise<Record<string, SeedRecord>> {
     if (replicas.length === 0) return {};
     const records: Record<string, SeedRecord> = {};
     const results = await Promise.allSettled(
@@ -100,7 +113,17 @@ export async function seedReplicas(replicas: Member[], source: Member, inputs: R
                     lowered = true;
                     await query(replica.session, "SET GLOBAL super_read_only = OFF");
                 }
-                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log: (l) => seedLog.write(l) });
+                const log = (l: string) => seedLog.write(l);
+                if (methodFor(inputs.seedMethod ?? "auto", cloneCapable(replica, source)) === "clone") {
+                    const cloned = await seedByClone(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, ...links, log });
+                    records[replica.endpoint.name] = { by: "clone", at: new Date().toISOString() };
+                    seedLog.write(
+                        `seed ${replica.endpoint.name}: done by clone in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
+                            `${(cloned.bytes / 1048576).toFixed(1)} MiB, at GTID ${cloned.position || "(empty)"}`,
+                    );
+                    return;
+                }
+                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log });
                 records[replica.endpoint.name] = { by: "dump", at: new Date().toISOString() };
                 seedLog.write(
                     `seed ${replica.endpoint.name}: done by dump in ${((Date.now() - started) / 1000).toFixed(1)} s: ${done.tables} table(s), ` +

@@ -4,13 +4,16 @@
  */
 import { parseMariaGtids } from "./gtid";
 
-/** `auto` picks per flavor; `dump` is the provider's own logical copy; `none` never seeds. */
-export type SeedMethod = "auto" | "dump" | "none";
-export const SEED_METHODS: readonly SeedMethod[] = ["auto", "dump", "none"];
+/**
+ * `auto` picks per flavor (clone on MySQL 8.0.17+, dump elsewhere); `clone` is MySQL's clone plugin; `dump` is the
+ * provider's own logical copy; `none` never seeds.
+ */
+export type SeedMethod = "auto" | "clone" | "dump" | "none";
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "clone", "dump", "none"];
 
 /** What a seed leaves in a replica's status: how it was seeded, and when (ISO time); "" when never. */
 export interface SeedRecord {
-    by: "dump" | "";
+    by: "clone" | "dump" | "";
     at: string;
 }
 
@@ -27,22 +30,37 @@ export interface SeedFacts {
     /** members[].reseed: the user lets a seed replace what the replica holds. */
     reseed: boolean;
     method: SeedMethod;
+    /** Source and replica both run MySQL 8.0.17+ (the clone plugin); false on MariaDB and MySQL 5.7. */
+    cloneCapable?: boolean;
 }
 
 export type SeedVerdict =
     | { action: "attach" }
-    | { action: "seed"; method: "dump"; why: string }
+    | { action: "seed"; method: "clone" | "dump"; why: string }
     | { action: "refuse"; reason: string };
 
-/** The method `auto` chooses. The provider's logical copy works on every flavor and needs nothing on the host. */
-export function methodFor(method: SeedMethod): "dump" | undefined {
-    return method === "none" ? undefined : "dump";
+/**
+ * The method a seed uses: `auto` takes the clone plugin where both ends have it (MySQL 8.0.17+: a physical copy,
+ * the fastest on large data) and the provider's logical copy elsewhere (it works on every flavor and needs nothing
+ * on the host). A forced `clone` without the plugin is refused by judgeSeed.
+ */
+export function methodFor(method: SeedMethod, cloneCapable = false): "clone" | "dump" | undefined {
+    if (method === "none") return undefined;
+    if (method === "dump") return "dump";
+    return method === "clone" || cloneCapable ? "clone" : "dump";
 }
 
 export function judgeSeed(f: SeedFacts): SeedVerdict {
-    const method = methodFor(f.method);
+    const method = methodFor(f.method, f.cloneCapable);
+    if (method === "clone" && !f.cloneCapable && (f.unfinishedSeed || f.missing !== "")) {
+        return {
+            action: "refuse",
+            reason: `${f.replica}: seedMethod is clone, but the clone plugin needs MySQL 8.0.17 or newer on ${f.source} and ${f.replica} ` +
+                "(MariaDB and MySQL 5.7 have none). Set seedMethod to auto or dump. Nothing was changed.",
+        };
+    }
     if (f.unfinishedSeed) {
-        if (!method) return { action: "refuse", reason: `${f.replica}: an earlier seed of it did not finish, and seedMethod is none; set seedMethod to auto or dump to finish it` };
+        if (!method) return { action: "refuse", reason: `${f.replica}: an earlier seed of it did not finish, and seedMethod is none; set seedMethod to auto, clone or dump to finish it` };
         return { action: "seed", method, why: "an earlier seed did not finish; copying again" };
     }
     if (f.missing === "") return { action: "attach" };
@@ -50,7 +68,7 @@ export function judgeSeed(f: SeedFacts): SeedVerdict {
     if (!method) {
         return {
             action: "refuse",
-            reason: `${f.replica}: ${purged}, so it cannot replicate, and seedMethod is none. Set seedMethod to auto or dump to have it ` +
+            reason: `${f.replica}: ${purged}, so it cannot replicate, and seedMethod is none. Set seedMethod to auto, clone or dump to have it ` +
                 "seeded from a consistent copy of the source, or load a copy into it by hand. Nothing was changed.",
         };
     }

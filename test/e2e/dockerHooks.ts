@@ -14,7 +14,7 @@
  *                                        imageId (the engine's image id) and repoDigest.
  * - docker:index/container:Container     name, image, hostname, networksAdvanced {name, aliases}, ports {internal,
  *                                        external, ip (0.0.0.0), protocol (tcp)}, volumes {volumeName | hostPath,
- *                                        containerPath, readOnly}, envs, command, restart (no), healthcheck {tests,
+ *                                        containerPath, readOnly}, envs, command, restart (no), init (false), healthcheck {tests,
  *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
  *                                        mustRun (true), uploads {file, content, owner, group, permissions (0644)}:
  *                                        as the provider does, one tar entry per file at its full path, copied to
@@ -78,7 +78,7 @@ const HONOURED: Record<string, readonly string[]> = {
     "docker:index/volume:Volume": ["name"],
     "docker:index/remoteImage:RemoteImage": ["name", "keepLocally"],
     "docker:index/container:Container": [
-        "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart",
+        "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart", "init",
         "healthcheck", "wait", "waitTimeout", "mustRun", "uploads",
     ],
     "tls:index/privateKey:PrivateKey": ["algorithm", "rsaBits"],
@@ -471,6 +471,8 @@ export class DockerHooks implements pulumi.runtime.Mocks {
                 Binds: binds,
                 PortBindings: bindings,
                 RestartPolicy: { Name: String(a.restart ?? "no") },
+                // Docker's init (tini) as PID 1, as `docker run --init`.
+                Init: a.init === true ? true : undefined,
                 NetworkMode: first ? String(first.name) : "bridge",
             },
             NetworkingConfig: first ? { EndpointsConfig: { [String(first.name)]: { Aliases: first.aliases as string[] | undefined } } } : undefined,

@@ -1,10 +1,11 @@
 /**
- * End to end: seeding (issue #18) through the whole component on a real Docker engine, with the MariaDB test
- * image. A source and one replica are declared; the source gets 10 000 rows in two schemas and its binary logs
- * are purged; then a third member is added to `members` and the program runs again as an update (as `pulumi
- * up`: the new container created, the replication resource updated by its provider). The new member must end up
- * with every row (CHECKSUM TABLE equal to the source's), be reported healthy and `seededBy: "dump"`, and
- * replicate what the source writes next.
+ * End to end: seeding (issue #18) through the whole component on a real Docker engine, with the MySQL 9.7 image
+ * (seeded by the clone plugin: the provider stops the server after the copy and the restart policy starts it) and the
+ * MariaDB 11.8 image (seeded by the provider's consistent copy). A source and one replica are declared; the source
+ * gets 10 000 rows in two schemas and its binary logs are purged; then a third member is added to `members` and the
+ * program runs again as an update (as `pulumi up`: the new container created, the replication resource updated by
+ * its provider). The new member must end up with every row (CHECKSUM TABLE equal to the source's), be reported
+ * healthy and `seededBy` clone (MySQL) or dump (MariaDB), and replicate what the source writes next.
  *
  * Needs a Docker engine; without one it skips loudly, or fails when E2E_REQUIRED=1.
  */
@@ -20,37 +21,40 @@ import type { ReplicaSetSettings } from "../../config/types";
 import type { ReplicaStatus } from "../../components/outputs";
 import { ReplicaSet } from "../../components/replicaSet";
 import { DockerHooks } from "./dockerHooks";
-import { eventually, freePorts, removeRun, runtimeSettings, valueOf } from "./support";
+import { eventually, freePorts, readVersions, removeRun, runtimeSettings, testImages, valueOf, type TestImage } from "./support";
 import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `sd${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
-const IMAGE = "mysql-replicaset-test/mariadb:11";
+/** MySQL 9.7 (clone) and MariaDB 11.8 (dump). */
+const IMAGES: TestImage[] = testImages().filter((i) => i.image.endsWith("mysql:9") || i.image.endsWith("mariadb:11"));
 const docker = new Docker();
 
-function prepare(): { title: string; version?: string; problem?: string } {
+function prepare(): { problem?: string } {
     try {
         execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
     } catch (error) {
-        return { title: `[${IMAGE}]`, problem: `no Docker engine answers (${(error as Error).message.split("\n")[0]}); start one with scripts/dockerd.sh start` };
+        for (const i of IMAGES) i.title = `[${i.image}]`;
+        return { problem: `no Docker engine answers (${(error as Error).message.split("\n")[0]}); start one with scripts/dockerd.sh start` };
     }
     try {
-        execFileSync("bash", [join(REPO, "test/support/image/build-image.sh"), IMAGE], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
-        const text = execFileSync("docker", ["run", "--rm", "--entrypoint", "mariadbd", IMAGE, "--version"], { encoding: "utf8", timeout: 60_000 });
-        const m = /Ver (\d+\.\d+\.\d+)/.exec(text);
-        return { title: m ? `[MariaDB ${m[1]}]` : `[${IMAGE}]`, version: m?.[1] };
+        execFileSync("bash", [join(REPO, "test/support/image/build-image.sh"), ...IMAGES.map((i) => i.image)], { stdio: ["ignore", "ignore", "inherit"], timeout: 25 * 60_000 });
+        readVersions(IMAGES);
+        return {};
     } catch (error) {
-        return { title: `[${IMAGE}]`, problem: `building or running the test image failed: ${(error as Error).message}` };
+        for (const i of IMAGES) i.title = `[${i.image}]`;
+        return { problem: `building or running the test images failed: ${(error as Error).message}` };
     }
 }
 const PREPARED = prepare();
 
 /** Statements in order over one TCP connection as root; the last one's rows. */
-function memberAt(port: number, password: string): StatementRunner {
+function memberAt(port: number, password: string, ca: string): StatementRunner {
     return {
         async query<T = Record<string, unknown>>(...statements: string[]): Promise<T[]> {
-            const connection = await mysql.createConnection({ host: "127.0.0.1", port, user: "root", password, connectTimeout: 5000 });
+            // Verified TLS under the stack's CA (MySQL's root authenticates with caching_sha2_password: TLS or RSA).
+            const connection = await mysql.createConnection({ host: "127.0.0.1", port, user: "root", password, connectTimeout: 5000, ssl: { ca, rejectUnauthorized: true } });
             connection.on("error", () => undefined);
             try {
                 let rows: unknown = [];
@@ -71,11 +75,11 @@ async function runProgram(settings: ReplicaSetSettings, passwords: { rootPasswor
     await pulumi.runtime.setMocks(hooks, "mysql-replicaset", `e2e-${RUN}`, false);
     hooks.observeResourceOptions();
     const set = new ReplicaSet(RUN, { settings, ...passwords });
-    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas)]);
+    const values = Promise.all([valueOf(set.healthy), valueOf(set.replicas), valueOf(set.caCertificate)]);
     await values.catch(() => undefined);
     await runtimeSettings.waitForRPCs().catch(() => undefined);
-    const [healthy, replicas] = await values;
-    return { hooks, healthy, replicas: replicas as Record<string, ReplicaStatus> };
+    const [healthy, replicas, ca] = await values;
+    return { hooks, healthy, replicas: replicas as Record<string, ReplicaStatus>, ca: String(ca) };
 }
 
 async function checksums(member: StatementRunner): Promise<Record<string, string>> {
@@ -92,39 +96,47 @@ after(async () => {
     }
 });
 
-test(`a member added after the source's binlogs were purged is seeded, then replicates ${PREPARED.title}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
+IMAGES.forEach((image, index) => test(`a member added after the source's binlogs were purged is seeded by ${image.kind === "mysql" ? "clone" : "dump"}, then replicates ${image.title}`, { timeout: 15 * 60_000 }, async (t: TestContext) => {
     if (PREPARED.problem) {
         if (REQUIRED) throw new Error(`E2E_REQUIRED=1 but ${PREPARED.problem}`);
         console.error(`e2e: SKIPPED: ${PREPARED.problem}`);
         t.skip(PREPARED.problem);
         return;
     }
+    const run = `${RUN}${index}`;
     const [p1, p2, p3] = await freePorts(3);
     const members = [
-        { name: `${RUN}-db001`, role: "source", serverId: 100, hostPort: p1 },
-        { name: `${RUN}-db002`, role: "replica", serverId: 200, hostPort: p2 },
+        { name: `${run}-db001`, role: "source", serverId: 100, hostPort: p1 },
+        { name: `${run}-db002`, role: "replica", serverId: 200, hostPort: p2 },
     ];
-    const added = { name: `${RUN}-db003`, role: "replica", serverId: 300, hostPort: p3 };
+    const added = { name: `${run}-db003`, role: "replica", serverId: 300, hostPort: p3 };
     const config = (m: object[]) =>
-        validateConfig({ image: IMAGE, version: PREPARED.version, networkName: `${RUN}-net`, members: m, readinessTimeoutSeconds: 300, deleteDataOnDestroy: true });
+        validateConfig({ image: image.image, version: image.version, networkName: `${run}-net`, members: m, readinessTimeoutSeconds: 300, deleteDataOnDestroy: true });
     const passwords = { rootPassword: "root-pw-e2e-seed", replicationPassword: "repl-pw-e2e-seed" };
-    const source = memberAt(p1, passwords.rootPassword);
 
     const first = await runProgram(config(members), passwords);
     assert.equal(first.healthy, true, `the two-member set is healthy: ${JSON.stringify(first.replicas)}`);
+    const source = memberAt(p1, passwords.rootPassword, first.ca);
 
     // History the new member can only get from a copy: its binlogs are purged up to the current one.
     await loadHistory(source);
-    const purged = await source.query<{ purged: string }>("SELECT @@GLOBAL.gtid_binlog_state AS purged");
+    const purged = await source.query<{ purged: string }>(image.kind === "mysql" ? "SELECT @@GLOBAL.gtid_purged AS purged" : "SELECT @@GLOBAL.gtid_binlog_state AS purged");
     assert.ok(purged[0].purged !== "", "the source has a GTID history");
 
     const second = await runProgram(config([...members, added]), passwords, first.hooks);
     const status = second.replicas[added.name];
     assert.equal(second.healthy, true, `the three-member set is healthy: ${JSON.stringify(second.replicas)}`);
-    assert.equal(status.seededBy, "dump", `${added.name} was seeded by the provider's copy`);
+    const method = image.kind === "mysql" ? "clone" : "dump";
+    assert.equal(status.seededBy, method, `${added.name} was seeded by ${method}`);
     assert.equal(second.replicas[members[1].name].seededBy, "", "the replica that followed all along was not seeded");
+    if (method === "clone") {
+        // The clone ended with error 3707 (no supervisor in a container), the provider's SHUTDOWN, and the restart policy.
+        const info = await docker.getContainer(added.name).inspect();
+        assert.equal(info.RestartCount, 1, `${added.name} was restarted once, by its container: ${info.State.Status}`);
+        assert.notEqual(info.HostConfig.Init, true, "the containers are declared as before seeding by clone existed (no init)");
+    }
 
-    const newcomer = memberAt(p3, passwords.rootPassword);
+    const newcomer = memberAt(p3, passwords.rootPassword, first.ca);
     assert.deepEqual(await checksums(newcomer), await checksums(source), "every table of the copy equals the source's");
 
     await source.query("INSERT INTO app2.ledger VALUES (900001, 1.50, 'after the seed', b'1', '2026-11-28')");
@@ -134,4 +146,4 @@ test(`a member added after the source's binlogs were purged is seeded, then repl
     });
     assert.deepEqual(await checksums(newcomer), await checksums(source), "still equal after replicating the next write");
     await second.hooks.destroy();
-});
+}));

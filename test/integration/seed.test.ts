@@ -45,7 +45,8 @@ for (const flavor of MATRIX) {
         const write = seedLog.write;
         // With a router declared: its check account, created on the source before the purge, must reach a seeded replica.
         const inputs = (names: string[], o: Partial<ReplicationInputs> = {}) =>
-            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), routerCheckUser: "replicaset_check", ...o });
+            // The provider's copy on every flavor (auto would clone on MySQL 9.7: test/integration/clone.test.ts).
+            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), routerCheckUser: "replicaset_check", seedMethod: "dump", ...o });
 
         before(async () => {
             seedLog.write = (line) => lines.push(line);

@@ -243,12 +243,10 @@ export class MariaServer {
     private async startOnce(): Promise<void> {
         // Only this start's part of the error log tells why it failed.
         this.logStart = await stat(this.errorLog).then((s) => s.size, () => 0);
-        const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
-        const child = spawn(file, args, { stdio: "ignore" });
-        this.process = child;
-        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        const child = this.spawnServer();
         try {
             await this.waitReady();
+            this.served = child;
         } catch (error) {
             if (child.exitCode === null) {
                 child.kill("SIGKILL");
@@ -257,6 +255,37 @@ export class MariaServer {
             this.process = undefined;
             throw error;
         }
+    }
+
+    /** Times the server stopped by itself and was started again (a clone's end: the provider's SHUTDOWN). */
+    restarts = 0;
+
+    /** The process stop() is stopping: its exit is not restarted. */
+    private stopping?: ChildProcess;
+
+    /** The process that has accepted connections: only such a server is restarted when it exits by itself. */
+    private served?: ChildProcess;
+
+    /**
+     * Spawns the server and starts it again, on the same port and flags, whenever it exits without stop() having
+     * asked: what the containers' restart policy (unless-stopped) does in production, where a clone ends with the
+     * provider's SHUTDOWN and Docker starts the container again on the copy.
+     */
+    private spawnServer(): ChildProcess {
+        const [file, args] = command(this.runtime.root, this.runtime.binary, this.args());
+        const child = spawn(file, args, { stdio: "ignore" });
+        this.process = child;
+        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        child.once("exit", () => {
+            // A server that never served (a failed start) is not restarted: startOnce reports it.
+            if (this.stopping === child || this.process !== child || this.served !== child) return;
+            this.restarts++;
+            const next = this.spawnServer();
+            void this.waitReady().then(() => {
+                if (this.process === next) this.served = next;
+            }, () => undefined);
+        });
+        return child;
     }
 
     private async waitReady(): Promise<void> {
@@ -298,6 +327,7 @@ export class MariaServer {
     async stop(kill = false): Promise<void> {
         const child = this.process;
         if (!child || child.exitCode !== null) return;
+        this.stopping = child;
         child.kill(kill ? "SIGKILL" : "SIGTERM");
         const stopped = await Promise.race([this.exited!.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30000))]);
         if (!stopped) {

@@ -367,8 +367,18 @@ describe("flavors and versions", () => {
             assert.ok(command.includes("--log-replica-updates=ON"), `${m} has --log-replica-updates`);
             assert.ok(!command.some((f) => f.startsWith("--log-slave-updates")), `${m} has no --log-slave-updates`);
             assert.ok(command.includes("--gtid-mode=ON") && command.includes("--enforce-gtid-consistency=ON"));
+            // Seeding by clone needs nothing of the container (the provider's SHUTDOWN, then the restart policy), so an
+            // existing stack's containers are declared as before: no replacement on upgrade.
             assert.deepEqual(reveal(c.inputs.envs), [`MYSQL_ROOT_PASSWORD=${ROOT_PW}`]);
+            assert.equal(c.inputs.init, undefined);
             assert.deepEqual(reveal(c.inputs.healthcheck).tests, MYSQLADMIN_PING);
+        }
+    });
+
+    test("seedMethod auto copies instead of cloning under a restart policy that would not start a cleanly stopped container", async () => {
+        for (const [restartPolicy, seedMethod] of [["unless-stopped", "auto"], ["always", "auto"], ["on-failure", "dump"], ["no", "dump"]]) {
+            const run = await declare(devSettings({ image: "mysql:9.7", restartPolicy }));
+            assert.equal(reveal(replication(run).inputs).seedMethod, seedMethod, restartPolicy);
         }
     });
 

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { ConfigError, validateConfig } from "../../config/validate";
 import { RUNBOOK_MEMBERS } from "../../config/types";
 import { checkInputs } from "../../components/replication/plan";
-import { estimateSecondsLeft, judgeSeed, mariaFurthest, mariaPurgedBeyond, withSeedRecords, type SeedFacts } from "../../components/replication/seedPlan";
+import { estimateSecondsLeft, judgeSeed, methodFor, mariaFurthest, mariaPurgedBeyond, withSeedRecords, type SeedFacts } from "../../components/replication/seedPlan";
 import { replicaStatus } from "../support/stackOutputs";
+import { columnLiteral, insertRows } from "../../components/replication/dialect";
 
 function problemsOf(raw: Record<string, unknown>): ConfigError {
     try {
@@ -31,7 +32,7 @@ describe("config: seedMethod and members[].reseed", () => {
         const line = error.message.split("\n").find((l) => l.includes("seedMethod"));
         assert.ok(line, error.message);
         assert.match(line, /"xtrabackup"/);
-        assert.match(line, /auto, dump, none/);
+        assert.match(line, /auto, clone, dump, none/);
     });
     test("reseed: true on a replica is kept; absent means no", () => {
         const members = RUNBOOK_MEMBERS.map((m) => (m.name === "db003" ? { ...m, reseed: true } : { ...m }));
@@ -84,7 +85,7 @@ describe("judgeSeed", () => {
     test("seedMethod none: a replica that needs a seed is refused naming the key", () => {
         const verdict = judgeSeed(facts({ method: "none" }));
         assert.equal(verdict.action, "refuse");
-        assert.match(verdict.action === "refuse" ? verdict.reason : "", /seedMethod is none.*auto or dump/);
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /seedMethod is none.*auto, clone or dump/);
     });
     test("an unfinished seed is copied again without reseed: the schemas there are the provider's partial copy", () => {
         assert.equal(judgeSeed(facts({ unfinishedSeed: true, userSchemas: ["app1"], missing: "" })).action, "seed");
@@ -117,5 +118,52 @@ describe("progress and records", () => {
         assert.equal(statuses.db002.seededBy, "");
         assert.equal(statuses.db003.seededBy, "dump");
         assert.equal(statuses.db003.seededAt, "2026-11-28T18:00:00.000Z");
+    });
+});
+
+describe("seeding by clone: config, method, verdicts", () => {
+    test("seedMethod clone is taken on MySQL 8.0.17+ and refused, naming the key, on MariaDB and older MySQL", () => {
+        assert.equal(validateConfig({ image: "mysql:9.7", seedMethod: "clone" }).seedMethod, "clone");
+        assert.equal(validateConfig({ image: "mysql:8.0.17", seedMethod: "clone" }).seedMethod, "clone");
+        for (const image of ["mariadb:11.8", "mysql:8.0.16", "percona:5.7.30"]) {
+            const error = problemsOf({ image, seedMethod: "clone" });
+            const line = error.message.split("\n").find((l) => l.includes("seedMethod"));
+            assert.ok(line, `${image}: ${error.message}`);
+            assert.match(line, /seedMethod = "clone".*clone plugin is MySQL's, from 8\.0\.17.*use auto or dump/, image);
+        }
+        assert.match(problemsOf({ image: "mariadb:11.8", seedMethod: "clone" }).message, /MariaDB has none/);
+    });
+    test("seedMethod clone needs a restart policy that starts a cleanly stopped container again (unless-stopped, always)", () => {
+        for (const restartPolicy of ["no", "on-failure"]) {
+            assert.match(problemsOf({ image: "mysql:9.7", seedMethod: "clone", restartPolicy }).message, /seedMethod = "clone".*restartPolicy unless-stopped or always/, restartPolicy);
+        }
+        for (const restartPolicy of ["unless-stopped", "always"]) assert.equal(validateConfig({ image: "mysql:9.7", seedMethod: "clone", restartPolicy }).seedMethod, "clone");
+    });
+    test("auto clones where both ends have the clone plugin, and copies elsewhere; dump always copies", () => {
+        const cloned = judgeSeed(facts({ cloneCapable: true }));
+        assert.equal(cloned.action === "seed" && cloned.method, "clone");
+        assert.equal(methodFor("auto", true), "clone");
+        assert.equal(methodFor("auto", false), "dump");
+        assert.equal(methodFor("dump", true), "dump");
+        assert.equal(methodFor("clone", true), "clone");
+        assert.equal(methodFor("none", true), undefined);
+    });
+    test("seedMethod clone without the plugin (MariaDB, MySQL 5.7) is refused naming the key, before anything is written", () => {
+        const verdict = judgeSeed(facts({ method: "clone", cloneCapable: false }));
+        assert.equal(verdict.action, "refuse");
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /db003: seedMethod is clone, but the clone plugin needs MySQL 8\.0\.17.*Set seedMethod to auto or dump\. Nothing was changed/);
+        // Nothing to seed: the method does not matter.
+        assert.deepEqual(judgeSeed(facts({ method: "clone", cloneCapable: false, missing: "" })), { action: "attach" });
+    });
+    test("a clone replaces the replica's data: own schemas are refused naming members[].reseed as for a copy", () => {
+        const verdict = judgeSeed(facts({ method: "clone", cloneCapable: true, userSchemas: ["mine"] }));
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /schemas of its own \(mine\).*reseed: true on member db003/);
+    });
+    test("the copy reads values as the literals the source computes: QUOTE, bytes as X'hex', BIT as its number", () => {
+        assert.equal(columnLiteral({ name: "n`ame", type: "varchar" }), "QUOTE(`n``ame`)");
+        assert.equal(columnLiteral({ name: "body", type: "VARBINARY" }), "IF(`body` IS NULL, 'NULL', CONCAT('X''', HEX(`body`), ''''))");
+        assert.equal(columnLiteral({ name: "flag", type: "bit" }), "IFNULL(`flag` + 0, 'NULL')");
+        assert.ok(columnLiteral({ name: "g", type: "point" }).startsWith("IF(`g` IS NULL"));
+        assert.equal(insertRows("a", "t", ["x", "y"], [["'1'", "NULL"], ["'2'", "X'00'"]]), "INSERT INTO `a`.`t` (`x`, `y`) VALUES ('1',NULL),('2',X'00')");
     });
 });
