@@ -11,7 +11,7 @@ import { loadConfig } from "../../config/load";
 import type { ReplicaSetSettings } from "../../config/types";
 import { memberAddresses, memberEndpoint, publishAddress, routerTarget } from "../../components/placement";
 import { routerConfig } from "../../components/router/declare";
-import { ROUTER_CONFIG_PATH } from "../../components/router/render";
+import { checkStyleFor, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH } from "../../components/router/render";
 import { channelAddress, channelTarget, replicationAccountHosts } from "../../components/replication/route";
 import { checkInputs, planUpdate } from "../../components/replication/plan";
 import { routerCheckHosts } from "../../components/replication/routerAccount";
@@ -137,6 +137,21 @@ describe("config: hosts and members[].host", () => {
         const on6446 = (host: string) => PLACED.map((m, i) => (i === 1 ? { ...m, host, hostPort: 6446 } : m));
         assert.doesNotThrow(() => placed({ router: "haproxy", members: on6446("node2") }), "6446 on node2, router on node1");
         expectProblem({ hosts: HOSTS, members: on6446("node2"), router: "haproxy", routerHost: "node2" }, "writerPort", 6446, /on the router's host node2: members\[1\] \(db002\) has hostPort 6446/);
+    });
+
+    test("writerPort and readerPort clash with members of any host sharing the router host's address (one machine, two engines)", () => {
+        // node2 is a second engine on node1's machine (another socket, the same address): its ports are node1's.
+        const twoEngines = [HOSTS[0], { ...HOSTS[1], docker: "unix:///run/user/1000/docker.sock", address: "10.0.0.11" }, HOSTS[2]];
+        const on6446 = PLACED.map((m, i) => (i === 1 ? { ...m, hostPort: 6446 } : m));
+        expectProblem({ hosts: twoEngines, members: on6446, router: "haproxy", routerHost: "node1" }, "writerPort", 6446,
+            /on the router's host's address 10\.0\.0\.11: members\[1\] \(db002\) has hostPort 6446/);
+    });
+
+    test("an IPv6 host address among several hosts is refused: containers on the set's networks have no IPv6 to dial it", () => {
+        expectProblem({ hosts: [HOSTS[0], { ...HOSTS[1], address: "fd00::12" }, HOSTS[2]], members: PLACED }, "hosts[1].address", "fd00::12",
+            /IPv4 only.*use the host's IPv4 address/);
+        // One host: nothing dials its address from a container on another host.
+        assert.doesNotThrow(() => placed({ hosts: [{ ...HOSTS[0], address: "fd00::11" }], members: PLACED.map((m) => ({ ...m, host: "node1", hostPort: m.serverId * 10 })) }));
     });
 
     test("storage hostPath is refused with hosts (its directories are made where pulumi runs)", () => {
@@ -374,10 +389,17 @@ describe("the router across hosts (pure): one place decides how the router reach
         assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 check backup"]);
     });
 
-    test("an IPv6 host address is rendered in brackets; a host name as written", () => {
-        const hosts = [HOSTS[0], { ...HOSTS[1], address: "fd00::12" }, { ...HOSTS[2], address: "Node3.example.internal", bindAddress: "10.0.0.13" }];
+    test("a host name is rendered as written; the renderer brackets an IPv6 address (config refuses one among several hosts)", () => {
+        const hosts = [HOSTS[0], HOSTS[1], { ...HOSTS[2], address: "Node3.example.internal", bindAddress: "10.0.0.13" }];
         const s = placed({ hosts, router: "haproxy", replicationUserHost: "%" });
-        assert.deepEqual(backends(routerConfig(s)).reader.slice(0, 2), ["server db002 [fd00::12]:3306 check", "server db003 Node3.example.internal:3306 check"]);
+        assert.deepEqual(backends(routerConfig(s)).reader.slice(0, 2), ["server db002 10.0.0.12:3306 check", "server db003 Node3.example.internal:3306 check"]);
+        const cfg = renderHaproxyConfig({
+            source: { name: "db001", host: "10.0.0.11", port: 3306 },
+            replicas: [{ name: "db002", host: "fd00::12", port: 3306 }],
+            checkUser: ROUTER_CHECK_USER,
+            checkStyle: checkStyleFor(s.flavor, s.version),
+        });
+        assert.deepEqual(backends(cfg).reader[0], "server db002 [fd00::12]:3306 check");
     });
 });
 
