@@ -491,3 +491,22 @@ describe("graph: the dev stack declares no provider of its own", () => {
         for (const r of run.resources) assert.equal(r.provider, "", `${r.type} ${r.name}`);
     });
 });
+
+describe("graph: a failover away from a lost host", () => {
+    // Review finding (open): a role swap changes both members' container command (`--read-only=ON` follows the role,
+    // serverFlags.ts), and a changed command replaces the container. With the old source's machine gone, `pulumi up`
+    // must replace its container on an engine nobody reaches, and fails there, before the replication resource
+    // (which depends on every container) can fail over. hosts.e2e's failover step drives the provider's update
+    // directly and so never meets this. Marked todo until the role leaves the containers' inputs.
+    test("no resource on the lost host (node1, the old source) changes when db003 on node3 is declared the source", { todo: "open review finding: the role is in the container command" }, async () => {
+        const onNode1 = async (settings: ReplicaSetSettings) => {
+            const run = await declare(settings);
+            return Object.fromEntries(run.resources.filter((r) => providerOf(run, r)?.name === `${NAME}-host-node1`).map((r) => [r.name, JSON.stringify(reveal(r.inputs))]));
+        };
+        const before = await onNode1(placed({ router: "haproxy", routerHost: "node2" }));
+        const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
+        const after = await onNode1(placed({ router: "haproxy", routerHost: "node2", members: swapped }));
+        const changed = Object.keys(before).filter((name) => before[name] !== after[name]);
+        assert.deepEqual(changed, [], "resources on node1 that `pulumi up` would have to replace there");
+    });
+});
