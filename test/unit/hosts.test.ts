@@ -384,6 +384,16 @@ describe("the router across hosts (pure): one place decides how the router reach
         });
     });
 
+    test("a role swap re-renders the writer at the new source's host address; the router stays on its host", () => {
+        const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
+        const s = placed({ router: "haproxy", routerHost: "node2", members: swapped });
+        assert.deepEqual(backends(routerConfig(s)), {
+            writer: ["server db003 10.0.0.13:3306 check"],
+            reader: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check", "server db003 10.0.0.13:3306 check backup"],
+        });
+        assert.equal(s.routerHost, "node2");
+    });
+
     test("without hosts: every member by alias, as before", () => {
         const s = validateConfig({ ...devRaw(), router: "haproxy" });
         assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 check backup"]);
