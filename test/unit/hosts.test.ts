@@ -262,6 +262,19 @@ describe("replication accounts across hosts (plan.ts)", () => {
         }
     });
 
+    test("an update drops the check account's rows the new inputs no longer declare (router moved or removed)", () => {
+        const withRouter = (hosts: string[] | undefined, user: string | null = "replicaset_check") =>
+            ({ ...inputs("%"), ...(user ? { routerCheckUser: user } : {}), ...(hosts ? { routerCheckHosts: hosts } : {}) }) as ReplicationInputs;
+        const at = (...hosts: string[]) => hosts.map((host) => ({ user: "replicaset_check", host }));
+        const node1 = withRouter(["172.21.0.0/255.255.0.0", "10.0.0.11"]);
+        assert.deepEqual(planUpdate(node1, node1).dropRouterCheck, [], "nothing moved");
+        assert.deepEqual(planUpdate(node1, withRouter(["172.22.0.0/255.255.0.0", "10.0.0.12"])).dropRouterCheck, at("172.21.0.0/255.255.0.0", "10.0.0.11"));
+        assert.deepEqual(planUpdate(node1, withRouter(["172.21.0.0/255.255.0.0", "10.0.0.12"])).dropRouterCheck, at("10.0.0.11"), "a pattern kept is not dropped");
+        assert.deepEqual(planUpdate(node1, withRouter(undefined, null)).dropRouterCheck, at("172.21.0.0/255.255.0.0", "10.0.0.11"), "router removed");
+        assert.deepEqual(planUpdate(withRouter(undefined), withRouter(["10.0.0.12"])).dropRouterCheck, at("%"), "from replicationUserHost to the router host's patterns");
+        assert.deepEqual(planUpdate(withRouter(undefined, null), node1).dropRouterCheck, [], "no router before");
+    });
+
     test("check refuses other host patterns that are not a list of patterns", () => {
         const failures = checkInputs({ ...inputs("%"), otherReplicationUserHosts: ["10.0.0.11", ""] } as unknown as Record<string, unknown>);
         assert.deepEqual(failures.map((f) => f.property), ["otherReplicationUserHosts"]);
