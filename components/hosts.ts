@@ -87,9 +87,13 @@ export function declareEngines(name: string, s: ReplicaSetSettings, hostTls: pul
     const router = routerHost ? networksByHost.get(routerHost.name) : undefined;
     const routerCheckHosts = routerHost && router
         ? router.network.ipamConfigs.apply((configs) => {
+              const address = isIP(routerHost.address) !== 0 ? [routerHost.address] : [];
+              // A router on a host without members dials every member across hosts: its subnet is never a check's
+              // origin, and as a pattern it would admit, on every member, local containers of an equal subnet.
+              if (!carriesMembers.has(routerHost.name)) return address;
               const subnet = (configs ?? []).map((c) => cidrToAccountHost(c.subnet)).find((h) => h !== undefined);
               // No IPv4 subnet: members on the router's host are checked from an address no pattern but '%' names.
-              return [...new Set([subnet ?? "%", ...(isIP(routerHost.address) !== 0 ? [routerHost.address] : [])])];
+              return [...new Set([subnet ?? "%", ...address])];
           })
         : undefined;
     return {

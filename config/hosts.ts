@@ -2,7 +2,7 @@
  * Pure validation of the `hosts` key (members placed on several Docker hosts) and of each member's `host`.
  * Called by validate.ts; every problem names the key, the bad value and the fix.
  */
-import { isIP } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import type { HostSettings, MemberSettings } from "./types";
 
 type Report = (key: string, value: unknown, fix: string) => void;
@@ -87,6 +87,10 @@ export function hostsKey(raw: unknown, hostTlsNames: string[] | undefined, probl
         hosts.forEach((h, index) => {
             if (/^127\./.test(h.address) || h.address === "::1" || h.address.toLowerCase() === "localhost") {
                 problem(`hosts[${index}].address`, h.address, "use an address the other hosts reach (loopback reaches only the host itself)");
+            } else if (isIPv6(h.address)) {
+                // Replicas and the router dial it from containers on the set's bridge networks, which are IPv4 only:
+                // a connect to an IPv6 address fails there ("Cannot assign requested address").
+                problem(`hosts[${index}].address`, h.address, "the set's Docker networks are IPv4 only, so containers on the other hosts cannot dial an IPv6 address: use the host's IPv4 address");
             }
         });
     }

@@ -239,12 +239,14 @@ function routerKeys(
     const routerHost = routerHostKey(raw, router, hosts, problem);
     if (router === "haproxy") {
         if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
-        // With hosts, only the members on the router's host publish on its address.
-        const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost;
+        // With hosts, the members publishing on the router host's address: those on its host, and those on any
+        // other host at the same address (a second engine on that machine), as checkPlacement pairs address:port.
+        const routerAddress = hosts?.find((h) => h.name === routerHost)?.address;
+        const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost || (routerAddress !== undefined && hosts.find((h) => h.name === m.host)?.address === routerAddress);
         for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
             const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
             if (index >= 0) {
-                const where = hosts ? ` on the router's host ${routerHost}` : "";
+                const where = !hosts ? "" : members[index].host === routerHost ? ` on the router's host ${routerHost}` : ` on the router's host's address ${routerAddress}`;
                 problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
             }
         }

@@ -504,6 +504,14 @@ export function accountExists(user: string, host: string): string {
  * caching_sha2_password on MySQL 8.0+ (mysql_native_password is off in 8.4 and gone in 9.x), and
  * mysql_native_password on MySQL 5.7 and MariaDB, where HAProxy's mysql-check logs in with it.
  */
+/**
+ * The router's check account at a host pattern no longer declared: dropped on the source binlogged, as it was
+ * created, so every member following it drops it too (IF EXISTS: a member that never had it keeps applying).
+ */
+export function dropRouterCheckAccount(user: string, host: string): string {
+    return `DROP USER IF EXISTS ${account(user, host)}`;
+}
+
 export function createRouterCheckAccount(dialect: Dialect, user: string, host: string): string {
     const who = account(user, host);
     if (dialect.name === "mariadb") return `CREATE USER IF NOT EXISTS ${who}`;

@@ -3,7 +3,7 @@
  * never a replacement) and planUpdate (what an update must do beyond converging the new inputs).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { replicationAccountHosts } from "./route";
+import { replicationAccountHosts, routerCheckHostsToDrop } from "./route";
 import { SEED_METHODS, type SeedRecord } from "./seedPlan";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState, TlsCertificates } from "./types";
 
@@ -29,6 +29,8 @@ export interface ConvergeOptions {
     rotateTls?: { previousCa: string };
     /** Replicas seeded by earlier runs (how, when): reported until they leave the set. */
     seeded?: Record<string, SeedRecord>;
+    /** Rows of the router's check account the new inputs no longer declare: dropped on the source, binlogged. */
+    dropRouterCheck?: Array<{ user: string; host: string }>;
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -181,6 +183,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
             ? { rotateTls: { previousCa: olds.tlsCertificates?.ca ?? "" } }
             : {}),
         seeded: (olds as Partial<ReplicationState>).seeded ?? {},
+        dropRouterCheck: routerCheckHostsToDrop(olds, news),
     };
 }
 

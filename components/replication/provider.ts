@@ -25,7 +25,7 @@ import { observe } from "./observe";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
-import { keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
+import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
 import { planSeeds, seedReplicas } from "./seed";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
@@ -227,6 +227,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         //    run cut short from here on leaves a set that either config converges from.
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
         await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs));
+        await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};

@@ -41,3 +41,22 @@ export function channelAddress(source: MemberEndpoint, replica: MemberEndpoint):
 export function replicationAccountHosts(inputs: Pick<ReplicationInputs, "replicationUserHost" | "otherReplicationUserHosts">): string[] {
     return [...new Set([inputs.replicationUserHost, ...(inputs.otherReplicationUserHosts ?? [])])];
 }
+
+/** The check account's host patterns: routerCheckHosts when given (router on one of several hosts), else replicationUserHost. */
+export function routerCheckHosts(inputs: Pick<ReplicationInputs, "replicationUserHost" | "routerCheckHosts">): string[] {
+    return [...new Set(inputs.routerCheckHosts ?? [inputs.replicationUserHost])];
+}
+
+/**
+ * The check account's rows an update no longer declares (the router moved to another host, replicationUserHost
+ * changed, the router was removed): patterns of the old inputs missing from the new ones. A left row would keep a
+ * passwordless login open from where the router no longer runs.
+ */
+export function routerCheckHostsToDrop(
+    olds: Pick<ReplicationInputs, "replicationUserHost" | "routerCheckHosts" | "routerCheckUser">,
+    news: Pick<ReplicationInputs, "replicationUserHost" | "routerCheckHosts" | "routerCheckUser">,
+): Array<{ user: string; host: string }> {
+    if (!olds.routerCheckUser) return [];
+    const kept = news.routerCheckUser === olds.routerCheckUser ? new Set(routerCheckHosts(news)) : new Set<string>();
+    return routerCheckHosts(olds).filter((host) => !kept.has(host)).map((host) => ({ user: olds.routerCheckUser!, host }));
+}

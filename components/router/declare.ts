@@ -4,6 +4,7 @@
  * configuration (a switchover or failover by config, a replica added) changes the upload, and the Docker
  * provider replaces the container: the new one starts with the new configuration.
  */
+import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
@@ -40,7 +41,9 @@ export function routerEndpoints(s: ReplicaSetSettings): Endpoints {
     if (s.router === "none") return NO_ENDPOINTS;
     // With hosts: the router's host, at the address clients and the other hosts reach it by.
     const host = routerHostOf(s)?.address ?? dialAddress(s.bindAddress);
-    return { writer: `${host}:${s.writerPort}`, reader: `${host}:${s.readerPort}` };
+    // An IPv6 address in brackets: clients read the port after the last colon.
+    const at = (port: number) => (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+    return { writer: at(s.writerPort), reader: at(s.readerPort) };
 }
 
 export interface RouterDeclaration {

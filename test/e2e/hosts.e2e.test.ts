@@ -125,7 +125,8 @@ async function hostnamesOver(endpoint: string, password: string, n: number): Pro
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort().join(",");
 
 /**
- * HAProxy takes a server for UP until `fall` checks in a row failed: right after the router (re)starts, a member
+ * HAProxy takes a server for UP until a check of it failed (the first failure after start marks it DOWN, `status:
+ * 0/1 DOWN` on HAProxy 2.6.12; the margin below covers `fall`): right after the router (re)starts, a member
  * whose check account is missing still gets connections. A sample counts only once every server has had its
  * `fall` checks (plus the check timeout) since the container started.
  */

@@ -102,5 +102,18 @@ for (const flavor of MATRIX) {
             const events = await cluster.source.query<{ Info: string }>(`SHOW BINLOG EVENTS IN '${end.File}' FROM ${Number(end.Position)}`);
             assert.deepEqual(events.map((e) => String(e.Info)).filter((i) => /CREATE USER/i.test(i)), []);
         });
+
+        it(`when the router's patterns change, the rows no longer declared go on every member, the appliers run on ${T}`, async () => {
+            const inputs = { ...inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER }), routerCheckHosts: ["127.0.0.2"] };
+            const olds = { ...state, routerCheckUser: ROUTER_CHECK_USER, healthy: false };
+            state = (await provider.update!(`${cluster.source.name}-replicaset`, olds, inputs)).outs;
+            assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+            for (const server of [cluster.source, ...cluster.replicas]) {
+                await eventually(`only the new row on ${server.name}`, 10, async () => {
+                    const hosts = await server.query<{ Host: string }>(`SELECT Host FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}' ORDER BY Host`);
+                    return hosts.map((h) => h.Host).join(",") === "127.0.0.2";
+                });
+            }
+        });
     });
 }

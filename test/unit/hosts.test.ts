@@ -11,7 +11,7 @@ import { loadConfig } from "../../config/load";
 import type { ReplicaSetSettings } from "../../config/types";
 import { memberAddresses, memberEndpoint, publishAddress, routerTarget } from "../../components/placement";
 import { routerConfig } from "../../components/router/declare";
-import { ROUTER_CONFIG_PATH } from "../../components/router/render";
+import { checkStyleFor, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH } from "../../components/router/render";
 import { channelAddress, channelTarget, replicationAccountHosts } from "../../components/replication/route";
 import { checkInputs, planUpdate } from "../../components/replication/plan";
 import { routerCheckHosts } from "../../components/replication/routerAccount";
@@ -139,6 +139,21 @@ describe("config: hosts and members[].host", () => {
         expectProblem({ hosts: HOSTS, members: on6446("node2"), router: "haproxy", routerHost: "node2" }, "writerPort", 6446, /on the router's host node2: members\[1\] \(db002\) has hostPort 6446/);
     });
 
+    test("writerPort and readerPort clash with members of any host sharing the router host's address (one machine, two engines)", () => {
+        // node2 is a second engine on node1's machine (another socket, the same address): its ports are node1's.
+        const twoEngines = [HOSTS[0], { ...HOSTS[1], docker: "unix:///run/user/1000/docker.sock", address: "10.0.0.11" }, HOSTS[2]];
+        const on6446 = PLACED.map((m, i) => (i === 1 ? { ...m, hostPort: 6446 } : m));
+        expectProblem({ hosts: twoEngines, members: on6446, router: "haproxy", routerHost: "node1" }, "writerPort", 6446,
+            /on the router's host's address 10\.0\.0\.11: members\[1\] \(db002\) has hostPort 6446/);
+    });
+
+    test("an IPv6 host address among several hosts is refused: containers on the set's networks have no IPv6 to dial it", () => {
+        expectProblem({ hosts: [HOSTS[0], { ...HOSTS[1], address: "fd00::12" }, HOSTS[2]], members: PLACED }, "hosts[1].address", "fd00::12",
+            /IPv4 only.*use the host's IPv4 address/);
+        // One host: nothing dials its address from a container on another host.
+        assert.doesNotThrow(() => placed({ hosts: [{ ...HOSTS[0], address: "fd00::11" }], members: PLACED.map((m) => ({ ...m, host: "node1", hostPort: m.serverId * 10 })) }));
+    });
+
     test("storage hostPath is refused with hosts (its directories are made where pulumi runs)", () => {
         expectProblem({ hosts: HOSTS, members: PLACED, storage: "hostPath" }, "storage", "hostPath", /use volume with hosts/);
     });
@@ -245,6 +260,19 @@ describe("replication accounts across hosts (plan.ts)", () => {
             const failures = checkInputs({ ...inputs("%"), routerCheckHosts: bad } as unknown as Record<string, unknown>);
             assert.deepEqual(failures.map((f) => f.property), ["routerCheckHosts"], JSON.stringify(bad));
         }
+    });
+
+    test("an update drops the check account's rows the new inputs no longer declare (router moved or removed)", () => {
+        const withRouter = (hosts: string[] | undefined, user: string | null = "replicaset_check") =>
+            ({ ...inputs("%"), ...(user ? { routerCheckUser: user } : {}), ...(hosts ? { routerCheckHosts: hosts } : {}) }) as ReplicationInputs;
+        const at = (...hosts: string[]) => hosts.map((host) => ({ user: "replicaset_check", host }));
+        const node1 = withRouter(["172.21.0.0/255.255.0.0", "10.0.0.11"]);
+        assert.deepEqual(planUpdate(node1, node1).dropRouterCheck, [], "nothing moved");
+        assert.deepEqual(planUpdate(node1, withRouter(["172.22.0.0/255.255.0.0", "10.0.0.12"])).dropRouterCheck, at("172.21.0.0/255.255.0.0", "10.0.0.11"));
+        assert.deepEqual(planUpdate(node1, withRouter(["172.21.0.0/255.255.0.0", "10.0.0.12"])).dropRouterCheck, at("10.0.0.11"), "a pattern kept is not dropped");
+        assert.deepEqual(planUpdate(node1, withRouter(undefined, null)).dropRouterCheck, at("172.21.0.0/255.255.0.0", "10.0.0.11"), "router removed");
+        assert.deepEqual(planUpdate(withRouter(undefined), withRouter(["10.0.0.12"])).dropRouterCheck, at("%"), "from replicationUserHost to the router host's patterns");
+        assert.deepEqual(planUpdate(withRouter(undefined, null), node1).dropRouterCheck, [], "no router before");
     });
 
     test("check refuses other host patterns that are not a list of patterns", () => {
@@ -369,15 +397,32 @@ describe("the router across hosts (pure): one place decides how the router reach
         });
     });
 
+    test("a role swap re-renders the writer at the new source's host address; the router stays on its host", () => {
+        const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
+        const s = placed({ router: "haproxy", routerHost: "node2", members: swapped });
+        assert.deepEqual(backends(routerConfig(s)), {
+            writer: ["server db003 10.0.0.13:3306 check"],
+            reader: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check", "server db003 10.0.0.13:3306 check backup"],
+        });
+        assert.equal(s.routerHost, "node2");
+    });
+
     test("without hosts: every member by alias, as before", () => {
         const s = validateConfig({ ...devRaw(), router: "haproxy" });
         assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 check backup"]);
     });
 
-    test("an IPv6 host address is rendered in brackets; a host name as written", () => {
-        const hosts = [HOSTS[0], { ...HOSTS[1], address: "fd00::12" }, { ...HOSTS[2], address: "Node3.example.internal", bindAddress: "10.0.0.13" }];
+    test("a host name is rendered as written; the renderer brackets an IPv6 address (config refuses one among several hosts)", () => {
+        const hosts = [HOSTS[0], HOSTS[1], { ...HOSTS[2], address: "Node3.example.internal", bindAddress: "10.0.0.13" }];
         const s = placed({ hosts, router: "haproxy", replicationUserHost: "%" });
-        assert.deepEqual(backends(routerConfig(s)).reader.slice(0, 2), ["server db002 [fd00::12]:3306 check", "server db003 Node3.example.internal:3306 check"]);
+        assert.deepEqual(backends(routerConfig(s)).reader.slice(0, 2), ["server db002 10.0.0.12:3306 check", "server db003 Node3.example.internal:3306 check"]);
+        const cfg = renderHaproxyConfig({
+            source: { name: "db001", host: "10.0.0.11", port: 3306 },
+            replicas: [{ name: "db002", host: "fd00::12", port: 3306 }],
+            checkUser: ROUTER_CHECK_USER,
+            checkStyle: checkStyleFor(s.flavor, s.version),
+        });
+        assert.deepEqual(backends(cfg).reader[0], "server db002 [fd00::12]:3306 check");
     });
 });
 
@@ -437,7 +482,9 @@ describe("graph: the router on a host that carries no member", () => {
         assert.equal(providerOf(run, find(run.resources, TYPES.network, "mybridge-edge"))?.name, `${NAME}-host-edge`);
         assert.equal(run.resources.some((r) => r.type === TYPES.image && r.name === `${NAME}-image-edge`), false, "no server image on the router-only host");
         const inputs = reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
-        assert.deepEqual(inputs.routerCheckHosts, ["172.23.0.0/255.255.0.0", "10.0.0.14"]);
+        // The router dials every member across hosts, so its checks come from the edge host's address only: its
+        // bridge subnet would admit, on every member, any local container of an equal subnet (engines share pools).
+        assert.deepEqual(inputs.routerCheckHosts, ["10.0.0.14"]);
         // The replication account is not widened by the router's host.
         assert.ok(!replicationAccountHosts(inputs).includes("10.0.0.14"), JSON.stringify(replicationAccountHosts(inputs)));
         const cfg = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs).uploads[0].content as string;
@@ -467,5 +514,24 @@ describe("graph: the dev stack declares no provider of its own", () => {
         const run = await declare(validateConfig(devRaw()));
         assert.deepEqual(ofType(run.resources, TYPES.dockerProvider), []);
         for (const r of run.resources) assert.equal(r.provider, "", `${r.type} ${r.name}`);
+    });
+});
+
+describe("graph: a failover away from a lost host", () => {
+    // Review finding (open): a role swap changes both members' container command (`--read-only=ON` follows the role,
+    // serverFlags.ts), and a changed command replaces the container. With the old source's machine gone, `pulumi up`
+    // must replace its container on an engine nobody reaches, and fails there, before the replication resource
+    // (which depends on every container) can fail over. hosts.e2e's failover step drives the provider's update
+    // directly and so never meets this. Marked todo until the role leaves the containers' inputs.
+    test("no resource on the lost host (node1, the old source) changes when db003 on node3 is declared the source", { todo: "open review finding: the role is in the container command" }, async () => {
+        const onNode1 = async (settings: ReplicaSetSettings) => {
+            const run = await declare(settings);
+            return Object.fromEntries(run.resources.filter((r) => providerOf(run, r)?.name === `${NAME}-host-node1`).map((r) => [r.name, JSON.stringify(reveal(r.inputs))]));
+        };
+        const before = await onNode1(placed({ router: "haproxy", routerHost: "node2" }));
+        const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
+        const after = await onNode1(placed({ router: "haproxy", routerHost: "node2", members: swapped }));
+        const changed = Object.keys(before).filter((name) => before[name] !== after[name]);
+        assert.deepEqual(changed, [], "resources on node1 that `pulumi up` would have to replace there");
     });
 });

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateConfig } from "../../config/validate";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
-import { routerConfig } from "../../components/router/declare";
+import { routerConfig, routerEndpoints } from "../../components/router/declare";
 import {
     caching2HandshakeResponse,
     checkStyleFor,
@@ -283,6 +283,11 @@ describe("graph with router: haproxy", () => {
         const inputs = reveal(find(wide.resources, TYPES.container, `${NAME}-router`).inputs) as Record<string, any>;
         assert.deepEqual(inputs.ports.map((p: { external: number; ip: string }) => [p.external, p.ip]), [[16446, "0.0.0.0"], [16447, "0.0.0.0"]]);
         assert.deepEqual(await valueOf(wide.result!.endpoints), { writer: "127.0.0.1:16446", reader: "127.0.0.1:16447" });
+    });
+
+    test("an IPv6 bindAddress: the endpoints bracket the address, as host:port is read after the last colon", () => {
+        assert.deepEqual(routerEndpoints(withRouter({ bindAddress: "::" })), { writer: "[::1]:6446", reader: "[::1]:6447" });
+        assert.deepEqual(routerEndpoints(withRouter({ bindAddress: "fd00::5" })), { writer: "[fd00::5]:6446", reader: "[fd00::5]:6447" });
     });
 
     test("router none: no router container, no image, no check account, empty endpoints", async () => {
