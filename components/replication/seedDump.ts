@@ -98,7 +98,7 @@ interface TableInfo {
     estRows: number;
     estBytes: number;
     /** Stored columns, in order, with their types (how a value travels: selectRows). */
-    columns: Array<{ name: string; type: string }>;
+    columns: Array<{ name: string; type: string; charset: string | null }>;
 }
 
 /** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
@@ -158,7 +158,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             .map((s) => String(s.name))
             .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
         const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
-        const columns = await query<{ db: string; tbl: string; name: string; type: string }>(reader.session, listColumns(schemas));
+        const columns = await query<{ db: string; tbl: string; name: string; type: string; charset: string | null }>(reader.session, listColumns(schemas));
         const tables: TableInfo[] = objects
             .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
             .map((o) => ({
@@ -166,7 +166,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 name: String(o.name),
                 estRows: Number(o.estRows ?? 0),
                 estBytes: Number(o.estBytes ?? 0),
-                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type) })),
+                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type), charset: c.charset === null ? null : String(c.charset) })),
             }));
         const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
         const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
