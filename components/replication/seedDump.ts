@@ -315,6 +315,10 @@ async function copyTable(
             if (Date.now() > reader.session.deadline) {
                 throw new DeadlineExceeded(`${reader.session.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`);
             }
+            // A literal is never NULL (QUOTE(NULL) is the text NULL) unless the source could not make it: HEX() and
+            // QUOTE() return NULL (warning 1301) when their text would pass its max_allowed_packet.
+            const missing = row.findIndex((value) => value === null);
+            if (missing >= 0) throw tooLarge(table, columns[missing].name);
             batch.push(row);
             for (const value of row) size += value.length + 1;
             if (size >= batchBytes) await flush();
@@ -325,6 +329,14 @@ async function copyTable(
         stream.destroy();
         throw error;
     }
+}
+
+function tooLarge(table: TableInfo, column: string): Error {
+    return new Error(
+        `${qualified(table.db, table.name)}: a value of column ${column} is too large for the copy: as the SQL text it travels as ` +
+            "(hexadecimal for bytes, two characters a byte; quoted for text) it passes the source's max_allowed_packet. " +
+            "Raise max_allowed_packet on the source and on the replica above twice the largest value, then run again.",
+    );
 }
 
 /** Every column of the read is a literal's text (never NULL: QUOTE(NULL) is the text NULL). */

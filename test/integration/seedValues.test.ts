@@ -31,7 +31,7 @@ for (const flavor of MATRIX) {
 
         before(async () => {
             seedLog.write = () => undefined;
-            cluster = await startCluster(flavor, runbookSpecs(2), { readySeconds: 180 });
+            cluster = await startCluster(flavor, runbookSpecs(3), { readySeconds: 180 });
             state = (await provider.create!(inputs(["db002"]))).outs;
         });
         after(async () => {
@@ -66,6 +66,15 @@ for (const flavor of MATRIX) {
             state = outs as ReplicationState;
             assert.equal(state.replicaStatus.db003.seededBy, "dump", JSON.stringify(state.replicaStatus.db003));
             assert.deepEqual(await checksums(cluster.byName("db003")), await checksums(s));
+        });
+
+        it(`a value too large for the source's max_allowed_packet as hex fails the copy naming the table, column and variable ${T}`, async () => {
+            const s = cluster.source;
+            const packet = Number((await s.query<{ m: string }>("SELECT @@GLOBAL.max_allowed_packet AS m"))[0].m);
+            // Its hex text (two characters a byte) is larger than max_allowed_packet: HEX() returns NULL on the source.
+            await s.query("CREATE DATABASE big", "CREATE TABLE big.files (id INT PRIMARY KEY, body LONGBLOB) ENGINE=InnoDB",
+                `INSERT INTO big.files VALUES (1, REPEAT(X'41', ${Math.floor(packet / 2) + 1024}))`);
+            await assert.rejects(provider.update!("id", state, inputs(["db002", "db003", "db004"])), /db004.*`big`\.`files`.*column body.*max_allowed_packet/s);
         });
     });
 }
