@@ -600,9 +600,9 @@ export function listTables(schemas: string[]): string {
         `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
 }
 
-/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type. */
+/** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type and character set. */
 export function listColumns(schemas: string[]): string {
-    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS " +
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS name, DATA_TYPE AS type, CHARACTER_SET_NAME AS charset FROM information_schema.COLUMNS " +
         `WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
         // MySQL marks generated columns 'VIRTUAL GENERATED' / 'STORED GENERATED' (and expression defaults
         // 'DEFAULT_GENERATED', which are written); MariaDB 'VIRTUAL GENERATED' / 'STORED GENERATED'.
@@ -634,22 +634,38 @@ const BYTE_TYPES: readonly string[] = [
     "multipoint", "multilinestring", "multipolygon", "geometrycollection", "geomcollection", "vector",
 ];
 
+/** Character columns (ENUM and SET take their values from the definition and travel as QUOTE()d text). */
+const TEXT_TYPES: readonly string[] = ["char", "varchar", "tinytext", "text", "mediumtext", "longtext"];
+/** Character sets that reach the session's utf8mb4 and come back unchanged. */
+const UTF8_CHARSETS: readonly string[] = ["utf8mb4", "utf8mb3", "utf8"];
+
 /**
  * One column as the SQL literal that writes its value back exactly, computed by the source server itself:
  * QUOTE() (NULL as NULL, strings escaped, numbers, dates and JSON as the server's own text in the session's
  * UTC), bytes as X'...', BIT as its number. The provider then only joins literals into INSERTs: no value is
  * converted or escaped in JavaScript (mysql2's own float parser is off in the last place for some values).
  */
-export function columnLiteral(column: { name: string; type: string }): string {
+export function columnLiteral(column: { name: string; type: string; charset?: string | null }): string {
     const id = SqlString.escapeId(column.name);
     const type = column.type.toLowerCase();
     if (BYTE_TYPES.includes(type)) return `IF(${id} IS NULL, 'NULL', CONCAT('X''', HEX(${id}), ''''))`;
+    // Text of another character set than UTF-8 travels as its own bytes, with an introducer: converted to the
+    // session's utf8mb4 and back, an sjis backslash (5C after a double-byte character) came back as 815F on MariaDB
+    // 10.11.19. Hex with `_sjis` is the bytes exactly, with no conversion either way.
+    const charset = String(column.charset ?? "").toLowerCase();
+    if (TEXT_TYPES.includes(type) && /^[a-z0-9_]+$/.test(charset) && !UTF8_CHARSETS.includes(charset)) {
+        return `IF(${id} IS NULL, 'NULL', CONCAT('_${charset} X''', HEX(${id}), ''''))`;
+    }
     if (type === "bit") return `IFNULL(${id} + 0, 'NULL')`;
+    // A FLOAT converts to text with 6 significant digits (16777216 as '16777200', 3.1415927 as '3.14159' on MySQL
+    // 9.7 and MariaDB 10.11/11.8): read back, that is another float. Widened to DOUBLE first (+ 0e0, also on 5.7,
+    // which has no CAST AS DOUBLE), its text has every digit of the float, which the replica rounds back exactly.
+    if (type === "float") return `QUOTE(${id} + 0e0)`;
     return `QUOTE(${id})`;
 }
 
 /** Reads every row of a table as SQL literals, stored columns only (columnLiteral). */
-export function selectRows(db: string, table: string, columns: Array<{ name: string; type: string }>): string {
+export function selectRows(db: string, table: string, columns: Array<{ name: string; type: string; charset?: string | null }>): string {
     return `SELECT ${columns.map(columnLiteral).join(", ")} FROM ${qualified(db, table)}`;
 }
 

@@ -27,6 +27,7 @@ import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
 import { planSeeds, seedReplicas } from "./seed";
+import { finishInterruptedClone } from "./seedClone";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
 import { describe, query } from "./session";
@@ -195,7 +196,9 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
         }
 
-        // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one.
+        // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one. A replica whose
+        //     clone ended before its last steps (seedClone.ts) gets them now.
+        await Promise.all(judged.filter((r) => !toSeed.includes(r)).map((r) => finishInterruptedClone(r, inputs)));
         const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs, { tls, verify })) };
         if (toSeed.length > 0) {
             deadline = Math.max(deadline, deadlineOf(inputs));

@@ -25,6 +25,7 @@
 import {
     CLONE_NOT_RESTARTED,
     CLONE_PLUGIN_STATUS,
+    CLONE_DONOR_USER,
     CLONE_STATUS,
     cloneInstance,
     cloneRecipientSettings,
@@ -33,6 +34,7 @@ import {
     ENABLED_EVENTS,
     ensureCloneDonorAccount,
     INSTALL_CLONE_PLUGIN,
+    makeReadOnly,
     withoutBinlog,
 } from "./dialect";
 import { connectMember, readThreads, type Member } from "./members";
@@ -144,6 +146,31 @@ export async function seedByClone(replica: Member, source: Member, ctx: CloneCon
     } finally {
         for (const host of hosts) for (const statement of dropCloneDonorAccount(host)) await cleanUp(source.session, statement);
     }
+}
+
+/**
+ * A clone whose run ended after the copy but before its last steps (the restart outlived the deadline, the provider
+ * stopped) leaves on the replica what the clone brought: the donor account (BACKUP_ADMIN, the replication password)
+ * and the source's events enabled. The next run finds the replica up to date and only attaches it, so those steps
+ * are done here, for any replica that holds the donor account (it is never binlogged: only a clone puts it there).
+ */
+export async function finishInterruptedClone(replica: Member, inputs: ReplicationInputs): Promise<boolean> {
+    if (!replica.dialect.clone) return false;
+    if ((await query(replica.session, `SELECT 1 FROM mysql.user WHERE User = '${CLONE_DONOR_USER}'`)).length === 0) return false;
+    await query(replica.session, "SET GLOBAL super_read_only = OFF");
+    try {
+        const events = await query<{ db: string; name: string }>(replica.session, ENABLED_EVENTS);
+        for (const statement of withoutBinlog(events.map((e) => disableEventOnReplica(replica.dialect, String(e.db), String(e.name))))) {
+            await query(replica.session, statement);
+        }
+        const hosts = (await query<{ host: string }>(replica.session, `SELECT Host AS host FROM mysql.user WHERE User = '${CLONE_DONOR_USER}'`)).map((h) => String(h.host));
+        for (const host of new Set([...hosts, ...replicationAccountHosts(inputs)])) {
+            for (const statement of dropCloneDonorAccount(host)) await query(replica.session, statement);
+        }
+    } finally {
+        for (const statement of makeReadOnly(replica.dialect)) await cleanUp(replica.session, statement);
+    }
+    return true;
 }
 
 async function ensureClonePlugin(member: Member): Promise<void> {

@@ -98,7 +98,7 @@ interface TableInfo {
     estRows: number;
     estBytes: number;
     /** Stored columns, in order, with their types (how a value travels: selectRows). */
-    columns: Array<{ name: string; type: string }>;
+    columns: Array<{ name: string; type: string; charset: string | null }>;
 }
 
 /** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
@@ -158,7 +158,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             .map((s) => String(s.name))
             .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
         const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
-        const columns = await query<{ db: string; tbl: string; name: string; type: string }>(reader.session, listColumns(schemas));
+        const columns = await query<{ db: string; tbl: string; name: string; type: string; charset: string | null }>(reader.session, listColumns(schemas));
         const tables: TableInfo[] = objects
             .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
             .map((o) => ({
@@ -166,7 +166,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 name: String(o.name),
                 estRows: Number(o.estRows ?? 0),
                 estBytes: Number(o.estBytes ?? 0),
-                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type) })),
+                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type), charset: c.charset === null ? null : String(c.charset) })),
             }));
         const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
         const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
@@ -315,6 +315,10 @@ async function copyTable(
             if (Date.now() > reader.session.deadline) {
                 throw new DeadlineExceeded(`${reader.session.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`);
             }
+            // A literal is never NULL (QUOTE(NULL) is the text NULL) unless the source could not make it: HEX() and
+            // QUOTE() return NULL (warning 1301) when their text would pass its max_allowed_packet.
+            const missing = row.findIndex((value) => value === null);
+            if (missing >= 0) throw tooLarge(table, columns[missing].name);
             batch.push(row);
             for (const value of row) size += value.length + 1;
             if (size >= batchBytes) await flush();
@@ -325,6 +329,14 @@ async function copyTable(
         stream.destroy();
         throw error;
     }
+}
+
+function tooLarge(table: TableInfo, column: string): Error {
+    return new Error(
+        `${qualified(table.db, table.name)}: a value of column ${column} is too large for the copy: as the SQL text it travels as ` +
+            "(hexadecimal for bytes, two characters a byte; quoted for text) it passes the source's max_allowed_packet. " +
+            "Raise max_allowed_packet on the source and on the replica above twice the largest value, then run again.",
+    );
 }
 
 /** Every column of the read is a literal's text (never NULL: QUOTE(NULL) is the text NULL). */

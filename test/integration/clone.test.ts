@@ -90,6 +90,32 @@ describe(`seeding by the clone plugin ${T}`, () => {
         assert.equal(await count(db003, "app1.audit"), await count(cluster.source, "app1.audit"));
     });
 
+    it(`a clone whose run stopped after the restart (donor account and the source's events still on the replica) is finished by the next run ${T}`, async () => {
+        // What the clone brings and the run ending after the restart leaves (seedClone.ts: the last steps only run in
+        // the run that cloned): the donor account copied from the source and the source's events enabled. Made by hand,
+        // binlog off, on the replica the first test cloned.
+        const db003 = cluster.byName("db003");
+        await db003.query(
+            "SET GLOBAL super_read_only = OFF",
+            "SET SESSION sql_log_bin = 0",
+            "CREATE USER 'replicaset_clone'@'%' IDENTIFIED BY 'leftover-pw'",
+            "GRANT BACKUP_ADMIN ON *.* TO 'replicaset_clone'@'%'",
+            "ALTER EVENT app1.nightly ENABLE",
+            "SET GLOBAL super_read_only = ON",
+        );
+        const { outs } = await provider.update!("id", state, inputs(["db002", "db003"]));
+        state = outs as ReplicationState;
+        assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+        assert.deepEqual(await db003.query("SELECT Host FROM mysql.user WHERE User = 'replicaset_clone'"), [], "the donor account is gone from the replica");
+        const [event] = await db003.query<{ s: string }>("SELECT STATUS AS s FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'app1' AND EVENT_NAME = 'nightly'");
+        assert.match(String(event?.s), /REPLICA_SIDE_DISABLED|SLAVESIDE_DISABLED/);
+        assert.equal(await scalarOf(db003, "SELECT @@GLOBAL.super_read_only"), "1");
+        // Nothing of this was a transaction of the replica's own.
+        const sourceUuid = await scalarOf(cluster.source, "SELECT @@GLOBAL.server_uuid");
+        const own = (await scalarOf(db003, "SELECT @@GLOBAL.gtid_executed")).replace(/\s+/g, "").split(",").filter((g) => g !== "" && !g.startsWith(sourceUuid));
+        assert.deepEqual(own, []);
+    });
+
     it(`a replica with a schema of its own is refused naming members[].reseed, and cloned with reseed ${T}`, async () => {
         const db004 = cluster.byName("db004");
         await db004.query("CREATE DATABASE mine", "CREATE TABLE mine.keep (id INT PRIMARY KEY)", "INSERT INTO mine.keep VALUES (7)");

@@ -163,6 +163,11 @@ describe("seeding by clone: config, method, verdicts", () => {
         assert.equal(columnLiteral({ name: "n`ame", type: "varchar" }), "QUOTE(`n``ame`)");
         assert.equal(columnLiteral({ name: "body", type: "VARBINARY" }), "IF(`body` IS NULL, 'NULL', CONCAT('X''', HEX(`body`), ''''))");
         assert.equal(columnLiteral({ name: "flag", type: "bit" }), "IFNULL(`flag` + 0, 'NULL')");
+        // FLOAT widened to DOUBLE (its own text has 6 digits), text of other character sets as its bytes with an introducer.
+        assert.equal(columnLiteral({ name: "f", type: "float" }), "QUOTE(`f` + 0e0)");
+        assert.equal(columnLiteral({ name: "s", type: "varchar", charset: "sjis" }), "IF(`s` IS NULL, 'NULL', CONCAT('_sjis X''', HEX(`s`), ''''))");
+        assert.equal(columnLiteral({ name: "s", type: "text", charset: "utf8mb4" }), "QUOTE(`s`)");
+        assert.equal(columnLiteral({ name: "e", type: "enum", charset: "latin1" }), "QUOTE(`e`)");
         assert.ok(columnLiteral({ name: "g", type: "point" }).startsWith("IF(`g` IS NULL"));
         assert.equal(insertRows("a", "t", ["x", "y"], [["'1'", "NULL"], ["'2'", "X'00'"]]), "INSERT INTO `a`.`t` (`x`, `y`) VALUES ('1',NULL),('2',X'00')");
     });
