@@ -8,7 +8,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, endpointOf, eventually } from "../support/replicationInputs";
+import { inputsFor, endpointOf } from "../support/replicationInputs";
+import { purgeBinaryLogs } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
@@ -55,12 +56,8 @@ for (const flavor of MATRIX) {
                 "INSERT INTO edge.times VALUES (1, '0000-00-00 00:00:00', '0000-00-00', '-838:59:59.000', 1901, '2038-01-19 03:14:07.999'), (2, '9999-12-31 23:59:59.999999', '1000-01-01', '-00:00:00.001', 0, NULL)",
                 "FLUSH BINARY LOGS",
             );
-            // A binary log a replica still reads is skipped by PURGE (a warning): purged again until only the current one is left.
-            await eventually("the source's older binary logs to be purged", 30, async () => {
-                const logs = await s.query<{ Log_name: string }>("SHOW BINARY LOGS");
-                await s.query(`PURGE BINARY LOGS TO '${logs[logs.length - 1].Log_name}'`);
-                return (await s.query("SHOW BINARY LOGS")).length === 1;
-            });
+            // Purged until only the current log is left (PURGE skips a log a replica still reads).
+            await purgeBinaryLogs(s);
 
             const { outs } = await provider.update!("id", state, inputs(["db002", "db003"]));
             state = outs as ReplicationState;
