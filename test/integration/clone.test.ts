@@ -9,20 +9,10 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, endpointOf } from "../support/replicationInputs";
-import { HISTORY_TABLES as TABLES, loadHistory } from "../support/seedData";
+import { loadHistory, rowCount as count, tableChecksums as checksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
-
-async function checksums(server: MariaServer): Promise<Record<string, string>> {
-    const rows = await server.query<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${TABLES.join(", ")}`);
-    return Object.fromEntries(rows.map((r) => [String(r.Table), String(r.Checksum)]));
-}
-
-async function count(server: MariaServer, table: string): Promise<number> {
-    const rows = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).catch(() => [{ n: -1 }]);
-    return Number(rows[0].n);
-}
 
 async function scalarOf(server: MariaServer, sql: string): Promise<string> {
     const [row] = await server.query(sql);

@@ -9,22 +9,11 @@ import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
 import { isMaria, writeByHand } from "../support/sql";
-import { HISTORY_TABLES as TABLES, loadHistory } from "../support/seedData";
+import { loadHistory, rowCount as count, tableChecksums as checksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
 import { statementHooks } from "../../components/replication/session";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
-
-/** CHECKSUM TABLE of every copied table. */
-async function checksums(server: MariaServer): Promise<Record<string, string>> {
-    const rows = await server.query<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${TABLES.join(", ")}`);
-    return Object.fromEntries(rows.map((r) => [String(r.Table), String(r.Checksum)]));
-}
-
-async function count(server: MariaServer, table: string): Promise<number> {
-    const rows = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).catch(() => [{ n: -1 }]);
-    return Number(rows[0].n);
-}
 
 async function schemas(server: MariaServer): Promise<string[]> {
     return (await server.query<{ s: string }>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA")).map((r) => String(r.s));

@@ -9,17 +9,14 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, endpointOf } from "../support/replicationInputs";
-import { purgeBinaryLogs } from "../support/seedData";
+import { purgeBinaryLogs, tableChecksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 
 const TABLES = ["edge.numbers", "edge.texts", "edge.times"];
 
-async function checksums(server: MariaServer): Promise<Record<string, string>> {
-    const rows = await server.query<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${TABLES.join(", ")}`);
-    return Object.fromEntries(rows.map((r) => [String(r.Table), String(r.Checksum)]));
-}
+const checksums = (server: MariaServer) => tableChecksums(server, TABLES);
 
 for (const flavor of MATRIX) {
     const T = serverTitle(flavor);

@@ -11,6 +11,18 @@ export interface StatementRunner {
 /** The tables whose CHECKSUM TABLE a copy must match. */
 export const HISTORY_TABLES = ["app1.items", "app1.notes", "app2.ledger"];
 
+/** CHECKSUM TABLE of `tables` (default the history's), by table name: what a copy must match. */
+export async function tableChecksums(server: StatementRunner, tables: readonly string[] = HISTORY_TABLES): Promise<Record<string, string>> {
+    const rows = await server.query<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${tables.join(", ")}`);
+    return Object.fromEntries(rows.map((r) => [String(r.Table), String(r.Checksum)]));
+}
+
+/** The rows of `table`; -1 when it cannot be read (absent). */
+export async function rowCount(server: StatementRunner, table: string): Promise<number> {
+    const rows = await server.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).catch(() => [{ n: -1 }]);
+    return Number(rows[0].n);
+}
+
 /** 10 000 rows in two schemas, with a view, a trigger, a procedure, a function and an event; binary logs purged. */
 export async function loadHistory(source: StatementRunner): Promise<void> {
     const values = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i + 1)).join(",");
