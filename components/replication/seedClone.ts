@@ -128,8 +128,10 @@ export async function seedByClone(replica: Member, source: Member, ctx: CloneCon
         const status = await waitForRestart(replica, inputs, replica.session.deadline).catch((error: Error) => {
             if (error instanceof CloneFailed) throw error;
             throw new Error(
-                `${name}: the clone finished but the server did not come back on the copy (${error.message}); ` +
-                    `it was to be started again by ${restartedBy}. Start ${name}'s container (its data is the copy) and run again.`,
+                // A connection lost during CLONE is also what a crash looks like: say what is known, not more.
+                `${name}: the server did not come back after the clone (${error.message}); it was to be started again by ${restartedBy}. ` +
+                    `Look at ${name}'s container log, start the container if it is stopped, and run again: a finished clone is attached, ` +
+                    "an unfinished one is cloned again.",
             );
         });
         ctx.log(`seed ${name}: restarted on the copy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
