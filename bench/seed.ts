@@ -7,6 +7,7 @@
  * Fresh servers per repetition; the two alternate which goes first.
  */
 import { execFile } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { replicationProvider } from "../components/replication/provider";
@@ -14,12 +15,15 @@ import { seedLog } from "../components/replication/seed";
 import type { ReplicationInputs, ReplicationState } from "../components/replication/types";
 import { startCluster, runbookSpecs, type MariaServer } from "../test/support/mariadb";
 import { HISTORY_TABLES, loadHistory } from "../test/support/seedData";
+import { traceStatements } from "./instrument";
 
 export interface SeedBench {
     provider: number[];
     /** The seed alone, from the provider's own "done by dump in" line. */
     seedOnly: number[];
     byHand: number[];
+    /** (a) cut at the seed's progress lines: per stage (named by the line that opens it), one sample per repetition. */
+    stages: Map<string, number[]>;
     /** os.loadavg() before and after the run, "1 / 5 / 15". */
     loadBefore?: string;
     loadAfter?: string;
@@ -29,12 +33,21 @@ function endpoint(s: MariaServer) {
     return { name: s.name, host: s.host, port: s.port, internalHost: s.host, internalPort: s.port };
 }
 
-/** mariadb-dump | mariadb between two servers; resolves when the load has finished. */
-function dumpPipe(source: MariaServer, target: MariaServer, password: string): Promise<void> {
+/**
+ * mariadb-dump | mariadb between two servers; resolves when the load has finished, with the CPU ms the two clients
+ * used (bash's `times`: its children's user and system time).
+ */
+function dumpPipe(source: MariaServer, target: MariaServer, password: string): Promise<number> {
     const dump = `mariadb-dump -h${source.host} -P${source.port} -uroot -p'${password}' --single-transaction --routines --triggers --events --databases app1 app2`;
     const load = `mariadb -h${target.host} -P${target.port} -uroot -p'${password}'`;
     return new Promise((resolve, reject) =>
-        execFile("bash", ["-o", "pipefail", "-c", `${dump} | ${load}`], (error, _stdout, stderr) => (error ? reject(new Error(`dump | load failed: ${stderr || error.message}`)) : resolve())),
+        execFile("bash", ["-o", "pipefail", "-c", `${dump} | ${load} && times`], (error, stdout, stderr) => {
+            if (error) return reject(new Error(`dump | load failed: ${stderr || error.message}`));
+            // `times`: the shell's own user/system, then its children's, e.g. "0m0.123s 0m0.045s".
+            const children = stdout.trim().split("\n").pop() ?? "";
+            const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+            resolve(seconds * 1000);
+        }),
     );
 }
 
@@ -42,20 +55,130 @@ async function checksums(server: MariaServer): Promise<string> {
     return JSON.stringify((await server.query<{ Checksum: string }>(`CHECKSUM TABLE ${HISTORY_TABLES.join(", ")}`)).map((r) => String(r.Checksum)));
 }
 
+function seedInputs(source: MariaServer, replicas: MariaServer[], rootPassword: string, replicationPassword: string): ReplicationInputs {
+    return {
+        source: endpoint(source), replicas: replicas.map(endpoint), rootUser: "root", rootPassword, replicationUser: "repl",
+        replicationPassword, replicationUserHost: "127.0.0.1", tls: "auto", connectRetrySeconds: 1, deadlineSeconds: 120, verify: true,
+        heartbeatIntervalMs: 1000,
+    };
+}
+
+/** CPU time (user + system, ms) used so far by a process and its descendants (Linux /proc; 0 when unreadable). */
+function treeCpuMs(pid: number | undefined): number {
+    if (pid === undefined) return 0;
+    const tick = 1000 / 100; // USER_HZ is 100 on Linux
+    const stat = (p: number) => {
+        try {
+            const fields = readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+            return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) * tick };
+        } catch {
+            return undefined;
+        }
+    };
+    const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+    const parents = new Map(all.map((p) => [p, stat(p)?.ppid]));
+    let total = 0;
+    const walk = (p: number) => {
+        total += stat(p)?.cpu ?? 0;
+        for (const [child, parent] of parents) if (parent === p) walk(child);
+    };
+    walk(pid);
+    return total;
+}
+
+/** CPU used by this process, the servers and (through bash's `times`) the pipe's clients while `fn` runs. */
+async function cpuDuring<T>(servers: MariaServer[], fn: () => Promise<T>): Promise<{ value: T; node: number; servers: number[] }> {
+    const nodeBefore = process.cpuUsage();
+    const before = servers.map((s) => treeCpuMs(s.process?.pid));
+    const value = await fn();
+    const node = process.cpuUsage(nodeBefore);
+    return { value, node: (node.user + node.system) / 1000, servers: servers.map((s, i) => treeCpuMs(s.process?.pid) - before[i]) };
+}
+
+/**
+ * `npm run bench -- --seed-profile`: one traced `update` that seeds a replica (as in benchSeed, after one seed not
+ * traced, so the code is warm), every connect and
+ * statement with when it started and how long it took (high-resolution clock), the seed's progress lines among
+ * them, then the time between consecutive progress lines (the seed's stages) and the statements by kind.
+ */
+export async function profileSeed(rootPassword: string, replicationPassword: string): Promise<void> {
+    const cluster = await startCluster(runbookSpecs(4), { rootPassword, binlogInitialisation: true });
+    const write = seedLog.write;
+    try {
+        const [source, first, warm, seeded, byHand] = cluster.servers;
+        const names = new Map(cluster.servers.map((s) => [s.port, s.name]));
+        let state = (await replicationProvider.create!(seedInputs(source, [first], rootPassword, replicationPassword))).outs as ReplicationState;
+        await loadHistory(source);
+        // A first seed, not traced: the code of the one traced is warm (compiled), as in the bench's later repetitions.
+        seedLog.write = () => undefined;
+        state = (await replicationProvider.update!("id", state, seedInputs(source, [first, warm], rootPassword, replicationPassword))).outs as ReplicationState;
+        const lines: Array<{ at: number; line: string }> = [];
+        const started = performance.now();
+        seedLog.write = (line) => lines.push({ at: performance.now() - started, line });
+        const { value: { trace }, node, servers: serverCpu } = await cpuDuring([source, seeded], () =>
+            traceStatements(() => replicationProvider.update!("id", state, seedInputs(source, [first, warm, seeded], rootPassword, replicationPassword))),
+        );
+        const total = performance.now() - started;
+        seedLog.write = write;
+        const pipeStarted = performance.now();
+        const pipe = await cpuDuring([source, byHand], () => dumpPipe(source, byHand, rootPassword));
+        const pipeMs = performance.now() - pipeStarted;
+        lines.push({ at: total, line: "(update returned)" });
+        const events = [
+            ...trace.map((e) => ({ at: e.at, text: `+${e.ms.toFixed(1).padStart(6)} ms  ${String(names.get(e.port) ?? e.port).padEnd(6)} ${e.what.replace(/\s+/g, " ").slice(0, 110)}` })),
+            ...lines.map((l) => ({ at: l.at, text: `${"".padEnd(16)}>> ${l.line}` })),
+        ].sort((a, b) => a.at - b.at);
+        for (const e of events) process.stdout.write(`${e.at.toFixed(1).padStart(8)} ${e.text}\n`);
+        process.stdout.write(`\nupdate with seed: ${total.toFixed(1)} ms, ${trace.filter((e) => e.what === "(connect)").length} connections opened, ${trace.length} connects + statements\n`);
+        process.stdout.write(
+            `CPU ms during the update: provider (node) ${node.toFixed(0)}, source ${serverCpu[0].toFixed(0)}, replica ${serverCpu[1].toFixed(0)}\n` +
+                `then mariadb-dump | mariadb into ${byHand.name}: ${pipeMs.toFixed(1)} ms; CPU ms: clients ${pipe.value.toFixed(0)}, source ${pipe.servers[0].toFixed(0)}, target ${pipe.servers[1].toFixed(0)}\n`,
+        );
+        process.stdout.write("stages (from one progress line to the next):\n");
+        for (const [name, ms] of stageDurations(lines.slice(0, -1), total)) process.stdout.write(`${ms.toFixed(1).padStart(8)} ms  ${name}\n`);
+    } finally {
+        seedLog.write = write;
+        await cluster.destroy();
+    }
+}
+
+/** A progress line's stage name: without the seed's prefix, member names, numbers and what follows a colon. */
+export function stageName(line: string): string {
+    return line
+        .replace(/^seed \S+( from \S+)?: /, "")
+        .replace(/ at GTID .*$/, "")
+        .replace(/: .*$/, "")
+        .replace(/\bdb\d+\b/g, "the source")
+        .replace(/\d+/g, "#")
+        .slice(0, 90);
+}
+
+/**
+ * Durations between the stage lines of one update (progress lines of the row copy are not stage lines): the time
+ * before the first line, each stage until the next line, and after the last (the seed's "done") until `total`.
+ */
+export function stageDurations(lines: Array<{ at: number; line: string }>, total: number): Array<[string, number]> {
+    const marks = lines.filter((l) => !/ of ~\d+ rows/.test(l.line));
+    const out: Array<[string, number]> = [];
+    let from = { at: 0, name: "(before the seed: connect, read, plan, the source's account)" };
+    for (const mark of marks) {
+        out.push([from.name, mark.at - from.at]);
+        from = { at: mark.at, name: /done by /.test(mark.line) ? "(after the seed: attach, heartbeat, probe row verified, statuses)" : stageName(mark.line) };
+    }
+    out.push([from.name, total - from.at]);
+    return out;
+}
+
 export async function benchSeed(reps: number, rootPassword: string, replicationPassword: string, progress: (line: string) => void): Promise<SeedBench> {
     const load = () => loadavg().map((x) => x.toFixed(2)).join(" / ");
-    const result: SeedBench = { provider: [], seedOnly: [], byHand: [], loadBefore: load() };
+    const result: SeedBench = { provider: [], seedOnly: [], byHand: [], stages: new Map(), loadBefore: load() };
     const write = seedLog.write;
     try {
         for (let rep = 1; rep <= reps; rep++) {
             const cluster = await startCluster(runbookSpecs(3), { rootPassword, binlogInitialisation: true });
             try {
                 const [source, first, seeded, byHand] = cluster.servers;
-                const inputs = (replicas: MariaServer[]): ReplicationInputs => ({
-                    source: endpoint(source), replicas: replicas.map(endpoint), rootUser: "root", rootPassword, replicationUser: "repl",
-                    replicationPassword, replicationUserHost: "127.0.0.1", tls: "auto", connectRetrySeconds: 1, deadlineSeconds: 120, verify: true,
-                    heartbeatIntervalMs: 1000,
-                });
+                const inputs = (replicas: MariaServer[]) => seedInputs(source, replicas, rootPassword, replicationPassword);
                 const state = (await replicationProvider.create!(inputs([first]))).outs as ReplicationState;
                 await loadHistory(source);
                 for (const method of rep % 2 === 1 ? ["provider", "hand"] : ["hand", "provider"]) {
@@ -63,13 +186,16 @@ export async function benchSeed(reps: number, rootPassword: string, replicationP
                         // The seed alone: from its first progress line ("needed") to its last ("done by dump").
                         let seedStarted = NaN;
                         let seedMs = NaN;
+                        const lines: Array<{ at: number; line: string }> = [];
                         seedLog.write = (line) => {
+                            lines.push({ at: performance.now() - started, line });
                             if (/: needed: /.test(line) && Number.isNaN(seedStarted)) seedStarted = performance.now();
                             if (/ done by dump in /.test(line)) seedMs = performance.now() - seedStarted;
                         };
                         const started = performance.now();
                         const { outs } = await replicationProvider.update!("id", state, inputs([first, seeded]));
                         const took = performance.now() - started;
+                        for (const [name, ms] of stageDurations(lines, took)) result.stages.set(name, [...(result.stages.get(name) ?? []), ms]);
                         if (!(outs as ReplicationState).healthy || (outs as ReplicationState).replicaStatus[seeded.name].seededBy !== "dump") throw new Error("the provider's seed did not end healthy");
                         result.provider.push(took);
                         result.seedOnly.push(seedMs);
@@ -120,6 +246,12 @@ export function renderSeed(r: SeedBench, median: (xs: number[]) => number): stri
         `| (a)/(b) of the medians (target ≤ 1) | ${(a / b).toFixed(2)} ${a <= b ? "**met**" : "**not met**"} |`,
         `| median of each repetition's (a)/(b) | ${median(pairs).toFixed(2)} |`,
         `| median of each repetition's (a')/(b) (the seed alone against the pipe) | ${median(seedPairs).toFixed(2)} |`,
+        "",
+        "(a) by stage (each stage named by the progress line that opens it; median over the repetitions):",
+        "",
+        "| stage of (a) | median (ms) |",
+        "|---|---|",
+        ...[...r.stages].map(([name, samples]) => `| ${name.replace(/\|/g, "\\|")} | ${median(samples).toFixed(1)}${samples.length < r.provider.length ? ` (${samples.length} of ${r.provider.length})` : ""} |`),
         "",
         `Samples (ms): (a) ${r.provider.map((x) => x.toFixed(0)).join(", ")}; (a') ${r.seedOnly.map((x) => x.toFixed(0)).join(", ")}; ` +
             `(b) ${r.byHand.map((x) => x.toFixed(0)).join(", ")}. Load average (1/5/15 min) before: ${r.loadBefore ?? "?"}; after: ${r.loadAfter ?? "?"}.`,
