@@ -63,27 +63,36 @@ function seedInputs(source: MariaServer, replicas: MariaServer[], rootPassword: 
     };
 }
 
-/** CPU time (user + system, ms) used so far by a process and its descendants (Linux /proc; 0 when unreadable). */
-function treeCpuMs(pid: number | undefined): number {
-    if (pid === undefined) return 0;
-    const tick = 1000 / 100; // USER_HZ is 100 on Linux
-    const stat = (p: number) => {
+/** CPU time (user + system, ms) used so far by processes (Linux /proc, every thread; 0 for one unreadable). */
+function cpuMs(pids: number[]): number {
+    return pids.reduce((sum, pid) => {
         try {
-            const fields = readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-            return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) * tick };
+            const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+            return sum + (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
         } catch {
-            return undefined;
+            return sum;
         }
-    };
-    const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
-    const parents = new Map(all.map((p) => [p, stat(p)?.ppid]));
-    let total = 0;
-    const walk = (p: number) => {
-        total += stat(p)?.cpu ?? 0;
-        for (const [child, parent] of parents) if (parent === p) walk(child);
-    };
-    walk(pid);
-    return total;
+    }, 0);
+}
+
+/** A process and its descendants (a server started through a wrapper, e.g. chroot), read once. */
+function processTree(pid: number | undefined): number[] {
+    if (pid === undefined) return [];
+    const parents = new Map<number, number>();
+    for (const entry of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+            parents.set(Number(entry), Number(readFileSync(`/proc/${entry}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]));
+        } catch {
+            // gone meanwhile
+        }
+    }
+    const tree = [pid];
+    for (let i = 0; i < tree.length; i++) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+    return tree;
+}
+
+function treeCpuMs(pid: number | undefined): number {
+    return cpuMs(processTree(pid));
 }
 
 /** CPU used by this process, the servers and (through bash's `times`) the pipe's clients while `fn` runs. */
@@ -113,12 +122,23 @@ export async function profileSeed(rootPassword: string, replicationPassword: str
         seedLog.write = () => undefined;
         state = (await replicationProvider.update!("id", state, seedInputs(source, [first, warm], rootPassword, replicationPassword))).outs as ReplicationState;
         const lines: Array<{ at: number; line: string }> = [];
+        // CPU of the provider, the source and the replica at each stage line: where each stage's CPU goes.
+        const trees = [processTree(source.process?.pid), processTree(seeded.process?.pid)];
+        const cpuAt = () => {
+            const own = process.cpuUsage();
+            return [(own.user + own.system) / 1000, cpuMs(trees[0]), cpuMs(trees[1])];
+        };
+        const cpuMarks: number[][] = [cpuAt()];
         const started = performance.now();
-        seedLog.write = (line) => lines.push({ at: performance.now() - started, line });
+        seedLog.write = (line) => {
+            lines.push({ at: performance.now() - started, line });
+            if (!/ of ~\d+ rows/.test(line)) cpuMarks.push(cpuAt());
+        };
         const { value: { trace }, node, servers: serverCpu } = await cpuDuring([source, seeded], () =>
             traceStatements(() => replicationProvider.update!("id", state, seedInputs(source, [first, warm, seeded], rootPassword, replicationPassword))),
         );
         const total = performance.now() - started;
+        cpuMarks.push(cpuAt());
         seedLog.write = write;
         const pipeStarted = performance.now();
         const pipe = await cpuDuring([source, byHand], () => dumpPipe(source, byHand, rootPassword));
@@ -134,8 +154,11 @@ export async function profileSeed(rootPassword: string, replicationPassword: str
             `CPU ms during the update: provider (node) ${node.toFixed(0)}, source ${serverCpu[0].toFixed(0)}, replica ${serverCpu[1].toFixed(0)}\n` +
                 `then mariadb-dump | mariadb into ${byHand.name}: ${pipeMs.toFixed(1)} ms; CPU ms: clients ${pipe.value.toFixed(0)}, source ${pipe.servers[0].toFixed(0)}, target ${pipe.servers[1].toFixed(0)}\n`,
         );
-        process.stdout.write("stages (from one progress line to the next):\n");
-        for (const [name, ms] of stageDurations(lines.slice(0, -1), total)) process.stdout.write(`${ms.toFixed(1).padStart(8)} ms  ${name}\n`);
+        process.stdout.write("stages (from one progress line to the next), wall ms, then CPU ms of the provider / source / replica:\n");
+        stageDurations(lines.slice(0, -1), total).forEach(([name, ms], i) => {
+            const cpu = cpuMarks[i + 1]?.map((v, k) => (v - cpuMarks[i][k]).toFixed(0).padStart(4)).join(" /") ?? "";
+            process.stdout.write(`${ms.toFixed(1).padStart(8)} ms ${cpu.padStart(18)}  ${name}\n`);
+        });
     } finally {
         seedLog.write = write;
         await cluster.destroy();

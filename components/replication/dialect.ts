@@ -578,20 +578,31 @@ export const SEED_LOAD_SESSION = [
         "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
 ];
 
-/** The source session that reads a copy: UTC (TIMESTAMP values as stored), one snapshot for every read. */
-export const SEED_READ_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
-
 /**
- * The consistent point: with every commit blocked (FLUSH TABLES WITH READ LOCK), each reader opens its snapshot
- * and the executed GTIDs are read; then the lock is released. mydumper's technique: the readers see one point
- * in time, which the GTID set describes exactly (MySQL gtid_executed; MariaDB gtid_binlog_pos). Holding the
- * lock takes milliseconds; it waits for running statements to end first.
+ * The copy's consistent point, opened by its one reader in one round trip: UTC (TIMESTAMP values as stored), a
+ * REPEATABLE READ snapshot that every read of the copy then sees, and the GTID position that names it exactly.
+ * `position` is the index of the statement whose one row's `pos` is that position.
+ * - MariaDB: the binary log's coordinates at the snapshot (binlog_snapshot_file / _position, kept by START TRANSACTION
+ *   WITH CONSISTENT SNAPSHOT through group commit), turned into a GTID position by BINLOG_GTID_POS: no lock on the
+ *   source at all, as mariadb-dump --single-transaction --master-data --gtid does (KB "Enhancements for START
+ *   TRANSACTION WITH CONSISTENT SNAPSHOT"). BINLOG_GTID_POS reads the current binlog up to that point.
+ * - MySQL (no such status): commits blocked by FLUSH TABLES WITH READ LOCK while the snapshot opens and
+ *   gtid_executed is read, then UNLOCK TABLES, on the same connection, as mysqldump --single-transaction does (the
+ *   lock is not released by START TRANSACTION). It waits for running statements first, then is held for milliseconds.
  */
-export const SNAPSHOT_LOCK = "FLUSH TABLES WITH READ LOCK";
-export const SNAPSHOT_OPEN = "START TRANSACTION WITH CONSISTENT SNAPSHOT";
-export const SNAPSHOT_UNLOCK = "UNLOCK TABLES";
-export function snapshotPosition(dialect: Dialect): string {
-    return dialect.name === "mariadb" ? "SELECT @@GLOBAL.gtid_binlog_pos AS pos" : "SELECT @@GLOBAL.gtid_executed AS pos";
+export function openSnapshot(dialect: Dialect): { statements: string[]; position: number } {
+    const session = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
+    if (dialect.name === "mariadb") {
+        const status = (name: string) => `(SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = '${name}')`;
+        return {
+            statements: [...session, "START TRANSACTION WITH CONSISTENT SNAPSHOT", `SELECT BINLOG_GTID_POS(${status("BINLOG_SNAPSHOT_FILE")}, ${status("BINLOG_SNAPSHOT_POSITION")}) AS pos`],
+            position: 3,
+        };
+    }
+    return {
+        statements: [...session, "FLUSH TABLES WITH READ LOCK", "START TRANSACTION WITH CONSISTENT SNAPSHOT", "SELECT @@GLOBAL.gtid_executed AS pos", "UNLOCK TABLES"],
+        position: 4,
+    };
 }
 
 /** Tables and views of the copied schemas, with the server's size estimates (for progress only). */
@@ -669,10 +680,14 @@ export function selectRows(db: string, table: string, columns: Array<{ name: str
     return `SELECT ${columns.map(columnLiteral).join(", ")} FROM ${qualified(db, table)}`;
 }
 
-/** One multi-row INSERT of rows read by selectRows: each value is already the literal the source wrote. */
-export function insertRows(db: string, table: string, columns: string[], rows: string[][]): string {
-    const values = rows.map((row) => `(${row.join(",")})`).join(",");
-    return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
+/** One row read by selectRows as the tuple an INSERT lists: each value is already the literal the source wrote. */
+export function rowTuple(row: string[]): string {
+    return `(${row.join(",")})`;
+}
+
+/** One multi-row INSERT of tuples made by rowTuple. */
+export function insertRows(db: string, table: string, columns: string[], tuples: string[]): string {
+    return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${tuples.join(",")}`;
 }
 
 /** Routines, triggers and events of the copied schemas: one list, then SHOW CREATE of each (with its sql_mode). */

@@ -11,7 +11,7 @@ import {
     type ServerIdentity,
 } from "./dialect";
 import { mariaErrantGtids, formatMariaGtids, mariaSharedPosition, mergeMariaStates, mysqlGtidOrigins, type ReplicaHistory } from "./gtid";
-import { closeQuietly, connectWithin, describe, query, scalar, type Session } from "./session";
+import { closeQuietly, connectWithin, describe, query, scalar, type ConnectOptions, type Session } from "./session";
 import { defaultChannelRow, parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -39,6 +39,17 @@ export async function connectMember(endpoint: MemberEndpoint, inputs: Replicatio
         await closeQuietly(session);
         throw error;
     }
+}
+
+/**
+ * Another session to a member already connected and identified (the seed's readers and loaders): same endpoint,
+ * credentials and dialect, without identifying the server again.
+ */
+export async function connectAnother(member: Member, inputs: ReplicationInputs, deadline: number, options: ConnectOptions = {}): Promise<Member> {
+    const trustedCa = inputs.tls === "verify" && inputs.tlsCertificates ? inputs.tlsCertificates.ca : undefined;
+    const session = await connectWithin(member.endpoint, { user: inputs.rootUser, password: inputs.rootPassword, trustedCa }, deadline, options);
+    session.secrets.push(inputs.replicationPassword);
+    return { ...member, session };
 }
 
 export async function closeAll(members: Array<Member | undefined>): Promise<void> {

@@ -1,22 +1,21 @@
 /**
  * Seed method `dump`: the provider's own logical copy of the source, over mysql2, into one replica.
  *
- * 1. The replica is prepared: channel forgotten, the provider's note "seed in progress" written, the schemas a
- *    previous copy (or, with reseed, the user) left dropped. Binlog off throughout: nothing here is the
- *    replica's own transaction.
- * 2. The consistent point: with commits blocked on the source (FLUSH TABLES WITH READ LOCK, milliseconds), every
- *    reader opens its snapshot and the executed GTIDs are read; then the lock is lifted.
- * 3. Schemas, then every table (SHOW CREATE, in parallel), then rows streamed in batches into the replica, tables
- *    in parallel (one reader and one loader per worker), each value as the literal the source computed for it.
- * 4. Alongside the rows, on a loader of its own: views, routines, events (off on the replica). After the rows:
+ * 1. At once: the replica is prepared (channel forgotten, the provider's note "seed in progress" written, the schemas
+ *    a previous copy, or with reseed the user, left dropped; binlog off throughout: nothing here is the replica's own
+ *    transaction); one reader opens a consistent snapshot of the source (dialect.ts openSnapshot: on MariaDB without
+ *    any lock) and reads every definition it will copy, in three round trips; the loaders connect.
+ * 2. Schemas, then tables (in parallel), while the reader already streams rows into a bounded read-ahead; then rows
+ *    in batches into the replica, tables in parallel (one loader per table at a time), each value as the literal the
+ *    source computed for it.
+ * 3. Alongside the rows, on a loader of its own: views, routines, events (off on the replica). After the rows:
  *    triggers (they must not fire on the copy).
- * 5. The replica's own history wiped and the copy's position declared applied; the note removed last.
+ * 4. The replica's own history wiped and the copy's position declared applied; the note removed last.
  * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
  *
  * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
  * as with mysqldump --single-transaction.
  */
-import type { Readable } from "node:stream";
 import {
     accountExists,
     createRouterCheckAccount,
@@ -31,13 +30,14 @@ import {
     listColumns,
     listProgrammes,
     listTables,
+    openSnapshot,
     PROBE_SCHEMA,
     qualified,
     qualifyCreateTable,
+    rowTuple,
     SEED_LOAD_SESSION,
     SEED_NOTE_DROP,
     SEED_NOTE_TABLE,
-    SEED_READ_SESSION,
     seedNoteWrite,
     selectRows,
     setSqlMode,
@@ -48,28 +48,26 @@ import {
     showCreateTable,
     showCreateTrigger,
     showCreateView,
-    SNAPSHOT_LOCK,
-    SNAPSHOT_OPEN,
-    SNAPSHOT_UNLOCK,
-    snapshotPosition,
     SYSTEM_SCHEMAS,
     useSchema,
     withoutBinlog,
 } from "./dialect";
-import { closeAll, connectMember, readThreads, type Member } from "./members";
+import { connectAnother, readThreads, type Member } from "./members";
 import { routerCheckHosts } from "./routerAccount";
 import { estimateSecondsLeft } from "./seedPlan";
-import { DeadlineExceeded, query, scalar } from "./session";
+import { closeQuietly, DeadlineExceeded, describe, query, queryMany } from "./session";
 import type { ReplicationInputs } from "./types";
 
 /**
- * Readers/loaders per seed: tables are copied in parallel, largest first, each worker reading one table while
- * its previous INSERT runs. Measured on the 2-core bench (10 000 rows, three tables of
- * data): three workers copy all three at once; the servers' DDL and commits, not CPU, set the pace there.
+ * Loaders of rows per seed: tables are loaded in parallel, largest first, one loader per table at a time (and one
+ * more loader for views, routines and events). Measured on the 2-core bench (10 000 rows, three tables of data):
+ * the replica's commits and parsing, not the one reader, set the pace there.
  */
 const WORKERS = 3;
 /** An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). */
 const BATCH_BYTES = 256 * 1024;
+/** Rows read ahead of the loaders, all tables together, before the reader pauses (it resumes at half). */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 /** Progress lines at most this often. */
 const PROGRESS_EVERY_MS = 2000;
 /** Tables of the provider's own schema that are per member, never copied. */
@@ -79,7 +77,7 @@ const SERVER_SCHEMAS: readonly string[] = SYSTEM_SCHEMAS.filter((s) => s !== PRO
 
 export interface DumpContext {
     inputs: ReplicationInputs;
-    /** Seconds each stage (prepare + snapshot + schema, rows, objects + position) may take. */
+    /** Seconds each stage (prepare + snapshot + definitions, tables + rows, triggers + position) may take. */
     stageSeconds: number;
     log: (line: string) => void;
 }
@@ -99,6 +97,27 @@ interface TableInfo {
     estBytes: number;
     /** Stored columns, in order, with their types (how a value travels: selectRows). */
     columns: Array<{ name: string; type: string; charset: string | null }>;
+    /** SHOW CREATE TABLE's statement, qualified with the schema. */
+    create: string;
+}
+
+/** A view, routine, trigger or event with the statement that makes it and the session settings it was made with. */
+interface Programme {
+    db: string;
+    name: string;
+    kind: "VIEW" | "PROCEDURE" | "FUNCTION" | "TRIGGER" | "EVENT";
+    create: string;
+    sqlMode: string;
+    timeZone: string;
+}
+
+/** What the reader learned at the snapshot: the position and every definition the copy makes. */
+interface Catalogue {
+    position: string;
+    schemas: Array<{ name: string; create: string }>;
+    tables: TableInfo[];
+    /** Views first (in the source's order; copyViews retries dependents), then routines, triggers, events. */
+    programmes: Programme[];
 }
 
 /** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
@@ -122,77 +141,76 @@ async function useMode(loader: Loader, mode: string): Promise<void> {
     loader.mode = mode;
 }
 
+/** Waits for every promise, then throws the first failure: nothing is still running when the caller cleans up. */
+async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+    const results = await Promise.allSettled(promises);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** Copies the source into the replica and declares the copy's GTID position applied there. */
 export async function seedByDump(replica: Member, source: Member, ctx: DumpContext): Promise<DumpResult> {
     const name = replica.endpoint.name;
     const opened: Member[] = [];
-    const sessions = () => [replica, source, ...opened].map((m) => m.session);
+    const stageDeadline = () => Date.now() + ctx.stageSeconds * 1000;
     const stage = (what: string) => {
-        const deadline = Date.now() + ctx.stageSeconds * 1000;
-        for (const s of sessions()) s.deadline = deadline;
+        const deadline = stageDeadline();
+        for (const m of [replica, source, ...opened]) m.session.deadline = deadline;
         ctx.log(`seed ${name} from ${source.endpoint.name}: ${what}`);
     };
+    // The seed's own sessions take several statements per round trip (queryMany).
+    const another = async (member: Member) => {
+        const session = await connectAnother(member, ctx.inputs, stageDeadline(), { multipleStatements: true });
+        opened.push(session);
+        return session;
+    };
     try {
-        stage("preparing the replica");
-        await prepareReplica(replica, source.endpoint.name);
-
-        stage("opening a consistent snapshot of the source");
-        const open = (m: Member["endpoint"]) => connectMember(m, ctx.inputs, Date.now() + ctx.stageSeconds * 1000).then((c) => (opened.push(c), c));
-        // Connections opened in parallel, each session set up in parallel: round trips overlap.
-        const [control, readers, loaders] = await Promise.all([
-            open(source.endpoint),
-            Promise.all(Array.from({ length: WORKERS }, () => open(source.endpoint))),
+        stage("preparing the replica; alongside, opening a consistent snapshot of the source and reading its definitions");
+        const [, catalogue, loaders] = await allSettled<[void, Catalogue & { reader: Member }, Member[]]>([
+            prepareReplica(replica, source.endpoint.name),
+            another(source).then(async (reader) => ({ reader, ...(await readCatalogue(reader, (line) => ctx.log(`seed ${name}: ${line}`))) })),
             // One loader per worker, and one more for views, routines and events, made while the rows are copied.
-            Promise.all(Array.from({ length: WORKERS + 1 }, () => open(replica.endpoint))),
+            Promise.all(Array.from({ length: WORKERS + 1 }, async () => {
+                const loader = await another(replica);
+                await query(loader.session, SEED_LOAD_SESSION[0]);
+                return loader;
+            })),
         ]);
-        for (const s of sessions()) s.deadline = Date.now() + ctx.stageSeconds * 1000;
-        await Promise.all([
-            ...[control, ...readers].map(async (r) => { for (const statement of SEED_READ_SESSION) await query(r.session, statement); }),
-            ...loaders.map(async (l) => { for (const statement of SEED_LOAD_SESSION) await query(l.session, statement); }),
-        ]);
-        const position = await openSnapshots(control, readers);
+        const { reader, position, schemas, tables, programmes } = catalogue;
         ctx.log(`seed ${name}: snapshot of ${source.endpoint.name} at GTID ${position || "(empty)"}`);
-
-        const reader = readers[0];
-        const schemas = (await query<{ name: string }>(reader.session, LIST_SCHEMAS))
-            .map((s) => String(s.name))
-            .filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
-        const objects = await query<{ db: string; name: string; type: string; estRows: string; estBytes: string }>(reader.session, listTables(schemas));
-        const columns = await query<{ db: string; tbl: string; name: string; type: string; charset: string | null }>(reader.session, listColumns(schemas));
-        const tables: TableInfo[] = objects
-            .filter((o) => String(o.type) === "BASE TABLE" && !(String(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(String(o.name))))
-            .map((o) => ({
-                db: String(o.db),
-                name: String(o.name),
-                estRows: Number(o.estRows ?? 0),
-                estBytes: Number(o.estBytes ?? 0),
-                columns: columns.filter((c) => String(c.db) === String(o.db) && String(c.tbl) === String(o.name)).map((c) => ({ name: String(c.name), type: String(c.type), charset: c.charset === null ? null : String(c.charset) })),
-            }));
-        const views = objects.filter((o) => String(o.type) === "VIEW").map((o) => ({ db: String(o.db), name: String(o.name) }));
-        const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(String(o.type)));
-        if (skipped.length > 0) ctx.log(`seed ${name}: not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
 
         stage(`creating ${schemas.length} schema(s) and ${tables.length} table(s), then their rows, with views, routines and events alongside`);
         const workers = loaders.slice(0, WORKERS);
-        // Views, routines and events neither read nor fire on the rows: a loader of their own makes them while the
-        // rows are copied (their statements read by the control session, which holds no snapshot).
+        // Views, routines and events neither read nor fire on the rows: a loader of their own makes them meanwhile.
         const loader: Loader = { member: loaders[WORKERS], mode: LOAD_MODE };
-        for (const db of schemas) {
-            if (db === PROBE_SCHEMA) await query(loader.member.session, "CREATE DATABASE IF NOT EXISTS `replicaset_probe`");
-            else await query(loader.member.session, String(Object.values((await query(reader.session, showCreateDatabase(db)))[0])[1]));
+        const maxPacket = Number((await query<{ m: string }>(loader.member.session, "SELECT @@GLOBAL.max_allowed_packet AS m"))[0].m);
+        const batchBytes = Math.max(64 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
+        // The rows start streaming into the read-ahead now, while the replica creates the schemas and tables.
+        const copy = new RowCopy(tables, reader, batchBytes, (line) => ctx.log(`seed ${name}: ${line}`));
+        const reading = copy.read();
+        reading.catch(() => undefined);
+        let counts: { rows: number; bytes: number };
+        try {
+            await queryMany(loader.member.session, schemas.map((s) => s.create));
+            await createTables(tables, workers);
+            // A failure anywhere stops the reader (it may be paused, waiting for loaders that are gone).
+            const stopOnFailure = <T>(work: Promise<T>) => work.catch((error: Error) => {
+                copy.abort(error);
+                throw error;
+            });
+            [counts] = await allSettled<[{ rows: number; bytes: number }, void, void]>([
+                stopOnFailure(copy.load(workers)),
+                reading,
+                stopOnFailure(copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER"), loader, replica)),
+            ]);
+        } catch (error) {
+            copy.abort(error as Error);
+            throw error;
         }
-        // Every table first (views need them), in parallel: DDL waits on the replica's disk more than on its CPU.
-        await createTables(tables, readers, workers);
-        const [counts] = await Promise.all([
-            copyRows(tables, readers, workers, (line) => ctx.log(`seed ${name}: ${line}`)),
-            (async () => {
-                await copyViews(views, control, loader);
-                await copyProgrammes(schemas, control, loader, replica, (kind) => kind !== "TRIGGER");
-            })(),
-        ]);
 
         stage("creating triggers (after the rows: they must not fire on the copy) and declaring the copy's position");
-        await copyProgrammes(schemas, control, loader, replica, (kind) => kind === "TRIGGER");
+        await copyProgrammes(programmes.filter((p) => p.kind === "TRIGGER"), loader, replica);
         // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
         // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
         if (ctx.inputs.routerCheckUser) {
@@ -203,13 +221,70 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 }
             }
         }
-        for (const statement of withoutBinlog(declareSeedPosition(replica.dialect, position))) await query(replica.session, statement);
-        // Last: a replica without the note holds a finished copy.
-        for (const statement of withoutBinlog([SEED_NOTE_DROP])) await query(replica.session, statement);
+        // The loader's binlog is off (SEED_LOAD_SESSION). Last: a replica without the note holds a finished copy.
+        await queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), SEED_NOTE_DROP]);
         return { position, ...counts, tables: tables.length };
     } finally {
-        await closeAll(opened);
+        // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
+        for (const m of opened) void closeQuietly(m.session);
     }
+}
+
+/**
+ * The reader's part of step 1, three round trips: the snapshot and the schemas; the tables, columns and programmes
+ * of the schemas copied; every SHOW CREATE statement.
+ */
+async function readCatalogue(reader: Member, log: (line: string) => void): Promise<Catalogue> {
+    const snapshot = openSnapshot(reader.dialect);
+    const opening = await queryMany(reader.session, [...snapshot.statements, LIST_SCHEMAS]);
+    const pos = opening[snapshot.position][0]?.pos;
+    // BINLOG_GTID_POS is NULL when the snapshot has no binary log position (the source's binlog is off).
+    if (pos === null || pos === undefined) throw new Error(`${reader.endpoint.name}: the snapshot has no GTID position (is the source's binary log on?)`);
+    const position = String(pos).replace(/\s+/g, "");
+    const schemaNames = opening[opening.length - 1].map((s) => String(s.name)).filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
+    if (schemaNames.length === 0) return { position, schemas: [], tables: [], programmes: [] };
+
+    const [objects, columns, programmeRows] = await queryMany(reader.session, [listTables(schemaNames), listColumns(schemaNames), listProgrammes(schemaNames)]);
+    const text = (v: unknown) => String(v);
+    const baseTables = objects.filter((o) => text(o.type) === "BASE TABLE" && !(text(o.db) === PROBE_SCHEMA && LOCAL_TABLES.includes(text(o.name))));
+    const views = objects.filter((o) => text(o.type) === "VIEW");
+    const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(text(o.type)));
+    if (skipped.length > 0) log(`not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
+    const others = programmeRows.map((p) => ({ db: text(p.db), name: text(p.name), kind: text(p.kind) as Programme["kind"] }));
+    const copied = schemaNames.filter((s) => s !== PROBE_SCHEMA);
+
+    const created = await queryMany(reader.session, [
+        ...copied.map(showCreateDatabase),
+        ...baseTables.map((t) => showCreateTable(text(t.db), text(t.name))),
+        ...views.map((v) => showCreateView(text(v.db), text(v.name))),
+        ...others.map((p) => (p.kind === "TRIGGER" ? showCreateTrigger(p.db, p.name) : p.kind === "EVENT" ? showCreateEvent(p.db, p.name) : showCreateRoutine(p.db, p.kind, p.name))),
+    ]);
+    const first = (i: number) => created[i][0] ?? {};
+    let at = 0;
+    const schemas = [
+        // The provider's schema is there already (the note is in it): only its tables are copied.
+        ...(schemaNames.includes(PROBE_SCHEMA) ? [{ name: PROBE_SCHEMA, create: "CREATE DATABASE IF NOT EXISTS `replicaset_probe`" }] : []),
+        ...copied.map((name) => ({ name, create: text(first(at++)["Create Database"]) })),
+    ];
+    const tables: TableInfo[] = baseTables.map((o) => ({
+        db: text(o.db),
+        name: text(o.name),
+        estRows: Number(o.estRows ?? 0),
+        estBytes: Number(o.estBytes ?? 0),
+        columns: columns
+            .filter((c) => text(c.db) === text(o.db) && text(c.tbl) === text(o.name))
+            .map((c) => ({ name: text(c.name), type: text(c.type), charset: c.charset === null ? null : text(c.charset) })),
+        create: qualifyCreateTable(text(first(at++)["Create Table"]), text(o.db), text(o.name)),
+    }));
+    const programmes: Programme[] = [
+        ...views.map((v) => ({ db: text(v.db), name: text(v.name), kind: "VIEW" as const, create: text(first(at++)["Create View"]), sqlMode: LOAD_MODE, timeZone: "" })),
+        ...others.map((p) => {
+            const row = first(at++);
+            const column = p.kind === "TRIGGER" ? "SQL Original Statement" : p.kind === "EVENT" ? "Create Event" : p.kind === "FUNCTION" ? "Create Function" : "Create Procedure";
+            return { ...p, create: text(row[column]), sqlMode: text(row.sql_mode ?? ""), timeZone: text(row.time_zone ?? "SYSTEM") };
+        }),
+    ];
+    return { position, schemas, tables, programmes };
 }
 
 /** Binlog off: forget the channel, write the note, drop whatever a previous copy (or with reseed, the user) left. */
@@ -225,109 +300,210 @@ async function prepareReplica(replica: Member, sourceName: string): Promise<void
     for (const statement of withoutBinlog(statements)) await query(replica.session, statement);
 }
 
-/** Opens every reader's snapshot at one point, with commits blocked; returns that point's GTID position. */
-async function openSnapshots(control: Member, readers: Member[]): Promise<string> {
-    await query(control.session, SNAPSHOT_LOCK);
-    try {
-        for (const r of readers) await query(r.session, SNAPSHOT_OPEN);
-        return String((await scalar(control.session, snapshotPosition(control.dialect))) ?? "").replace(/\s+/g, "");
-    } finally {
-        await query(control.session, SNAPSHOT_UNLOCK).catch(() => undefined);
+/**
+ * Creates every table on the replica, spread over the loaders, one round trip each (a table of the provider's schema
+ * may be there already: dropped first).
+ */
+async function createTables(tables: TableInfo[], loaders: Member[]): Promise<void> {
+    await Promise.all(
+        loaders.map((loader, i) => {
+            const mine = tables.filter((_, k) => k % loaders.length === i);
+            return queryMany(loader.session, mine.flatMap((t) => [...(t.db === PROBE_SCHEMA ? [dropTable(t.db, t.name)] : []), t.create]));
+        }),
+    );
+}
+
+/** One INSERT's worth of rows, read ahead. */
+interface Batch {
+    sql: string;
+    rows: number;
+}
+
+/** The batches of one table, read by the reader and taken by one loader. */
+class TableFeed {
+    private readonly batches: Batch[] = [];
+    private ended = false;
+    private failure?: Error;
+    private wake?: () => void;
+    constructor(readonly table: TableInfo) {}
+    push(batch: Batch): void {
+        this.batches.push(batch);
+        this.wake?.();
+    }
+    end(): void {
+        this.ended = true;
+        this.wake?.();
+    }
+    fail(error: Error): void {
+        this.failure ??= error;
+        this.wake?.();
+    }
+    /** The next batch; undefined once the table is read and taken. */
+    async next(): Promise<Batch | undefined> {
+        for (;;) {
+            if (this.failure) throw this.failure;
+            const batch = this.batches.shift();
+            if (batch) return batch;
+            if (this.ended) return undefined;
+            await new Promise<void>((resolve) => (this.wake = resolve));
+            this.wake = undefined;
+        }
     }
 }
 
-/** Creates every table on the replica (a table of the provider's schema may be there already: dropped first), in parallel. */
-async function createTables(tables: TableInfo[], readers: Member[], loaders: Member[]): Promise<void> {
-    const queue = [...tables];
-    await Promise.all(
-        readers.map(async (reader, i) => {
-            for (let table = queue.shift(); table; table = queue.shift()) {
-                const [row] = await query<Record<string, unknown>>(reader.session, showCreateTable(table.db, table.name));
-                if (table.db === PROBE_SCHEMA) await query(loaders[i].session, dropTable(table.db, table.name));
-                await query(loaders[i].session, qualifyCreateTable(String(row["Create Table"]), table.db, table.name));
-            }
-        }),
-    );
+/** mysql2's callback-style connection under the promise wrapper: its row events and pause/resume. */
+interface CoreConnection {
+    query(options: object): CoreQuery;
+    pause(): void;
+    resume(): void;
+}
+interface CoreQuery {
+    on(event: "result", listener: (row: string[]) => void): CoreQuery;
+    on(event: "error", listener: (error: Error) => void): CoreQuery;
+    on(event: "end", listener: () => void): CoreQuery;
 }
 
-/** Streams every table's rows from a reader into a loader, largest tables first, one table per worker at a time. */
-async function copyRows(tables: TableInfo[], readers: Member[], loaders: Member[], log: (line: string) => void): Promise<{ rows: number; bytes: number }> {
-    const started = Date.now();
-    const estRows = tables.reduce((n, t) => n + t.estRows, 0);
-    const progress = { rows: 0, bytes: 0, lastLog: started };
-    const maxPacket = Number(await scalar(loaders[0].session, "SELECT @@GLOBAL.max_allowed_packet"));
-    const batchBytes = Math.max(64 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
-    const report = (force = false) => {
+/**
+ * The rows: one reader streams every table (largest first) inside the snapshot, joining rows into INSERT batches
+ * (up to `batchBytes`); loaders take one table each at a time. The reader runs ahead of the loaders by up to
+ * READ_AHEAD_BYTES, then pauses its connection until they have taken half of it.
+ */
+class RowCopy {
+    private readonly feeds: TableFeed[];
+    private readonly core: CoreConnection;
+    private buffered = 0;
+    private paused = false;
+    private failure?: Error;
+    private readonly started = Date.now();
+    private readonly progress = { rows: 0, bytes: 0, lastLog: Date.now() };
+    private readonly estRows: number;
+
+    constructor(tables: TableInfo[], private readonly reader: Member, private readonly batchBytes: number, private readonly log: (line: string) => void) {
+        this.feeds = tables.map((t) => new TableFeed(t));
+        this.core = (reader.session.connection as unknown as { connection: CoreConnection }).connection;
+        this.estRows = tables.reduce((n, t) => n + t.estRows, 0);
+    }
+
+    /** Reads every table in turn into its feed. */
+    async read(): Promise<void> {
+        for (const feed of this.feeds) {
+            try {
+                await this.readTable(feed);
+            } catch (error) {
+                this.abort(error as Error);
+                throw error;
+            }
+        }
+    }
+
+    /** Loads the feeds into the replica, one table per loader at a time. */
+    async load(loaders: Member[]): Promise<{ rows: number; bytes: number }> {
+        const queue = [...this.feeds];
+        await Promise.all(
+            loaders.map(async (loader) => {
+                for (let feed = queue.shift(); feed; feed = queue.shift()) {
+                    for (let batch = await feed.next(); batch; batch = await feed.next()) {
+                        this.take(batch.sql.length);
+                        await query(loader.session, batch.sql);
+                        this.progress.rows += batch.rows;
+                        this.progress.bytes += batch.sql.length;
+                        this.report();
+                    }
+                }
+            }),
+        );
+        this.report(true);
+        return { rows: this.progress.rows, bytes: this.progress.bytes };
+    }
+
+    /** Stops the copy: every feed fails, and the reader's connection is closed (it may be paused mid-read). */
+    abort(error: Error): void {
+        if (this.failure) return;
+        this.failure = error;
+        for (const feed of this.feeds) feed.fail(error);
+        this.reader.session.connection.destroy();
+    }
+
+    private take(bytes: number): void {
+        this.buffered -= bytes;
+        if (this.paused && this.buffered < READ_AHEAD_BYTES / 2) {
+            this.paused = false;
+            this.core.resume();
+        }
+    }
+
+    private add(bytes: number): void {
+        this.buffered += bytes;
+        if (!this.paused && this.buffered >= READ_AHEAD_BYTES) {
+            this.paused = true;
+            this.core.pause();
+        }
+    }
+
+    private readTable(feed: TableFeed): Promise<void> {
+        const table = feed.table;
+        const columns = table.columns;
+        if (columns.length === 0) {
+            feed.end();
+            return Promise.resolve();
+        }
+        const names = columns.map((c) => c.name);
+        let tuples: string[] = [];
+        let size = 0;
+        const flush = () => {
+            if (tuples.length === 0) return;
+            const sql = insertRows(table.db, table.name, names, tuples);
+            feed.push({ sql, rows: tuples.length });
+            this.add(sql.length);
+            tuples = [];
+            size = 0;
+        };
+        return new Promise<void>((resolve, reject) => {
+            let failed = false;
+            const fail = (error: Error) => {
+                if (failed) return;
+                failed = true;
+                reject(error);
+            };
+            // Rows arrive as events on the reader's connection: a Readable's async iterator cost more CPU per row than
+            // the rest of the copy. Every column is a literal's text (dialect.ts columnLiteral), joined as it is.
+            this.core
+                .query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: literalText, timeout: Math.max(1, this.reader.session.deadline - Date.now()) + 2000 })
+                .on("result", (row) => {
+                    if (failed || this.failure) return;
+                    // A literal is never NULL (QUOTE(NULL) is the text NULL) unless the source could not make it: HEX()
+                    // and QUOTE() return NULL (warning 1301) when their text would pass its max_allowed_packet.
+                    const missing = row.indexOf(null as unknown as string);
+                    if (missing >= 0) return fail(tooLarge(table, columns[missing].name));
+                    const tuple = rowTuple(row);
+                    tuples.push(tuple);
+                    size += tuple.length + 1;
+                    if (size >= this.batchBytes) flush();
+                })
+                .on("error", (error) => fail(new Error(`${this.reader.endpoint.name}: ${describe(error)} (while reading ${qualified(table.db, table.name)})`)))
+                .on("end", () => {
+                    if (failed) return;
+                    if (this.failure) return fail(this.failure);
+                    if (Date.now() > this.reader.session.deadline) {
+                        return fail(new DeadlineExceeded(`${this.reader.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`));
+                    }
+                    flush();
+                    feed.end();
+                    resolve();
+                });
+        });
+    }
+
+    private report(force = false): void {
         const now = Date.now();
-        if (!force && now - progress.lastLog < PROGRESS_EVERY_MS) return;
-        progress.lastLog = now;
-        const left = estimateSecondsLeft(progress.rows, Math.max(estRows, progress.rows), now - started);
-        log(
-            `${progress.rows} of ~${estRows} rows, ${(progress.bytes / 1048576).toFixed(1)} MiB copied in ${((now - started) / 1000).toFixed(1)} s` +
+        if (!force && now - this.progress.lastLog < PROGRESS_EVERY_MS) return;
+        this.progress.lastLog = now;
+        const { rows, bytes } = this.progress;
+        const left = estimateSecondsLeft(rows, Math.max(this.estRows, rows), now - this.started);
+        this.log(
+            `${rows} of ~${this.estRows} rows, ${(bytes / 1048576).toFixed(1)} MiB copied in ${((now - this.started) / 1000).toFixed(1)} s` +
                 (left !== undefined && !force ? `, about ${left} s left` : ""),
         );
-    };
-    const queue = [...tables];
-    await Promise.all(
-        readers.map(async (reader, i) => {
-            const loader = loaders[i];
-            for (let table = queue.shift(); table; table = queue.shift()) await copyTable(table, reader, loader, batchBytes, progress, report);
-        }),
-    );
-    report(true);
-    return { rows: progress.rows, bytes: progress.bytes };
-}
-
-async function copyTable(
-    table: TableInfo,
-    reader: Member,
-    loader: Member,
-    batchBytes: number,
-    progress: { rows: number; bytes: number },
-    report: () => void,
-): Promise<void> {
-    const columns = table.columns;
-    if (columns.length === 0) return;
-    const names = columns.map((c) => c.name);
-    const core = (reader.session.connection as unknown as { connection: { query(options: object): { stream(options?: object): Readable } } }).connection;
-    // Every value arrives as the SQL literal the source computed (dialect.ts columnLiteral): text, joined as it is.
-    const stream = core.query({ sql: selectRows(table.db, table.name, columns), rowsAsArray: true, typeCast: literalText }).stream({ highWaterMark: 1000 });
-    let batch: string[][] = [];
-    let size = 0;
-    // One INSERT in flight while the next batch is read: reading and loading overlap.
-    let inFlight: Promise<void> = Promise.resolve();
-    const flush = async () => {
-        if (batch.length === 0) return;
-        const sql = insertRows(table.db, table.name, names, batch);
-        const rows = batch.length;
-        batch = [];
-        size = 0;
-        await inFlight;
-        inFlight = query(loader.session, sql).then(() => {
-            progress.rows += rows;
-            progress.bytes += sql.length;
-            report();
-        });
-        inFlight.catch(() => undefined);
-    };
-    try {
-        for await (const row of stream as AsyncIterable<string[]>) {
-            if (Date.now() > reader.session.deadline) {
-                throw new DeadlineExceeded(`${reader.session.endpoint.name}: the seed's row copy passed its deadline while reading ${qualified(table.db, table.name)}`);
-            }
-            // A literal is never NULL (QUOTE(NULL) is the text NULL) unless the source could not make it: HEX() and
-            // QUOTE() return NULL (warning 1301) when their text would pass its max_allowed_packet.
-            const missing = row.findIndex((value) => value === null);
-            if (missing >= 0) throw tooLarge(table, columns[missing].name);
-            batch.push(row);
-            for (const value of row) size += value.length + 1;
-            if (size >= batchBytes) await flush();
-        }
-        await flush();
-        await inFlight;
-    } catch (error) {
-        stream.destroy();
-        throw error;
     }
 }
 
@@ -344,18 +520,21 @@ function literalText(field: { string(): string | null }): unknown {
     return field.string();
 }
 
-/** Views after every table, in dependency order: a view whose base is not there yet is tried again after the others. */
-async function copyViews(views: Array<{ db: string; name: string }>, reader: Member, loader: Loader): Promise<void> {
-    let pending = views;
+/**
+ * Views, routines, triggers and events, in the order given, each with the sql_mode (and an event's time zone) it was
+ * defined with. Views in dependency order: a view whose base is not there yet is tried again after the others.
+ */
+async function copyProgrammes(programmes: Programme[], loader: Loader, replica: Member): Promise<void> {
+    const session = loader.member.session;
+    let pending = programmes.filter((p) => p.kind === "VIEW");
     while (pending.length > 0) {
-        const failed: typeof pending = [];
+        const failed: Programme[] = [];
         let lastError: unknown;
         for (const v of pending) {
-            const [row] = await query<Record<string, unknown>>(reader.session, showCreateView(v.db, v.name));
             try {
                 await useDb(loader, v.db);
-                if (v.db === PROBE_SCHEMA) await query(loader.member.session, dropView(v.db, v.name));
-                await query(loader.member.session, String(row["Create View"]));
+                if (v.db === PROBE_SCHEMA) await query(session, dropView(v.db, v.name));
+                await query(session, v.create);
             } catch (error) {
                 if (error instanceof DeadlineExceeded) throw error;
                 failed.push(v);
@@ -365,38 +544,21 @@ async function copyViews(views: Array<{ db: string; name: string }>, reader: Mem
         if (failed.length === pending.length) throw lastError;
         pending = failed;
     }
-}
-
-/**
- * Routines, triggers and events of the kinds `wanted` lets through, in that order, each with the sql_mode (and an
- * event's time zone) it was defined with.
- */
-async function copyProgrammes(schemas: string[], reader: Member, loader: Loader, replica: Member, wanted: (kind: string) => boolean): Promise<void> {
-    const session = loader.member.session;
-    for (const p of await query<{ db: string; name: string; kind: string }>(reader.session, listProgrammes(schemas))) {
-        if (!wanted(String(p.kind))) continue;
-        const db = String(p.db);
-        const name = String(p.name);
-        const kind = String(p.kind);
-        const [row] = await query<Record<string, unknown>>(
-            reader.session,
-            kind === "TRIGGER" ? showCreateTrigger(db, name) : kind === "EVENT" ? showCreateEvent(db, name) : showCreateRoutine(db, kind, name),
-        );
-        const text = String(row[kind === "TRIGGER" ? "SQL Original Statement" : kind === "EVENT" ? "Create Event" : kind === "FUNCTION" ? "Create Function" : "Create Procedure"]);
-        await useDb(loader, db);
+    for (const p of programmes.filter((x) => x.kind !== "VIEW")) {
+        await useDb(loader, p.db);
         // Only the provider's own schema can hold one already (a replica's earlier copy).
-        if (db === PROBE_SCHEMA) await query(session, `DROP ${kind} IF EXISTS ${qualified(db, name)}`);
-        await useMode(loader, String(row.sql_mode ?? ""));
-        if (kind === "EVENT") {
-            await query(session, setTimeZone(String(row.time_zone ?? "SYSTEM")));
-            await query(session, createEventDisabledOnReplica(replica.dialect, text));
+        if (p.db === PROBE_SCHEMA) await query(session, `DROP ${p.kind} IF EXISTS ${qualified(p.db, p.name)}`);
+        await useMode(loader, p.sqlMode);
+        if (p.kind === "EVENT") {
+            await query(session, setTimeZone(p.timeZone));
+            await query(session, createEventDisabledOnReplica(replica.dialect, p.create));
             await query(session, "SET SESSION time_zone = '+00:00'");
             // An event whose schedule has ended may be dropped at creation (ON COMPLETION NOT PRESERVE).
-            await query(session, disableEventOnReplica(replica.dialect, db, name)).catch((error) => {
+            await query(session, disableEventOnReplica(replica.dialect, p.db, p.name)).catch((error) => {
                 if (!/1539|Unknown event/i.test(String((error as Error).message))) throw error;
             });
         } else {
-            await query(session, text);
+            await query(session, p.create);
         }
     }
     await useMode(loader, LOAD_MODE);
