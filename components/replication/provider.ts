@@ -170,36 +170,52 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         //    Replicas the source's binary logs can no longer bring up to date (purged) are judged here too: seeded
         //    below from a consistent copy, or refused (own schemas without reseed, seedMethod none).
         const judged = unfenced.filter((r) => !givenUp.has(r.endpoint.name));
-        const toSeed = await planSeeds(judged, source, inputs);
+        const seeds = await planSeeds(judged, source, inputs);
+        const toSeed = seeds.map((s) => s.replica);
         await preflightReplicas(judged.filter((r) => !toSeed.includes(r)), source);
 
         // 3. The source: writable, the replication account as declared (binlog off).
-        if (await isReadOnly(source)) {
-            // A replica promoted to source is still read-only until told otherwise.
-            for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
-        }
-        // One account per host pattern (members on several Docker hosts connect from several networks).
         const accountHosts = replicationAccountHosts(inputs);
-        for (const host of accountHosts) {
-            for (const statement of ensureReplicationAccount({
-                user: inputs.replicationUser,
-                host,
-                password: inputs.replicationPassword,
-                requireTls: tls,
-                requireCertificate: verify !== undefined,
-            })) {
-                await query(source.session, statement);
-            }
-        }
         const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || !accountHosts.includes(a.host));
-        for (const { user, host } of dropAccounts) {
-            for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
-        }
+        const prepareSource = async () => {
+            if (await isReadOnly(source)) {
+                // A replica promoted to source is still read-only until told otherwise.
+                for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
+            }
+            // One account per host pattern (members on several Docker hosts connect from several networks).
+            for (const host of accountHosts) {
+                for (const statement of ensureReplicationAccount({
+                    user: inputs.replicationUser,
+                    host,
+                    password: inputs.replicationPassword,
+                    requireTls: tls,
+                    requireCertificate: verify !== undefined,
+                })) {
+                    await query(source.session, statement);
+                }
+            }
+            for (const { user, host } of dropAccounts) {
+                for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
+            }
+        };
 
         // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one. A replica whose
-        //     clone ended before its last steps (seedClone.ts) gets them now.
+        //     clone ended before its last steps (seedClone.ts) gets them now. A copy (dump) only reads the source, on
+        //     sessions of its own: it runs while step 3 writes there. A clone writes its donor account on the source,
+        //     which must be writable first.
         await Promise.all(judged.filter((r) => !toSeed.includes(r)).map((r) => finishInterruptedClone(r, inputs)));
-        const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs, { tls, verify })) };
+        let seededNow: Awaited<ReturnType<typeof seedReplicas>>;
+        if (seeds.some((s) => s.method === "clone")) {
+            await prepareSource();
+            seededNow = await seedReplicas(seeds, source, inputs, { tls, verify });
+        } else {
+            // Both run to their end before either's failure is reported: nothing is left running on closed sessions.
+            const [prepared, copied] = await Promise.allSettled([prepareSource(), seedReplicas(seeds, source, inputs, { tls, verify })]);
+            if (prepared.status === "rejected") throw prepared.reason;
+            if (copied.status === "rejected") throw copied.reason;
+            seededNow = copied.value;
+        }
+        const seeded = { ...(options.seeded ?? {}), ...seededNow };
         if (toSeed.length > 0) {
             deadline = Math.max(deadline, deadlineOf(inputs));
             for (const member of members) member.session.deadline = deadline;

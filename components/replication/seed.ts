@@ -26,15 +26,21 @@ import { readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
 import { seedByClone } from "./seedClone";
 import { seedByDump } from "./seedDump";
-import { judgeSeed, mariaFurthest, mariaPurgedBeyond, methodFor, type SeedRecord } from "./seedPlan";
+import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
 import { cleanUp, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
 
 /** Where progress lines go. A test replaces `write` to read them; the engine's copy writes to stderr. */
 export const seedLog: { write: (line: string) => void } = { write: (line: string) => console.error(line) };
 
+/** A replica that needs a seed, and the method judgeSeed chose for it (the one decision seedReplicas follows). */
+export interface PlannedSeed {
+    replica: Member;
+    method: "clone" | "dump";
+}
+
 /** Read-only: the replicas that need a seed. Throws, naming every refused replica and why, before any write. */
-export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Member[]> {
+export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<PlannedSeed[]> {
     const judged = await Promise.all(
         replicas.map(async (replica) => {
             // The address this replica's channel dials: the alias on one host, the source host's address across hosts.
@@ -59,8 +65,11 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
     );
     const refused = judged.flatMap(({ verdict }) => (verdict.action === "refuse" ? [verdict.reason] : []));
     if (refused.length > 0) throw new Error(refused.join("\n"));
-    for (const { replica, verdict } of judged) if (verdict.action === "seed") seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
-    return judged.filter(({ verdict }) => verdict.action === "seed").map(({ replica }) => replica);
+    return judged.flatMap(({ replica, verdict }) => {
+        if (verdict.action !== "seed") return [];
+        seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
+        return [{ replica, method: verdict.method }];
+    });
 }
 
 /** Both ends have the clone plugin (MySQL 8.0.17+). */
@@ -96,15 +105,15 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
  * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again.
  */
 export async function seedReplicas(
-    replicas: Member[],
+    seeds: PlannedSeed[],
     source: Member,
     inputs: ReplicationInputs,
     links: { tls: boolean; verify?: { ca: string; cert: string; key: string } } = { tls: false },
 ): Promise<Record<string, SeedRecord>> {
-    if (replicas.length === 0) return {};
+    if (seeds.length === 0) return {};
     const records: Record<string, SeedRecord> = {};
     const results = await Promise.allSettled(
-        replicas.map(async (replica) => {
+        seeds.map(async ({ replica, method }) => {
             const started = Date.now();
             let lowered = false;
             try {
@@ -114,7 +123,7 @@ export async function seedReplicas(
                     await query(replica.session, "SET GLOBAL super_read_only = OFF");
                 }
                 const log = (l: string) => seedLog.write(l);
-                if (methodFor(inputs.seedMethod ?? "auto", cloneCapable(replica, source)) === "clone") {
+                if (method === "clone") {
                     const cloned = await seedByClone(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, ...links, log });
                     records[replica.endpoint.name] = { by: "clone", at: new Date().toISOString() };
                     seedLog.write(
@@ -135,7 +144,7 @@ export async function seedReplicas(
         }),
     );
     const failures = results.flatMap((r, i) =>
-        r.status === "rejected" ? [`${replicas[i].endpoint.name}: the seed did not finish (the next run copies it again): ${(r.reason as Error).message ?? r.reason}`] : [],
+        r.status === "rejected" ? [`${seeds[i].replica.endpoint.name}: the seed did not finish (the next run copies it again): ${(r.reason as Error).message ?? r.reason}`] : [],
     );
     if (failures.length > 0) throw new Error(failures.join("\n"));
     return records;

@@ -5,12 +5,12 @@
  *    a previous copy, or with reseed the user, left dropped; binlog off throughout: nothing here is the replica's own
  *    transaction); one reader opens a consistent snapshot of the source (dialect.ts openSnapshot: on MariaDB without
  *    any lock) and reads every definition it will copy, in three round trips; the loaders connect.
- * 2. Schemas, then tables (in parallel), while the reader already streams rows into a bounded read-ahead; then rows
- *    in batches into the replica, tables in parallel (one loader per table at a time), each value as the literal the
- *    source computed for it.
- * 3. Alongside the rows, on a loader of its own: views, routines, events (off on the replica). After the rows:
- *    triggers (they must not fire on the copy).
- * 4. The replica's own history wiped and the copy's position declared applied; the note removed last.
+ * 2. The reader streams every table's rows into a bounded read-ahead while each loader takes the next table (largest
+ *    first), creates it and loads its rows in batches, each value as the literal the source computed for it, then
+ *    makes its triggers (after the rows: they must not fire on the copy).
+ * 3. Alongside, on a loader of its own: the replica's own history wiped and the copy's position declared applied,
+ *    every schema, routines, events (off on the replica), and views once every table exists.
+ * 4. The note removed, last: a replica without it holds a finished copy.
  * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
  *
  * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
@@ -50,7 +50,6 @@ import {
     showCreateView,
     SYSTEM_SCHEMAS,
     useSchema,
-    withoutBinlog,
 } from "./dialect";
 import { connectAnother, readThreads, type Member } from "./members";
 import { routerCheckHosts } from "./routerAccount";
@@ -64,8 +63,12 @@ import type { ReplicationInputs } from "./types";
  * the replica's commits and parsing, not the one reader, set the pace there.
  */
 const WORKERS = 3;
-/** An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). */
-const BATCH_BYTES = 256 * 1024;
+/**
+ * An INSERT batch stops growing past this many bytes (or half the replica's max_allowed_packet). Measured on the bench
+ * (10 rounds each, same run): 64 KiB batches cost the replica about a quarter less CPU than 256 KiB or 1 MiB ones
+ * (median 190 against 260 ms for the 10 000 rows) and start its first INSERT sooner; 16 and 32 KiB did no better.
+ */
+const BATCH_BYTES = 64 * 1024;
 /** Rows read ahead of the loaders, all tables together, before the reader pauses (it resumes at half). */
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 /** Progress lines at most this often. */
@@ -106,6 +109,8 @@ interface Programme {
     db: string;
     name: string;
     kind: "VIEW" | "PROCEDURE" | "FUNCTION" | "TRIGGER" | "EVENT";
+    /** A trigger's table. */
+    table?: string;
     create: string;
     sqlMode: string;
     timeZone: string;
@@ -156,7 +161,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
     const stageDeadline = () => Date.now() + ctx.stageSeconds * 1000;
     const stage = (what: string) => {
         const deadline = stageDeadline();
-        for (const m of [replica, source, ...opened]) m.session.deadline = deadline;
+        for (const m of [replica, ...opened]) m.session.deadline = deadline;
         ctx.log(`seed ${name} from ${source.endpoint.name}: ${what}`);
     };
     // The seed's own sessions take several statements per round trip (queryMany).
@@ -167,33 +172,32 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
     };
     try {
         stage("preparing the replica; alongside, opening a consistent snapshot of the source and reading its definitions");
-        const [, catalogue, loaders] = await allSettled<[void, Catalogue & { reader: Member }, Member[]]>([
-            prepareReplica(replica, source.endpoint.name),
+        // One loader per worker, and one more: it prepares the replica, then makes schemas, routines, events and views.
+        const connecting = Array.from({ length: WORKERS + 1 }, async () => {
+            const loader = await another(replica);
+            const [, [packet]] = await queryMany(loader.session, [...SEED_LOAD_SESSION, "SELECT @@GLOBAL.max_allowed_packet AS m"]);
+            return Object.assign(loader, { maxPacket: Number(packet.m) });
+        });
+        const [, catalogue, loaders] = await allSettled<[void, Catalogue & { reader: Member }, Array<Member & { maxPacket: number }>]>([
+            prepareReplica(replica, connecting[WORKERS], source.endpoint.name),
             another(source).then(async (reader) => ({ reader, ...(await readCatalogue(reader, (line) => ctx.log(`seed ${name}: ${line}`))) })),
-            // One loader per worker, and one more for views, routines and events, made while the rows are copied.
-            Promise.all(Array.from({ length: WORKERS + 1 }, async () => {
-                const loader = await another(replica);
-                await query(loader.session, SEED_LOAD_SESSION[0]);
-                return loader;
-            })),
+            Promise.all(connecting),
         ]);
         const { reader, position, schemas, tables, programmes } = catalogue;
+        const maxPacket = loaders[0].maxPacket;
         ctx.log(`seed ${name}: snapshot of ${source.endpoint.name} at GTID ${position || "(empty)"}`);
 
         stage(`creating ${schemas.length} schema(s) and ${tables.length} table(s), then their rows, with views, routines and events alongside`);
         const workers = loaders.slice(0, WORKERS);
         // Views, routines and events neither read nor fire on the rows: a loader of their own makes them meanwhile.
         const loader: Loader = { member: loaders[WORKERS], mode: LOAD_MODE };
-        const maxPacket = Number((await query<{ m: string }>(loader.member.session, "SELECT @@GLOBAL.max_allowed_packet AS m"))[0].m);
-        const batchBytes = Math.max(64 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
+        const batchBytes = Math.max(8 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
         // The rows start streaming into the read-ahead now, while the replica creates the schemas and tables.
-        const copy = new RowCopy(tables, reader, batchBytes, (line) => ctx.log(`seed ${name}: ${line}`));
+        const copy = new RowCopy(tables, schemas, programmes.filter((p) => p.kind === "TRIGGER"), reader, batchBytes, (line) => ctx.log(`seed ${name}: ${line}`));
         const reading = copy.read();
         reading.catch(() => undefined);
         let counts: { rows: number; bytes: number };
         try {
-            await queryMany(loader.member.session, schemas.map((s) => s.create));
-            await createTables(tables, workers);
             // A failure anywhere stops the reader (it may be paused, waiting for loaders that are gone).
             const stopOnFailure = <T>(work: Promise<T>) => work.catch((error: Error) => {
                 copy.abort(error);
@@ -202,15 +206,25 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             [counts] = await allSettled<[{ rows: number; bytes: number }, void, void]>([
                 stopOnFailure(copy.load(workers)),
                 reading,
-                stopOnFailure(copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER"), loader, replica)),
+                stopOnFailure((async () => {
+                    // The copy's position declared now (the replica's own history wiped first): nothing the copy writes
+                    // reaches the replica's binary log, and the note, dropped last, still says the copy is unfinished.
+                    // Every schema (also those without tables), routines and events: they need no table. Views once
+                    // every table is there.
+                    await queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), ...schemas.map((s) => s.create)]);
+                    await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), loader, replica);
+                    await copy.tablesCreated;
+                    await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
+                })()),
             ]);
         } catch (error) {
             copy.abort(error as Error);
             throw error;
         }
 
-        stage("creating triggers (after the rows: they must not fire on the copy) and declaring the copy's position");
-        await copyProgrammes(programmes.filter((p) => p.kind === "TRIGGER"), loader, replica);
+        stage("every row and trigger copied, the copy's position declared; removing the note of the copy");
+        // Triggers of a table not copied (none but in an unusual provider schema) after every row.
+        await copyProgrammes(programmes.filter((p) => p.kind === "TRIGGER" && !copy.triggersMade.has(p)), loader, replica);
         // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
         // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
         if (ctx.inputs.routerCheckUser) {
@@ -222,7 +236,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             }
         }
         // The loader's binlog is off (SEED_LOAD_SESSION). Last: a replica without the note holds a finished copy.
-        await queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), SEED_NOTE_DROP]);
+        await query(loader.member.session, SEED_NOTE_DROP);
         return { position, ...counts, tables: tables.length };
     } finally {
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
@@ -250,7 +264,7 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
     const views = objects.filter((o) => text(o.type) === "VIEW");
     const skipped = objects.filter((o) => !["BASE TABLE", "VIEW"].includes(text(o.type)));
     if (skipped.length > 0) log(`not copied (type not supported): ${skipped.map((o) => `${o.db}.${o.name} (${o.type})`).join(", ")}`);
-    const others = programmeRows.map((p) => ({ db: text(p.db), name: text(p.name), kind: text(p.kind) as Programme["kind"] }));
+    const others = programmeRows.map((p) => ({ db: text(p.db), name: text(p.name), kind: text(p.kind) as Programme["kind"], ...(p.tbl === null ? {} : { table: text(p.tbl) }) }));
     const copied = schemaNames.filter((s) => s !== PROBE_SCHEMA);
 
     const created = await queryMany(reader.session, [
@@ -264,7 +278,8 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
     const schemas = [
         // The provider's schema is there already (the note is in it): only its tables are copied.
         ...(schemaNames.includes(PROBE_SCHEMA) ? [{ name: PROBE_SCHEMA, create: "CREATE DATABASE IF NOT EXISTS `replicaset_probe`" }] : []),
-        ...copied.map((name) => ({ name, create: text(first(at++)["Create Database"]) })),
+        // IF NOT EXISTS: every loader that creates a table makes sure of its schema in the same round trip.
+        ...copied.map((name) => ({ name, create: ifNotExists(text(first(at++)["Create Database"]), name) })),
     ];
     const tables: TableInfo[] = baseTables.map((o) => ({
         db: text(o.db),
@@ -288,7 +303,7 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
 }
 
 /** Binlog off: forget the channel, write the note, drop whatever a previous copy (or with reseed, the user) left. */
-async function prepareReplica(replica: Member, sourceName: string): Promise<void> {
+async function prepareReplica(replica: Member, loader: Promise<Member>, sourceName: string): Promise<void> {
     const threads = await readThreads(replica);
     if (threads.configured) {
         await query(replica.session, replica.dialect.stop);
@@ -297,20 +312,15 @@ async function prepareReplica(replica: Member, sourceName: string): Promise<void
     const statements = [...seedNoteWrite(sourceName)];
     const schemas = (await query<{ name: string }>(replica.session, LIST_SCHEMAS)).map((s) => String(s.name));
     for (const db of schemas) if (!SYSTEM_SCHEMAS.includes(db.toLowerCase())) statements.push(dropSchema(db));
-    for (const statement of withoutBinlog(statements)) await query(replica.session, statement);
+    // One round trip on a loader, whose binlog is off (SEED_LOAD_SESSION).
+    await queryMany((await loader).session, statements);
 }
 
-/**
- * Creates every table on the replica, spread over the loaders, one round trip each (a table of the provider's schema
- * may be there already: dropped first).
- */
-async function createTables(tables: TableInfo[], loaders: Member[]): Promise<void> {
-    await Promise.all(
-        loaders.map((loader, i) => {
-            const mine = tables.filter((_, k) => k % loaders.length === i);
-            return queryMany(loader.session, mine.flatMap((t) => [...(t.db === PROBE_SCHEMA ? [dropTable(t.db, t.name)] : []), t.create]));
-        }),
-    );
+/** SHOW CREATE DATABASE's statement, made to do nothing when the schema exists. */
+function ifNotExists(createDatabase: string, db: string): string {
+    const head = "CREATE DATABASE ";
+    if (!createDatabase.startsWith(head)) throw new Error(`unexpected SHOW CREATE DATABASE output for ${db}: ${createDatabase.slice(0, 60)}`);
+    return `CREATE DATABASE IF NOT EXISTS ${createDatabase.slice(head.length)}`;
 }
 
 /** One INSERT's worth of rows, read ahead. */
@@ -364,9 +374,12 @@ interface CoreQuery {
 }
 
 /**
- * The rows: one reader streams every table (largest first) inside the snapshot, joining rows into INSERT batches
- * (up to `batchBytes`); loaders take one table each at a time. The reader runs ahead of the loaders by up to
- * READ_AHEAD_BYTES, then pauses its connection until they have taken half of it.
+ * The tables and their rows: one reader streams every table (largest first) inside the snapshot, joining rows into
+ * INSERT batches (up to `batchBytes`); each loader takes the next table, creates it (its schema first if needed,
+ * same round trip) and loads its batches, so the largest table's rows start after one CREATE TABLE, not all of them.
+ * The reader runs ahead of the loaders by up to READ_AHEAD_BYTES, then pauses its connection until they have taken
+ * half of it. Each batch commits on its own (one transaction per table, which lets MariaDB's InnoDB insert the whole
+ * table with table-level undo logging, MDEV-24818, was not faster on the bench: 0.94-1.3× per repetition).
  */
 class RowCopy {
     private readonly feeds: TableFeed[];
@@ -377,11 +390,34 @@ class RowCopy {
     private readonly started = Date.now();
     private readonly progress = { rows: 0, bytes: 0, lastLog: Date.now() };
     private readonly estRows: number;
+    private readonly createDatabase: Map<string, string>;
+    private created = 0;
+    private allCreated!: () => void;
+    private notCreated!: (error: Error) => void;
+    /** Resolves once every table exists on the replica (views wait for it); fails when the copy is aborted before. */
+    readonly tablesCreated: Promise<void>;
 
-    constructor(tables: TableInfo[], private readonly reader: Member, private readonly batchBytes: number, private readonly log: (line: string) => void) {
+    /** The triggers made by the loaders, each after its table's rows. */
+    readonly triggersMade = new Set<Programme>();
+
+    constructor(
+        tables: TableInfo[],
+        schemas: Array<{ name: string; create: string }>,
+        private readonly triggers: Programme[],
+        private readonly reader: Member,
+        private readonly batchBytes: number,
+        private readonly log: (line: string) => void,
+    ) {
         this.feeds = tables.map((t) => new TableFeed(t));
         this.core = (reader.session.connection as unknown as { connection: CoreConnection }).connection;
         this.estRows = tables.reduce((n, t) => n + t.estRows, 0);
+        this.createDatabase = new Map(schemas.map((s) => [s.name, s.create]));
+        this.tablesCreated = new Promise<void>((resolve, reject) => {
+            this.allCreated = resolve;
+            this.notCreated = reject;
+        });
+        this.tablesCreated.catch(() => undefined);
+        if (tables.length === 0) this.allCreated();
     }
 
     /** Reads every table in turn into its feed. */
@@ -396,12 +432,23 @@ class RowCopy {
         }
     }
 
-    /** Loads the feeds into the replica, one table per loader at a time. */
+    /** Creates and loads the tables, one table per loader at a time, largest first. */
     async load(loaders: Member[]): Promise<{ rows: number; bytes: number }> {
         const queue = [...this.feeds];
         await Promise.all(
             loaders.map(async (loader) => {
+                const schemasMade = new Set<string>();
                 for (let feed = queue.shift(); feed; feed = queue.shift()) {
+                    const table = feed.table;
+                    await queryMany(loader.session, [
+                        // Every table's schema is among the catalogue's (its CREATE DATABASE ... IF NOT EXISTS).
+                        ...(schemasMade.has(table.db) ? [] : [this.createDatabase.get(table.db) ?? ""]),
+                        // A table of the provider's schema may be there already (a replica's earlier copy).
+                        ...(table.db === PROBE_SCHEMA ? [dropTable(table.db, table.name)] : []),
+                        table.create,
+                    ]);
+                    schemasMade.add(table.db);
+                    if (++this.created === this.feeds.length) this.allCreated();
                     for (let batch = await feed.next(); batch; batch = await feed.next()) {
                         this.take(batch.sql.length);
                         await query(loader.session, batch.sql);
@@ -409,6 +456,10 @@ class RowCopy {
                         this.progress.bytes += batch.sql.length;
                         this.report();
                     }
+                    // The table's triggers once its rows are in (they must not fire on the copy), in their order.
+                    const triggers = this.triggers.filter((t) => t.db === table.db && t.table === table.name);
+                    if (triggers.length > 0) await queryMany(loader.session, triggers.flatMap((t) => triggerStatements(t)));
+                    triggers.forEach((t) => this.triggersMade.add(t));
                 }
             }),
         );
@@ -421,6 +472,7 @@ class RowCopy {
         if (this.failure) return;
         this.failure = error;
         for (const feed of this.feeds) feed.fail(error);
+        this.notCreated(error);
         this.reader.session.connection.destroy();
     }
 
@@ -518,6 +570,18 @@ function tooLarge(table: TableInfo, column: string): Error {
 /** Every column of the read is a literal's text (never NULL: QUOTE(NULL) is the text NULL). */
 function literalText(field: { string(): string | null }): unknown {
     return field.string();
+}
+
+/** A trigger made on a loader, in one round trip: in its schema, with its sql_mode, the loader's put back after. */
+function triggerStatements(t: Programme): string[] {
+    return [
+        useSchema(t.db),
+        // Only the provider's own schema can hold one already (a replica's earlier copy).
+        ...(t.db === PROBE_SCHEMA ? [`DROP TRIGGER IF EXISTS ${qualified(t.db, t.name)}`] : []),
+        setSqlMode(t.sqlMode),
+        t.create,
+        setSqlMode(LOAD_MODE),
+    ];
 }
 
 /**

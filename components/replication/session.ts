@@ -241,15 +241,16 @@ export async function scalar(session: Session, sql: string): Promise<unknown> {
 
 /**
  * Polls `probe` with short backoff until it returns a value (not undefined) or the deadline passes.
- * `probe` may throw to fail fast.
+ * `probe` may throw to fail fast. `firstMs`: the first pause (growing 1.6× a time to 250 ms), for a wait that
+ * usually ends within milliseconds.
  */
-export async function pollUntil<T>(what: string, deadline: number, probe: () => Promise<T | undefined>, lastSeen: () => string): Promise<T> {
+export async function pollUntil<T>(what: string, deadline: number, probe: () => Promise<T | undefined>, lastSeen: () => string, firstMs = 20): Promise<T> {
     for (let attempt = 0; ; attempt++) {
         const value = await probe();
         if (value !== undefined) return value;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new Error(`Timed out waiting for ${what}; last seen: ${lastSeen()}`);
-        await pause(Math.min(backoff(attempt), remaining));
+        await pause(Math.min(backoff(attempt, firstMs), remaining));
     }
 }
 

@@ -81,6 +81,7 @@ for (const flavor of MATRIX) {
             const [event] = await db003.query<{ s: string }>("SELECT STATUS AS s FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'app1' AND EVENT_NAME = 'nightly'");
             assert.match(String(event?.s), /SLAVESIDE_DISABLED|REPLICA_SIDE_DISABLED/);
             assert.equal((await db003.query("SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'app1' AND ROUTINE_NAME = 'touch'")).length, 1);
+            assert.equal((await db003.query("SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'app1' AND TRIGGER_NAME = 'count_items'")).length, 1);
 
             // A write after the seed replicates (and its trigger fires once, on the source; the row event carries it).
             await cluster.source.query("INSERT INTO app1.items (id, name) VALUES (100001, 'after the seed')");

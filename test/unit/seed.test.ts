@@ -165,6 +165,10 @@ describe("seeding by clone: config, method, verdicts", () => {
         assert.equal(columnLiteral({ name: "flag", type: "bit" }), "IFNULL(`flag` + 0, 'NULL')");
         // FLOAT widened to DOUBLE (its own text has 6 digits), text of other character sets as its bytes with an introducer.
         assert.equal(columnLiteral({ name: "f", type: "float" }), "QUOTE(`f` + 0e0)");
+        assert.equal(columnLiteral({ name: "n", type: "bigint" }), "IFNULL(`n`, 'NULL')");
+        assert.equal(columnLiteral({ name: "m", type: "decimal" }), "IFNULL(`m`, 'NULL')");
+        assert.equal(columnLiteral({ name: "d", type: "double" }), "QUOTE(`d`)");
+        assert.equal(columnLiteral({ name: "y", type: "year" }), "QUOTE(`y`)");
         assert.equal(columnLiteral({ name: "s", type: "varchar", charset: "sjis" }), "IF(`s` IS NULL, 'NULL', CONCAT('_sjis X''', HEX(`s`), ''''))");
         assert.equal(columnLiteral({ name: "s", type: "text", charset: "utf8mb4" }), "QUOTE(`s`)");
         assert.equal(columnLiteral({ name: "e", type: "enum", charset: "latin1" }), "QUOTE(`e`)");
