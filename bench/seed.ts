@@ -22,8 +22,13 @@ export interface SeedBench {
     /** The seed alone, from the provider's own "done by dump in" line. */
     seedOnly: number[];
     byHand: number[];
-    /** (a) cut at the seed's progress lines: per stage (named by the line that opens it), one sample per repetition. */
-    stages: Map<string, number[]>;
+    /**
+     * (a) cut at the seed's progress lines: per stage (named by the line that opens it), one sample per repetition of
+     * its wall time and of the CPU of the provider process, the source and the replica during it.
+     */
+    stages: Map<string, { ms: number[]; cpu: number[][] }>;
+    /** CPU ms per repetition: (a) this process (the provider), the source, the seeded replica; (b) the pipe's two clients, the source, the target. */
+    cpu: { provider: number[][]; byHand: number[][] };
     /** os.loadavg() before and after the run, "1 / 5 / 15". */
     loadBefore?: string;
     loadAfter?: string;
@@ -155,10 +160,10 @@ export async function profileSeed(rootPassword: string, replicationPassword: str
                 `then mariadb-dump | mariadb into ${byHand.name}: ${pipeMs.toFixed(1)} ms; CPU ms: clients ${pipe.value.toFixed(0)}, source ${pipe.servers[0].toFixed(0)}, target ${pipe.servers[1].toFixed(0)}\n`,
         );
         process.stdout.write("stages (from one progress line to the next), wall ms, then CPU ms of the provider / source / replica:\n");
-        stageDurations(lines.slice(0, -1), total).forEach(([name, ms], i) => {
-            const cpu = cpuMarks[i + 1]?.map((v, k) => (v - cpuMarks[i][k]).toFixed(0).padStart(4)).join(" /") ?? "";
-            process.stdout.write(`${ms.toFixed(1).padStart(8)} ms ${cpu.padStart(18)}  ${name}\n`);
-        });
+        const marked = lines.slice(0, -1).filter((l) => !/ of ~\d+ rows/.test(l.line)).map((l, i) => ({ ...l, cpu: cpuMarks[i + 1] }));
+        for (const { name, ms, cpu } of stageDurations(marked, { at: total, line: "", cpu: cpuMarks[cpuMarks.length - 1] }, { at: 0, line: "", cpu: cpuMarks[0] })) {
+            process.stdout.write(`${ms.toFixed(1).padStart(8)} ms ${(cpu ?? []).map((v) => v.toFixed(0).padStart(4)).join(" /").padStart(18)}  ${name}\n`);
+        }
     } finally {
         seedLog.write = write;
         await cluster.destroy();
@@ -176,25 +181,32 @@ export function stageName(line: string): string {
         .slice(0, 90);
 }
 
+/** A progress line and when it came: ms since the update started, and the CPU ms used so far by the processes watched. */
+interface StageLine {
+    at: number;
+    line: string;
+    cpu?: number[];
+}
+
 /**
  * Durations between the stage lines of one update (progress lines of the row copy are not stage lines): the time
- * before the first line, each stage until the next line, and after the last (the seed's "done") until `total`.
+ * before the first line, each stage until the next line, and after the last (the seed's "done") until `end`; with the
+ * CPU used meanwhile when the lines carry it (`start` and `end` hold the values at the update's start and end).
  */
-export function stageDurations(lines: Array<{ at: number; line: string }>, total: number): Array<[string, number]> {
+export function stageDurations(lines: StageLine[], end: StageLine, start: StageLine = { at: 0, line: "" }): Array<{ name: string; ms: number; cpu?: number[] }> {
     const marks = lines.filter((l) => !/ of ~\d+ rows/.test(l.line));
-    const out: Array<[string, number]> = [];
-    let from = { at: 0, name: "(before the seed: connect, read, plan, the source's account)" };
-    for (const mark of marks) {
-        out.push([from.name, mark.at - from.at]);
-        from = { at: mark.at, name: /done by /.test(mark.line) ? "(after the seed: attach, heartbeat, probe row verified, statuses)" : stageName(mark.line) };
+    const out: Array<{ name: string; ms: number; cpu?: number[] }> = [];
+    let from = { ...start, name: "(before the seed: connect, read, plan, the source's account)" };
+    for (const mark of [...marks, end]) {
+        out.push({ name: from.name, ms: mark.at - from.at, cpu: mark.cpu && from.cpu ? mark.cpu.map((v, k) => v - from.cpu![k]) : undefined });
+        from = { ...mark, name: /done by /.test(mark.line) ? "(after the seed: attach, heartbeat, probe row verified, statuses)" : stageName(mark.line) };
     }
-    out.push([from.name, total - from.at]);
     return out;
 }
 
 export async function benchSeed(reps: number, rootPassword: string, replicationPassword: string, progress: (line: string) => void): Promise<SeedBench> {
     const load = () => loadavg().map((x) => x.toFixed(2)).join(" / ");
-    const result: SeedBench = { provider: [], seedOnly: [], byHand: [], stages: new Map(), loadBefore: load() };
+    const result: SeedBench = { provider: [], seedOnly: [], byHand: [], stages: new Map(), cpu: { provider: [], byHand: [] }, loadBefore: load() };
     const write = seedLog.write;
     try {
         for (let rep = 1; rep <= reps; rep++) {
@@ -204,30 +216,45 @@ export async function benchSeed(reps: number, rootPassword: string, replicationP
                 const inputs = (replicas: MariaServer[]) => seedInputs(source, replicas, rootPassword, replicationPassword);
                 const state = (await replicationProvider.create!(inputs([first]))).outs as ReplicationState;
                 await loadHistory(source);
+                const [sourcePids, seededPids, byHandPids] = [source, seeded, byHand].map((s) => processTree(s.process?.pid));
                 for (const method of rep % 2 === 1 ? ["provider", "hand"] : ["hand", "provider"]) {
                     if (method === "provider") {
                         // The seed alone: from its first progress line ("needed") to its last ("done by dump").
                         let seedStarted = NaN;
                         let seedMs = NaN;
-                        const lines: Array<{ at: number; line: string }> = [];
+                        const lines: StageLine[] = [];
+                        const cpuNow = () => {
+                            const own = process.cpuUsage();
+                            return [(own.user + own.system) / 1000, cpuMs(sourcePids), cpuMs(seededPids)];
+                        };
                         seedLog.write = (line) => {
-                            lines.push({ at: performance.now() - started, line });
+                            lines.push({ at: performance.now() - started, line, cpu: cpuNow() });
                             if (/: needed: /.test(line) && Number.isNaN(seedStarted)) seedStarted = performance.now();
                             if (/ done by dump in /.test(line)) seedMs = performance.now() - seedStarted;
                         };
+                        const cpuBefore = cpuNow();
                         const started = performance.now();
                         const { outs } = await replicationProvider.update!("id", state, inputs([first, seeded]));
                         const took = performance.now() - started;
-                        for (const [name, ms] of stageDurations(lines, took)) result.stages.set(name, [...(result.stages.get(name) ?? []), ms]);
+                        const cpuAfter = cpuNow();
+                        result.cpu.provider.push(cpuAfter.map((v, k) => v - cpuBefore[k]));
+                        for (const { name, ms, cpu } of stageDurations(lines, { at: took, line: "", cpu: cpuAfter }, { at: 0, line: "", cpu: cpuBefore })) {
+                            const stage = result.stages.get(name) ?? { ms: [], cpu: [] };
+                            stage.ms.push(ms);
+                            if (cpu) stage.cpu.push(cpu);
+                            result.stages.set(name, stage);
+                        }
                         if (!(outs as ReplicationState).healthy || (outs as ReplicationState).replicaStatus[seeded.name].seededBy !== "dump") throw new Error("the provider's seed did not end healthy");
                         result.provider.push(took);
                         result.seedOnly.push(seedMs);
                         progress(`seed rep ${rep}/${reps} (a) provider update with seed ${took.toFixed(0)} ms (seed alone ${seedMs.toFixed(0)} ms)`);
                     } else {
+                        const cpuBefore = [cpuMs(sourcePids), cpuMs(byHandPids)];
                         const started = performance.now();
-                        await dumpPipe(source, byHand, rootPassword);
+                        const clients = await dumpPipe(source, byHand, rootPassword);
                         const took = performance.now() - started;
                         result.byHand.push(took);
+                        result.cpu.byHand.push([clients, cpuMs(sourcePids) - cpuBefore[0], cpuMs(byHandPids) - cpuBefore[1]]);
                         progress(`seed rep ${rep}/${reps} (b) mariadb-dump | mariadb ${took.toFixed(0)} ms`);
                     }
                 }
@@ -242,6 +269,18 @@ export async function benchSeed(reps: number, rootPassword: string, replicationP
     }
     result.loadAfter = load();
     return result;
+}
+
+/** CPU per repetition (median of each part, and of the totals): what the load of the machine moves least. */
+function cpuLines(r: SeedBench, median: (xs: number[]) => number): string[] {
+    if (r.cpu.provider.length === 0 || r.cpu.byHand.length === 0) return [];
+    const parts = (rows: number[][], k: number) => median(rows.map((x) => x[k])).toFixed(0);
+    const total = (rows: number[][]) => median(rows.map((x) => x[0] + x[1] + x[2]));
+    return [
+        `CPU per repetition (median ms, /proc at 10 ms resolution for the servers): (a) provider process ${parts(r.cpu.provider, 0)}, source ${parts(r.cpu.provider, 1)}, ` +
+            `replica ${parts(r.cpu.provider, 2)}, total ${total(r.cpu.provider).toFixed(0)}; (b) mariadb-dump and mariadb ${parts(r.cpu.byHand, 0)}, source ${parts(r.cpu.byHand, 1)}, ` +
+            `target ${parts(r.cpu.byHand, 2)}, total ${total(r.cpu.byHand).toFixed(0)}. (a) is the whole update (seed, attach, probe row), (b) the copy alone.`,
+    ];
 }
 
 export function renderSeed(r: SeedBench, median: (xs: number[]) => number): string[] {
@@ -270,11 +309,16 @@ export function renderSeed(r: SeedBench, median: (xs: number[]) => number): stri
         `| median of each repetition's (a)/(b) | ${median(pairs).toFixed(2)} |`,
         `| median of each repetition's (a')/(b) (the seed alone against the pipe) | ${median(seedPairs).toFixed(2)} |`,
         "",
-        "(a) by stage (each stage named by the progress line that opens it; median over the repetitions):",
+        "(a) by stage (each stage named by the progress line that opens it; medians over the repetitions; CPU of the",
+        "provider process and of the replica meanwhile, the servers' at /proc's 10 ms resolution):",
         "",
-        "| stage of (a) | median (ms) |",
-        "|---|---|",
-        ...[...r.stages].map(([name, samples]) => `| ${name.replace(/\|/g, "\\|")} | ${median(samples).toFixed(1)}${samples.length < r.provider.length ? ` (${samples.length} of ${r.provider.length})` : ""} |`),
+        "| stage of (a) | wall (ms) | provider CPU (ms) | replica CPU (ms) |",
+        "|---|---|---|---|",
+        ...[...r.stages].map(([name, { ms, cpu }]) =>
+            `| ${name.replace(/\|/g, "\\|")} | ${median(ms).toFixed(1)}${ms.length < r.provider.length ? ` (${ms.length} of ${r.provider.length})` : ""} | ` +
+                `${cpu.length ? median(cpu.map((c) => c[0])).toFixed(0) : ""} | ${cpu.length ? median(cpu.map((c) => c[2])).toFixed(0) : ""} |`),
+        "",
+        ...cpuLines(r, median),
         "",
         `Samples (ms): (a) ${r.provider.map((x) => x.toFixed(0)).join(", ")}; (a') ${r.seedOnly.map((x) => x.toFixed(0)).join(", ")}; ` +
             `(b) ${r.byHand.map((x) => x.toFixed(0)).join(", ")}. Load average (1/5/15 min) before: ${r.loadBefore ?? "?"}; after: ${r.loadAfter ?? "?"}.`,

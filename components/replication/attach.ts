@@ -96,7 +96,8 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
         // A previous run stopped between RESET MASTER and declaring what the replica had applied.
         for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
     }
-    const history = await readHistory(replica, source);
+    // Read again after the stop and an interrupted reset's resumption; with neither, nothing could have changed it.
+    const history = before.configured || pendingReset !== undefined ? await readHistory(replica, source) : first;
     const verdict = judgeHistory(history);
     if (verdict.action === "refuse") {
         if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);

@@ -18,6 +18,7 @@ import {
     makeReadOnly,
     purgedMissing,
     SEED_NOTE_EXISTS,
+    SEED_NOTE_READ,
     SHOW_BINARY_LOGS,
     SYSTEM_SCHEMAS,
 } from "./dialect";
@@ -48,14 +49,18 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
             const threads = await readThreads(replica);
             // Already replicating from this source: its IO thread is past anything purged.
             if (threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) return { replica, verdict: judgeSeed(noSeed(replica, source)) };
+            // Independent reads, at once (a seed's fixed cost starts here).
+            const [missing, schemas, note] = await Promise.all([
+                purgedAndMissing(replica, source),
+                query<{ name: string }>(replica.session, LIST_SCHEMAS),
+                query(replica.session, SEED_NOTE_EXISTS).then(async (table) => (table.length > 0 ? query(replica.session, SEED_NOTE_READ) : [])),
+            ]);
             const facts = {
                 replica: replica.endpoint.name,
                 source: source.endpoint.name,
-                missing: await purgedAndMissing(replica, source),
-                userSchemas: (await query<{ name: string }>(replica.session, LIST_SCHEMAS))
-                    .map((s) => String(s.name))
-                    .filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
-                unfinishedSeed: (await query(replica.session, SEED_NOTE_EXISTS)).length > 0,
+                missing,
+                userSchemas: schemas.map((s) => String(s.name)).filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
+                unfinishedSeed: note.length > 0,
                 reseed: (inputs.reseed ?? []).includes(replica.endpoint.name),
                 method: inputs.seedMethod ?? "auto",
                 cloneCapable: cloneCapable(replica, source),
@@ -91,11 +96,13 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
         const mine = String((await scalar(replica.session, "SELECT @@GLOBAL.gtid_executed")) ?? "").replace(/\s+/g, "");
         return String((await scalar(source.session, purgedMissing(mine))) ?? "").replace(/\s+/g, "");
     }
-    const [mine] = await query<{ applied: string; state: string }>(replica.session, MARIA_REPLICA_POSITIONS);
-    const logs = await query<{ Log_name: string }>(source.session, SHOW_BINARY_LOGS);
+    const [[mine], logs, sourceState] = await Promise.all([
+        query<{ applied: string; state: string }>(replica.session, MARIA_REPLICA_POSITIONS),
+        query<{ Log_name: string }>(source.session, SHOW_BINARY_LOGS),
+        scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state").then((v) => String(v ?? "")),
+    ]);
     if (logs.length === 0) return "";
     const purgedUpTo = String((await scalar(source.session, binlogStartPosition(String(logs[0].Log_name)))) ?? "");
-    const sourceState = String((await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state")) ?? "");
     const position = mariaFurthest(String(mine.applied ?? ""), mariaSharedPosition(String(mine.state ?? ""), sourceState));
     return mariaPurgedBeyond(position, purgedUpTo);
 }

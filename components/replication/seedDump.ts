@@ -36,7 +36,7 @@ import {
     qualifyCreateTable,
     rowTuple,
     SEED_LOAD_SESSION,
-    SEED_NOTE_DROP,
+    SEED_NOTE_REMOVE,
     SEED_NOTE_TABLE,
     seedNoteWrite,
     selectRows,
@@ -172,8 +172,9 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
     };
     try {
         stage("preparing the replica; alongside, opening a consistent snapshot of the source and reading its definitions");
-        // One loader per worker, and one more: it prepares the replica, then makes schemas, routines, events and views.
-        const connecting = Array.from({ length: WORKERS + 1 }, async () => {
+        // One loader per worker, and two more: one prepares the replica, then makes the schemas, the small tables and the
+        // views; the other routines and events.
+        const connecting = Array.from({ length: WORKERS + 2 }, async () => {
             const loader = await another(replica);
             const [, [packet]] = await queryMany(loader.session, [...SEED_LOAD_SESSION, "SELECT @@GLOBAL.max_allowed_packet AS m"]);
             return Object.assign(loader, { maxPacket: Number(packet.m) });
@@ -191,6 +192,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         const workers = loaders.slice(0, WORKERS);
         // Views, routines and events neither read nor fire on the rows: a loader of their own makes them meanwhile.
         const loader: Loader = { member: loaders[WORKERS], mode: LOAD_MODE };
+        const routinesLoader: Loader = { member: loaders[WORKERS + 1], mode: LOAD_MODE };
         const batchBytes = Math.max(8 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
         // The rows start streaming into the read-ahead now, while the replica creates the schemas and tables.
         const copy = new RowCopy(tables, schemas, programmes.filter((p) => p.kind === "TRIGGER"), reader, batchBytes, (line) => ctx.log(`seed ${name}: ${line}`));
@@ -203,19 +205,22 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 copy.abort(error);
                 throw error;
             });
-            [counts] = await allSettled<[{ rows: number; bytes: number }, void, void]>([
+            // The copy's position declared first (the replica's own history wiped before): nothing the copy writes
+            // reaches the replica's binary log, and the note, removed last, still says the copy is unfinished. Every
+            // schema too (also those without tables).
+            const schemasMade = queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), ...schemas.map((s) => s.create)]);
+            schemasMade.catch(() => undefined);
+            [counts] = await allSettled<[{ rows: number; bytes: number }, void, void, void]>([
                 stopOnFailure(copy.load(workers)),
                 reading,
-                stopOnFailure((async () => {
-                    // The copy's position declared now (the replica's own history wiped first): nothing the copy writes
-                    // reaches the replica's binary log, and the note, dropped last, still says the copy is unfinished.
-                    // Every schema (also those without tables), routines and events: they need no table. Views once
-                    // every table is there.
-                    await queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), ...schemas.map((s) => s.create)]);
-                    await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), loader, replica);
+                stopOnFailure(schemasMade.then(async () => {
+                    // The tables no loader has reached yet (smallest first), then views once every table is there.
+                    await copy.createRemaining(loader.member, new Set(schemas.map((s) => s.name)));
                     await copy.tablesCreated;
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
-                })()),
+                })),
+                // Routines and events need no table: on a loader of their own, once the schemas exist.
+                stopOnFailure(schemasMade.then(() => copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica))),
             ]);
         } catch (error) {
             copy.abort(error as Error);
@@ -236,7 +241,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             }
         }
         // The loader's binlog is off (SEED_LOAD_SESSION). Last: a replica without the note holds a finished copy.
-        await query(loader.member.session, SEED_NOTE_DROP);
+        await query(loader.member.session, SEED_NOTE_REMOVE);
         return { position, ...counts, tables: tables.length };
     } finally {
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
@@ -329,35 +334,61 @@ interface Batch {
     rows: number;
 }
 
-/** The batches of one table, read by the reader and taken by one loader. */
+/**
+ * The batches of one table, read by the reader and taken by its loader, and by loaders with no table left to start
+ * that help with it (several may wait at once: each gets its own batch).
+ */
 class TableFeed {
     private readonly batches: Batch[] = [];
     private ended = false;
     private failure?: Error;
-    private wake?: () => void;
+    private waiters: Array<() => void> = [];
+    /** Batches taken and not yet loaded. */
+    inFlight = 0;
+    /** Set by the loader that creates the table; the others wait for it. */
+    created?: Promise<void>;
+    /** A loader has taken it (helpers join started tables only). */
+    started = false;
+    /** The table's triggers are made (once, by the loader that loads its last batch). */
+    finished = false;
     constructor(readonly table: TableInfo) {}
     push(batch: Batch): void {
         this.batches.push(batch);
-        this.wake?.();
+        this.wakeAll();
     }
     end(): void {
         this.ended = true;
-        this.wake?.();
+        this.wakeAll();
     }
     fail(error: Error): void {
         this.failure ??= error;
-        this.wake?.();
+        this.wakeAll();
+    }
+    /** Read to its end and every batch taken. */
+    get exhausted(): boolean {
+        return this.ended && this.batches.length === 0;
+    }
+    /** Batches read and not taken yet. */
+    get waiting(): number {
+        return this.batches.length;
     }
     /** The next batch; undefined once the table is read and taken. */
     async next(): Promise<Batch | undefined> {
         for (;;) {
             if (this.failure) throw this.failure;
             const batch = this.batches.shift();
-            if (batch) return batch;
+            if (batch) {
+                this.inFlight++;
+                return batch;
+            }
             if (this.ended) return undefined;
-            await new Promise<void>((resolve) => (this.wake = resolve));
-            this.wake = undefined;
+            await new Promise<void>((resolve) => this.waiters.push(resolve));
         }
+    }
+    private wakeAll(): void {
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
     }
 }
 
@@ -432,39 +463,74 @@ class RowCopy {
         }
     }
 
-    /** Creates and loads the tables, one table per loader at a time, largest first. */
+    /**
+     * Creates and loads the tables, one table per loader at a time, largest first. A loader with no table left to start
+     * helps with the started table that has the most batches waiting (the largest table is not left to one loader).
+     */
     async load(loaders: Member[]): Promise<{ rows: number; bytes: number }> {
         const queue = [...this.feeds];
         await Promise.all(
             loaders.map(async (loader) => {
                 const schemasMade = new Set<string>();
-                for (let feed = queue.shift(); feed; feed = queue.shift()) {
-                    const table = feed.table;
-                    await queryMany(loader.session, [
-                        // Every table's schema is among the catalogue's (its CREATE DATABASE ... IF NOT EXISTS).
-                        ...(schemasMade.has(table.db) ? [] : [this.createDatabase.get(table.db) ?? ""]),
-                        // A table of the provider's schema may be there already (a replica's earlier copy).
-                        ...(table.db === PROBE_SCHEMA ? [dropTable(table.db, table.name)] : []),
-                        table.create,
-                    ]);
-                    schemasMade.add(table.db);
-                    if (++this.created === this.feeds.length) this.allCreated();
-                    for (let batch = await feed.next(); batch; batch = await feed.next()) {
-                        this.take(batch.sql.length);
-                        await query(loader.session, batch.sql);
-                        this.progress.rows += batch.rows;
-                        this.progress.bytes += batch.sql.length;
-                        this.report();
+                for (;;) {
+                    let feed = queue.shift();
+                    if (feed) {
+                        feed.started = true;
+                        await this.create(feed, loader, schemasMade);
+                    } else {
+                        feed = this.feeds.filter((f) => f.started && !f.exhausted).sort((a, b) => b.waiting - a.waiting)[0];
+                        if (!feed) return;
+                        await feed.created;
                     }
-                    // The table's triggers once its rows are in (they must not fire on the copy), in their order.
-                    const triggers = this.triggers.filter((t) => t.db === table.db && t.table === table.name);
-                    if (triggers.length > 0) await queryMany(loader.session, triggers.flatMap((t) => triggerStatements(t)));
-                    triggers.forEach((t) => this.triggersMade.add(t));
+                    await this.drain(feed, loader);
                 }
             }),
         );
         this.report(true);
         return { rows: this.progress.rows, bytes: this.progress.bytes };
+    }
+
+    /**
+     * Creates, on a loader of its own, the tables no loader has created yet, smallest first (the loaders take the
+     * largest first), so that small tables and the views waiting for every table are not left to the end.
+     */
+    async createRemaining(loader: Member, schemasMade: Set<string>): Promise<void> {
+        for (const feed of [...this.feeds].reverse()) if (!feed.created) await this.create(feed, loader, schemasMade);
+    }
+
+    /** Creates a table once, on the loader that gets to it first (its schema first, in the same round trip). */
+    private create(feed: TableFeed, loader: Member, schemasMade: Set<string>): Promise<void> {
+        const table = feed.table;
+        feed.created ??= queryMany(loader.session, [
+            // Every table's schema is among the catalogue's (its CREATE DATABASE ... IF NOT EXISTS).
+            ...(schemasMade.has(table.db) ? [] : [this.createDatabase.get(table.db) ?? ""]),
+            // A table of the provider's schema may be there already (a replica's earlier copy).
+            ...(table.db === PROBE_SCHEMA ? [dropTable(table.db, table.name)] : []),
+            table.create,
+        ]).then(() => {
+            schemasMade.add(table.db);
+            if (++this.created === this.feeds.length) this.allCreated();
+        });
+        return feed.created;
+    }
+
+    /** Loads a table's batches as they come; the loader of its last batch then makes its triggers. */
+    private async drain(feed: TableFeed, loader: Member): Promise<void> {
+        for (let batch = await feed.next(); batch; batch = await feed.next()) {
+            this.take(batch.sql.length);
+            await query(loader.session, batch.sql);
+            feed.inFlight--;
+            this.progress.rows += batch.rows;
+            this.progress.bytes += batch.sql.length;
+            this.report();
+        }
+        if (feed.inFlight > 0 || feed.finished) return;
+        feed.finished = true;
+        // The table's triggers once its rows are in (they must not fire on the copy), in their order.
+        const table = feed.table;
+        const triggers = this.triggers.filter((t) => t.db === table.db && t.table === table.name);
+        if (triggers.length > 0) await queryMany(loader.session, triggers.flatMap((t) => triggerStatements(t)));
+        triggers.forEach((t) => this.triggersMade.add(t));
     }
 
     /** Stops the copy: every feed fails, and the reader's connection is closed (it may be paused mid-read). */

@@ -20,9 +20,10 @@ async function schemas(server: MariaServer): Promise<string[]> {
     return (await server.query<{ s: string }>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA")).map((r) => String(r.s));
 }
 
+/** The provider's note of an unfinished seed: its row (a finished copy keeps the empty table). */
 async function seedNotePresent(server: MariaServer): Promise<boolean> {
-    const rows = await server.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'");
-    return rows.length === 1;
+    const table = await server.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'");
+    return table.length === 1 && (await server.query("SELECT 1 FROM replicaset_probe.seed_in_progress")).length > 0;
 }
 
 for (const flavor of MATRIX) {
