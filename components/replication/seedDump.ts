@@ -58,9 +58,10 @@ import { closeQuietly, DeadlineExceeded, describe, query, queryMany } from "./se
 import type { ReplicationInputs } from "./types";
 
 /**
- * Loaders of rows per seed: tables are loaded in parallel, largest first, one loader per table at a time (and one
- * more loader for views, routines and events). Measured on the 2-core bench (10 000 rows, three tables of data):
- * the replica's commits and parsing, not the one reader, set the pace there.
+ * Loaders of rows per seed: tables are loaded in parallel, largest first, one loader per table at a time, idle ones
+ * helping with the last (two more loaders make schemas, small tables, views, routines and events). Measured on the
+ * 2-core bench (10 000 rows, three tables of data): 2, 3 and 4 loaders of rows came out within the noise of each
+ * other; the replica's parsing and commits, not the one reader, set the pace there.
  */
 const WORKERS = 3;
 /**
@@ -80,7 +81,7 @@ const SERVER_SCHEMAS: readonly string[] = SYSTEM_SCHEMAS.filter((s) => s !== PRO
 
 export interface DumpContext {
     inputs: ReplicationInputs;
-    /** Seconds each stage (prepare + snapshot + definitions, tables + rows, triggers + position) may take. */
+    /** Seconds each stage (prepare + snapshot + definitions, tables + rows + objects + position, the note) may take. */
     stageSeconds: number;
     log: (line: string) => void;
 }
@@ -96,8 +97,8 @@ export interface DumpResult {
 interface TableInfo {
     db: string;
     name: string;
+    /** The server's estimate, for progress only. */
     estRows: number;
-    estBytes: number;
     /** Stored columns, in order, with their types (how a value travels: selectRows). */
     columns: Array<{ name: string; type: string; charset: string | null }>;
     /** SHOW CREATE TABLE's statement, qualified with the schema. */
@@ -121,7 +122,7 @@ interface Catalogue {
     position: string;
     schemas: Array<{ name: string; create: string }>;
     tables: TableInfo[];
-    /** Views first (in the source's order; copyViews retries dependents), then routines, triggers, events. */
+    /** Views first (in the source's order; copyProgrammes retries dependents), then routines, triggers, events. */
     programmes: Programme[];
 }
 
@@ -190,7 +191,8 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
 
         stage(`creating ${schemas.length} schema(s) and ${tables.length} table(s), then their rows, with views, routines and events alongside`);
         const workers = loaders.slice(0, WORKERS);
-        // Views, routines and events neither read nor fire on the rows: a loader of their own makes them meanwhile.
+        // Schemas, small tables, views, routines and events neither read nor fire on the rows: two loaders of their
+        // own make them meanwhile.
         const loader: Loader = { member: loaders[WORKERS], mode: LOAD_MODE };
         const routinesLoader: Loader = { member: loaders[WORKERS + 1], mode: LOAD_MODE };
         const batchBytes = Math.max(8 * 1024, Math.min(BATCH_BYTES, Math.floor(maxPacket / 2)));
@@ -219,8 +221,12 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                     await copy.tablesCreated;
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
                 })),
-                // Routines and events need no table: on a loader of their own, once the schemas exist.
-                stopOnFailure(schemasMade.then(() => copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica))),
+                // Routines and events need no table: on a loader of their own, once the schemas exist; then the
+                // router's check account (see makeRouterCheckAccount).
+                stopOnFailure(schemasMade.then(async () => {
+                    await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica);
+                    await makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs);
+                })),
             ]);
         } catch (error) {
             copy.abort(error as Error);
@@ -230,22 +236,26 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         stage("every row and trigger copied, the copy's position declared; removing the note of the copy");
         // Triggers of a table not copied (none but in an unusual provider schema) after every row.
         await copyProgrammes(programmes.filter((p) => p.kind === "TRIGGER" && !copy.triggersMade.has(p)), loader, replica);
-        // The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the
-        // source) applied: make it here, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
-        if (ctx.inputs.routerCheckUser) {
-            const user = ctx.inputs.routerCheckUser;
-            for (const host of routerCheckHosts(ctx.inputs)) {
-                if ((await query(loader.member.session, accountExists(user, host))).length === 0) {
-                    await query(loader.member.session, createRouterCheckAccount(replica.dialect, user, host));
-                }
-            }
-        }
         // The loader's binlog is off (SEED_LOAD_SESSION). Last: a replica without the note holds a finished copy.
         await query(loader.member.session, SEED_NOTE_REMOVE);
         return { position, ...counts, tables: tables.length };
     } finally {
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
         for (const m of opened) void closeQuietly(m.session);
+    }
+}
+
+/**
+ * The copy leaves out the mysql schema, yet declares the router's check account (created binlogged on the source)
+ * applied: made here on a loader, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
+ */
+async function makeRouterCheckAccount(loader: Member, replica: Member, inputs: ReplicationInputs): Promise<void> {
+    if (!inputs.routerCheckUser) return;
+    const user = inputs.routerCheckUser;
+    for (const host of routerCheckHosts(inputs)) {
+        if ((await query(loader.session, accountExists(user, host))).length === 0) {
+            await query(loader.session, createRouterCheckAccount(replica.dialect, user, host));
+        }
     }
 }
 
@@ -290,7 +300,6 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
         db: text(o.db),
         name: text(o.name),
         estRows: Number(o.estRows ?? 0),
-        estBytes: Number(o.estBytes ?? 0),
         columns: columns
             .filter((c) => text(c.db) === text(o.db) && text(c.tbl) === text(o.name))
             .map((c) => ({ name: text(c.name), type: text(c.type), charset: c.charset === null ? null : text(c.charset) })),
