@@ -228,7 +228,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         if (previous || failedOver || options.rotateTls) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
         const attached = await Promise.allSettled(
             replicas.map((r) =>
-                attachReplica(r, source, inputs, { tls, verify, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline }),
+                // A replica this run copied (dump) has its channel set already, for these very inputs (seed.ts).
+                attachReplica(r, source, inputs, { tls, verify, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline, channelSet: seededNow[r.endpoint.name]?.by === "dump" }),
             ),
         );
         const keptFenced = new Map<string, string>();

@@ -22,6 +22,7 @@ import {
     SHOW_BINARY_LOGS,
     SYSTEM_SCHEMAS,
 } from "./dialect";
+import { channelChange } from "./attach";
 import { mariaSharedPosition } from "./gtid";
 import { readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
@@ -109,7 +110,8 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
 
 /**
  * Seeds every replica given, in parallel, each stage with `deadlineSeconds` of its own. Returns when each was
- * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again.
+ * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again. A copy
+ * (dump) also sets the replica's channel (attach.ts channelChange), not started: attach then only starts it.
  */
 export async function seedReplicas(
     seeds: PlannedSeed[],
@@ -139,7 +141,7 @@ export async function seedReplicas(
                     );
                     return;
                 }
-                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log });
+                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log, channel: channelChange(replica, inputs, links.tls, links.verify) });
                 records[replica.endpoint.name] = { by: "dump", at: new Date().toISOString() };
                 seedLog.write(
                     `seed ${replica.endpoint.name}: done by dump in ${((Date.now() - started) / 1000).toFixed(1)} s: ${done.tables} table(s), ` +

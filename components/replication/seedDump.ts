@@ -83,6 +83,8 @@ export interface DumpContext {
     inputs: ReplicationInputs;
     /** Seconds each stage (prepare + snapshot + definitions, tables + rows + objects + position, the note) may take. */
     stageSeconds: number;
+    /** The CHANGE statement attach.ts would run (channelChange): run while the rows are copied, off the attach's path. */
+    channel?: string;
     log: (line: string) => void;
 }
 
@@ -221,12 +223,15 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                     await copy.tablesCreated;
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
                 })),
-                // Routines and events need no table: on a loader of their own, once the schemas exist; then the
-                // router's check account (see makeRouterCheckAccount).
-                stopOnFailure(schemasMade.then(async () => {
+                // On a loader of their own: the replica's channel set (not started: the attach after the seed starts
+                // it), then, once the schemas exist, routines and events (they need no table) and the router's check
+                // account (see makeRouterCheckAccount).
+                stopOnFailure((async () => {
+                    if (ctx.channel) await query(routinesLoader.member.session, ctx.channel);
+                    await schemasMade;
                     await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica);
                     await makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs);
-                })),
+                })()),
             ]);
         } catch (error) {
             copy.abort(error as Error);
