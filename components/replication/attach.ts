@@ -108,14 +108,16 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
         guard.lowered = true;
         await query(replica.session, "SET GLOBAL super_read_only = OFF");
     }
-    // Stop before reading what to keep: an applier still running would add to the history after the read.
-    if (before.configured) await query(replica.session, replica.dialect.stop);
+    // Stop before reading what to keep: an applier still running would add to the history after the read. A channel
+    // with both threads stopped (one this run's seed set) has nothing to stop.
+    const running = before.configured && (before.ioState !== "No" || before.sqlRunning);
+    if (running) await query(replica.session, replica.dialect.stop);
     if (pendingReset !== undefined) {
         // A previous run stopped between RESET MASTER and declaring what the replica had applied.
         for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
     }
     // Read again after the stop and an interrupted reset's resumption; with neither, nothing could have changed it.
-    const history = before.configured || pendingReset !== undefined ? await readHistory(replica, source) : first;
+    const history = running || pendingReset !== undefined ? await readHistory(replica, source) : first;
     const verdict = judgeHistory(history);
     if (verdict.action === "refuse") {
         if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);
