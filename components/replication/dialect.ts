@@ -610,10 +610,16 @@ export function openSnapshot(dialect: Dialect): { statements: string[]; position
     };
 }
 
-/** Tables and views of the copied schemas, with the server's size estimates (for progress only). */
+/**
+ * Tables and views of the copied schemas, largest first by the server's estimates (the copy's order; TABLE_ROWS also
+ * for progress). DATA_LENGTH lags a bulk load (seen on MariaDB 10.11/11.8 right after 5 000 rows: 16 KiB, as for one
+ * row) while MariaDB's TABLE_ROWS follows every insert, so a table counts at least 64 bytes a row. MySQL 8+ caches both
+ * (information_schema_stats_expiry): the order may be off there, which loaders that help each other make up for.
+ */
 export function listTables(schemas: string[]): string {
-    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type, TABLE_ROWS AS estRows, DATA_LENGTH AS estBytes " +
-        `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type, TABLE_ROWS AS estRows " +
+        `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
+        "ORDER BY GREATEST(IFNULL(DATA_LENGTH, 0), IFNULL(TABLE_ROWS, 0) * 64) DESC, TABLE_SCHEMA, TABLE_NAME";
 }
 
 /** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type and character set. */
