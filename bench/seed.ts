@@ -178,7 +178,7 @@ export function stageName(line: string): string {
         .replace(/: .*$/, "")
         .replace(/\bdb\d+\b/g, "the source")
         .replace(/\d+/g, "#")
-        .slice(0, 90);
+        .slice(0, 120);
 }
 
 /** A progress line and when it came: ms since the update started, and the CPU ms used so far by the processes watched. */
@@ -305,9 +305,9 @@ export function renderSeed(r: SeedBench, median: (xs: number[]) => number): stri
         `| (a) provider update with seed | ${a.toFixed(0)} |`,
         `| (a') of which the seed alone | ${s.toFixed(0)} |`,
         `| (b) mariadb-dump \\| mariadb | ${b.toFixed(0)} |`,
-        `| (a)/(b) of the medians (target ≤ 1) | ${(a / b).toFixed(2)} ${a <= b ? "**met**" : "**not met**"} |`,
-        `| median of each repetition's (a)/(b) | ${median(pairs).toFixed(2)} |`,
-        `| median of each repetition's (a')/(b) (the seed alone against the pipe) | ${median(seedPairs).toFixed(2)} |`,
+        `| (a)/(b) of the medians | ${(a / b).toFixed(2)} |`,
+        `| median of each repetition's (a)/(b) (target ≤ 1.0) | ${median(pairs).toFixed(2)} ${median(pairs) <= 1 ? "**met**" : "**not met**"} |`,
+        `| median of each repetition's (a')/(b), the seed alone against the pipe (target ≤ 0.8) | ${median(seedPairs).toFixed(2)} ${median(seedPairs) <= 0.8 ? "**met**" : "**not met**"} |`,
         "",
         "(a) by stage (each stage named by the progress line that opens it; medians over the repetitions; CPU of the",
         "provider process and of the replica meanwhile, the servers' at /proc's 10 ms resolution):",
