@@ -218,7 +218,7 @@ export class MariaServer {
             this.runtime.kind === "mysql"
                 ? ["--mysqlx=OFF", "--innodb-buffer-pool-size=32M", "--innodb-redo-log-capacity=8M", "--secure-file-priv="]
                 : ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M", "--performance-schema=OFF"];
-        return [...common, ...sizing, ...this.flags, ...this.nextFlags];
+        return [...common, ...sizing, ...this.flags];
     }
 
     /**
@@ -226,12 +226,6 @@ export class MariaServer {
      * (issue #20: a free port is only free until someone binds it), a first start moves to another free port;
      * a restart keeps its port (replicas know it) and retries it.
      */
-    /**
-     * Flags added to the next starts, as a changed container command would (e.g. `--read-only=ON` once the
-     * config declares a former source a replica).
-     */
-    nextFlags: string[] = [];
-
     async start(): Promise<void> {
         const firstStart = this.versionText === "";
         for (let attempt = 1; ; attempt++) {
