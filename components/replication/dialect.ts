@@ -451,8 +451,10 @@ export function heartbeatSetup(everySeconds: number): string[] {
     return [
         "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
         `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (id TINYINT NOT NULL PRIMARY KEY, beat TIMESTAMP(6) NOT NULL) ENGINE=InnoDB`,
-        // Only while the server is writable: a dead source that comes back read-only (its container now declared
-        // a replica) must not beat before the provider fences it, although its definer may bypass read_only.
+        // Only while the server is writable: every member starts read-only, so a source that restarted, or a dead
+        // one that came back after a failover, does not beat before the provider has made it writable or fenced it,
+        // although its definer may bypass read_only (MariaDB: root holds READ ONLY ADMIN; on MySQL the persisted
+        // super_read_only keeps the scheduler from running it at all).
         `CREATE EVENT IF NOT EXISTS ${HEARTBEAT_EVENT} ON SCHEDULE EVERY ${Math.max(1, Math.round(everySeconds))} SECOND ` +
             `DO IF @@GLOBAL.read_only = 0 THEN REPLACE INTO ${HEARTBEAT_TABLE} (id, beat) VALUES (1, NOW(6)); END IF`,
     ];
