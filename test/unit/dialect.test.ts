@@ -516,9 +516,9 @@ describe("redact", () => {
 
 describe("promotion: making a source writable and aligning a former source's position", () => {
     const server = (version: string, comment = "MySQL Community Server - GPL") => dialectFor(identifyServer(version, comment));
-    test("MySQL 8 forgets the persisted super_read_only before turning read_only off", () => {
+    test("MySQL 8 keeps super_read_only persisted (a restart comes back fenced) and turns read_only off for this run only", () => {
         for (const version of ["8.0.36", "8.4.3"]) {
-            assert.deepEqual(makeWritable(server(version)), ["RESET PERSIST IF EXISTS super_read_only", "SET GLOBAL read_only = OFF"]);
+            assert.deepEqual(makeWritable(server(version)), ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF"]);
         }
     });
     test("MySQL 5.7 and MariaDB only turn read_only off (it also turns super_read_only off)", () => {
