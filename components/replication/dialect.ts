@@ -39,6 +39,12 @@ export interface Dialect {
     /** super_read_only exists (MySQL/Percona 5.7.8+); MariaDB's read_only already binds SUPER in 11.x. */
     superReadOnly: boolean;
     /**
+     * MySQL 8.0.0-8.0.25: an event scheduler that super_read_only stopped stays stopped when super_read_only is
+     * lifted (while @@event_scheduler still reads ON); from 8.0.26 the server starts it again by itself (8.0.26
+     * release notes, Bug #31633859).
+     */
+    schedulerStaysStopped?: boolean;
+    /**
      * The longest replication password CHANGE ... TO accepts, in UTF-8 bytes: MySQL refuses more than 32
      * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, seen on 9.7.4 with 33 ASCII or 17 × "ä"); MariaDB takes 96 (not checked).
      */
@@ -114,22 +120,41 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
         min: [8, 4, 0],
         dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
     },
-    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    { flavor: "mysql", min: [8, 0, 26], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    // Before 8.0.26 a scheduler stopped by super_read_only is not started again when it is lifted.
+    {
+        flavor: "mysql",
+        min: [8, 0, 23],
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true, schedulerStaysStopped: true },
+    },
     // The clone plugin arrived in 8.0.17.
     {
         flavor: "mysql",
         min: [8, 0, 17],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
+        dialect: {
+            ...MYSQL_OLD_TERMS,
+            name: "mysql-8.0-legacy",
+            getPublicKey: "GET_MASTER_PUBLIC_KEY = 1",
+            reloadTls: "ALTER INSTANCE RELOAD TLS",
+            clone: true,
+            schedulerStaysStopped: true,
+        },
     },
     {
         flavor: "mysql",
         min: [8, 0, 16],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS" },
+        dialect: {
+            ...MYSQL_OLD_TERMS,
+            name: "mysql-8.0-legacy",
+            getPublicKey: "GET_MASTER_PUBLIC_KEY = 1",
+            reloadTls: "ALTER INSTANCE RELOAD TLS",
+            schedulerStaysStopped: true,
+        },
     },
     {
         flavor: "mysql",
         min: [8, 0, 0],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1" },
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", schedulerStaysStopped: true },
     },
     // 5.7.8, not 5.7.0: CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8.
     { flavor: "mysql", min: [5, 7, 8], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
@@ -324,7 +349,11 @@ export function channelTlsOptions(dialect: Dialect, files: ChannelTlsFiles | und
  * (MySQL WL#6799).
  */
 export function makeWritable(dialect: Dialect): string[] {
-    if (dialect.superReadOnly && dialect.name !== "mysql-5.7") return ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF"];
+    // A restarted 8.0 source comes back super_read_only, which stops its scheduler at the heartbeat's first run;
+    // before 8.0.26 lifting it does not start the scheduler again (and @@event_scheduler still reads ON, so the
+    // heartbeat step cannot tell): restart it here, or the heartbeat stays dead until the next restart stops it again.
+    const restartScheduler = dialect.schedulerStaysStopped ? ["SET GLOBAL event_scheduler = OFF", "SET GLOBAL event_scheduler = ON"] : [];
+    if (dialect.superReadOnly && dialect.name !== "mysql-5.7") return ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF", ...restartScheduler];
     return ["SET GLOBAL read_only = OFF"];
 }
 
