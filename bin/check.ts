@@ -20,7 +20,7 @@ Reads the stack outputs and judges replication health.
 Options:
   --file FILE     read the outputs from FILE ("-" for stdin) instead of \`pulumi stack output --json\`
   --stack NAME    the Pulumi stack to read (passed to the Pulumi CLI as --stack NAME)
-  --refresh       run \`pulumi refresh --yes\` first so the statuses are live (not with --file)
+  --refresh       run \`pulumi refresh --yes --run-program\` first so the statuses are live (not with --file)
   --max-lag S     a replica more than S seconds behind its source (or of unknown lag) is unhealthy
   --json          print a machine-readable verdict instead of the table
   -h, --help      print this help
@@ -133,7 +133,10 @@ async function readOutputs(options: Options): Promise<{ text: string; origin: st
     }
     const stackArgs = options.stack !== undefined ? ["--stack", options.stack] : [];
     const cli = await findCli(options.refresh);
-    if (options.refresh) await pulumi(cli, ["refresh", "--yes", ...stackArgs], true);
+    // --run-program: a plain refresh updates the replication resource's state but never the stack's outputs (they
+    // belong to the root component, which the engine does not change on refresh), so `stack output` would still
+    // print the statuses of the last `up`. Running the program writes them anew (Pulumi CLI 3.160+).
+    if (options.refresh) await pulumi(cli, ["refresh", "--yes", "--run-program", ...stackArgs], true);
     return { text: await pulumi(cli, ["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
 }
 

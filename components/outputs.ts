@@ -15,6 +15,12 @@ export interface SourceStatus {
     flavor: string;
     /** SQL dialect the provider chose for it (mysql-5.7, mysql-8.0-legacy, mysql-8.0, mysql-8.4, mariadb). */
     dialect: string;
+    /**
+     * The source's server refuses writes (@@read_only): every member starts read-only, so a source that restarted
+     * since the provider's last run stays so until the next one. Optional when read back: stacks made before it
+     * lack it.
+     */
+    readOnly?: boolean;
 }
 
 /** One replica's replication status. */
@@ -70,7 +76,7 @@ export interface StackOutputs {
     source: SourceStatus;
     /** Keyed by member name. */
     replicas: Record<string, ReplicaStatus>;
-    /** True when every replica's threads run and no error is set. */
+    /** True when every replica's threads run, no error is set, and the source is not read-only. */
     healthy: boolean;
     /** A short human-readable summary, e.g. "db001 (source) -> db002, db003 on network mybridge". */
     topology: string;
@@ -78,6 +84,11 @@ export interface StackOutputs {
     endpoints?: Endpoints;
     /** The stack's CA certificate (PEM, public) that every member's certificate chains to; "" unless replicationTls is verify. */
     caCertificate?: string;
+}
+
+/** The source takes writes (not reported read-only; a status without the field, from an older stack, counts as writable). */
+export function sourceWritable(status: Pick<SourceStatus, "readOnly"> | undefined): boolean {
+    return status?.readOnly !== true;
 }
 
 /** True when both threads run, neither reports an error, and the replica holds no transaction the source lacks. */
@@ -96,8 +107,8 @@ export function topologySummary(source: string, replicas: string[], network: str
 // Pure: no I/O, no Pulumi. The field tables below are checked against the interfaces at compile time.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The JSON type a contract field must have. */
-type FieldKind = "string" | "boolean" | "number|null";
+/** The JSON type a contract field must have; "boolean?" may also be absent (a field older stacks lack). */
+type FieldKind = "string" | "boolean" | "number|null" | "boolean?";
 
 const SOURCE_FIELDS = {
     member: "string",
@@ -105,6 +116,7 @@ const SOURCE_FIELDS = {
     serverVersion: "string",
     flavor: "string",
     dialect: "string",
+    readOnly: "boolean?",
 } as const satisfies Record<keyof SourceStatus, FieldKind>;
 
 const REPLICA_FIELDS = {
@@ -200,7 +212,7 @@ export interface ReplicaVerdict {
 
 /** The verdict on the whole set: what `check --json` prints. */
 export interface Verdict {
-    /** True when every replica is healthy (and there is at least one, and the stack's `healthy` agrees). */
+    /** True when every replica is healthy and the source takes writes (and there is at least one replica, and the stack's `healthy` agrees). */
     healthy: boolean;
     /** The max-lag limit applied, in seconds; null when lag was not judged. */
     maxLagSeconds: number | null;
@@ -225,6 +237,12 @@ export function judge(outputs: StackOutputs, options: JudgeOptions = {}): Verdic
         .sort()
         .map((member) => judgeReplica(member, outputs.replicas[member], max));
     const reasons = replicas.flatMap((r) => r.reasons);
+    if (!sourceWritable(outputs.source)) {
+        reasons.push(
+            `${outputs.source.member} (source): read-only, it refuses writes (every member starts read-only: it restarted since the last run); ` +
+                "`pulumi up --refresh` makes the declared source writable",
+        );
+    }
     if (replicas.length === 0) reasons.push("no replicas in the outputs");
     if (reasons.length === 0 && !outputs.healthy) {
         reasons.push("the stack output `healthy` is false although every replica looks healthy (stale outputs? try --refresh)");
@@ -267,7 +285,7 @@ const TABLE_ERROR_WIDTH = 60;
 export function renderTable(verdict: Verdict): string {
     const header = ["MEMBER", "ROLE", "ENDPOINT", "IO", "SQL", "LAG", "LAST ERROR"];
     const rows = [
-        [verdict.source.member, "source", verdict.source.endpoint, "-", "-", "-", ""],
+        [verdict.source.member, "source", verdict.source.endpoint, "-", "-", "-", sourceWritable(verdict.source) ? "" : "read-only"],
         ...verdict.replicas.map((r) => [
             r.member,
             r.role,
@@ -281,7 +299,7 @@ export function renderTable(verdict: Verdict): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
     const limit = verdict.maxLagSeconds === null ? "" : ` (max lag ${verdict.maxLagSeconds} s)`;
-    const unhealthy = verdict.replicas.filter((r) => !r.healthy).map((r) => r.member);
+    const unhealthy = [...(sourceWritable(verdict.source) ? [] : [verdict.source.member]), ...verdict.replicas.filter((r) => !r.healthy).map((r) => r.member)];
     const outcome = verdict.healthy
         ? `HEALTHY: ${verdict.replicas.length} of ${verdict.replicas.length} replicas${limit}`
         : `UNHEALTHY${unhealthy.length > 0 ? `: ${unhealthy.join(", ")}` : ""}${limit}\n` +
@@ -305,14 +323,17 @@ function readFields(value: unknown, path: string, fields: Record<string, FieldKi
     if (!obj) return undefined;
     const before = problems.length;
     const out: Record<string, unknown> = {};
-    for (const [name, kind] of Object.entries(fields)) out[name] = readField(obj, name, path, kind, problems);
+    for (const [name, kind] of Object.entries(fields)) {
+        if (kind === "boolean?" && obj[name] === undefined) continue;
+        out[name] = readField(obj, name, path, kind, problems);
+    }
     return problems.length === before ? out : undefined;
 }
 
 function readField(obj: Record<string, unknown>, name: string, parent: string, kind: FieldKind, problems: string[]): unknown {
     const path = parent === "" ? name : `${parent}.${name}`;
     const value = obj[name];
-    const fits = kind === "number|null" ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind;
+    const fits = kind === "number|null" ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind.replace("?", "");
     if (!fits) problems.push(value === undefined ? `${path}: missing (expected ${describeKind(kind)})` : `${path}: expected ${describeKind(kind)}, got ${describeValue(value)}`);
     return value;
 }
@@ -328,7 +349,7 @@ function expectObject(value: unknown, path: string, problems: string[]): Record<
 }
 
 function describeKind(kind: FieldKind): string {
-    return kind === "number|null" ? "number or null" : kind;
+    return kind === "number|null" ? "number or null" : kind.replace("?", "");
 }
 
 /** A short rendering of a wrong-typed scalar, e.g. `"Yes"`, `3`, `null`, `object`. */

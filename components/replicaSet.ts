@@ -11,7 +11,7 @@ import { CLONE_RESTART_POLICIES } from "../config/validate";
 import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
-import { replicaHealthy, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
+import { replicaHealthy, sourceWritable, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
 import { declareRouter, routerEndpoints } from "./router/declare";
 import { ROUTER_CHECK_USER } from "./router/render";
 import { Replication } from "./replication/resource";
@@ -209,9 +209,10 @@ export class ReplicaSet extends pulumi.ComponentResource {
         this.replication = replication;
         this.source = replication.sourceStatus;
         this.replicas = replication.replicaStatus;
-        // Every declared replica must report a status, and a healthy one: a missing status is not health.
-        this.healthy = replication.replicaStatus.apply((r) =>
-            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])),
+        // Every declared replica must report a status, and a healthy one: a missing status is not health. The
+        // source must take writes (a refresh reports one that restarted read-only).
+        this.healthy = pulumi.all([replication.replicaStatus, replication.sourceStatus]).apply(([r, source]) =>
+            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])) && sourceWritable(source),
         );
         this.topology = pulumi.output(topologySummary(source.name, replicaMembers.map((m) => m.name), s.networkName));
         this.rootPassword = rootPassword;

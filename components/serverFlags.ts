@@ -23,8 +23,13 @@ export function configIncludeDir(flavor: Flavor): string {
     return flavor === "percona" ? "/etc/my.cnf.d" : "/etc/mysql/conf.d";
 }
 
-/** The mysqld flags of one member. */
-export function serverFlags(flavor: Flavor, version: ServerVersion, member: MemberSettings): string[] {
+/**
+ * The mysqld flags of one member. Its role is deliberately not an argument: a flag that followed the role would change
+ * the container's command at every switchover and failover, and Docker replaces a container whose command changed,
+ * before the replication resource (which depends on every container) runs. With the old source's machine gone,
+ * that replacement cannot happen at all and the failover would never run. The provider sets the role at run time.
+ */
+export function serverFlags(flavor: Flavor, version: ServerVersion, member: Pick<MemberSettings, "name" | "serverId">): string[] {
     const flags = [
         `--server-id=${member.serverId}`,
         "--log-bin=mysql-bin",
@@ -43,11 +48,13 @@ export function serverFlags(flavor: Flavor, version: ServerVersion, member: Memb
     } else {
         flags.push("--gtid-mode=ON", "--enforce-gtid-consistency=ON");
     }
-    if (member.role === "replica") {
-        // read_only only: super_read_only as a startup flag would also bind the entrypoint's init server, whose
-        // root/user setup then fails. The replication provider sets super_read_only after bootstrap.
-        flags.push("--read-only=ON");
-    }
+    // Every member starts fenced, the source too: a server that restarts (crash, reboot, an engine back after a
+    // failover) takes no writes until the provider's next run has decided it is the declared source and made it
+    // writable (dialect.ts makeWritable; on MySQL 8+ it also comes back super_read_only, persisted by the provider).
+    // The fail-safe of orchestrator and Vitess: never two writable members because one came back on its own.
+    // read_only only: super_read_only as a startup flag would also bind the entrypoint's init server, whose
+    // root/user setup then fails.
+    flags.push("--read-only=ON");
     return flags;
 }
 

@@ -39,6 +39,12 @@ export interface Dialect {
     /** super_read_only exists (MySQL/Percona 5.7.8+); MariaDB's read_only already binds SUPER in 11.x. */
     superReadOnly: boolean;
     /**
+     * MySQL 8.0.0-8.0.25: an event scheduler that super_read_only stopped stays stopped when super_read_only is
+     * lifted (while @@event_scheduler still reads ON); from 8.0.26 the server starts it again by itself (8.0.26
+     * release notes, Bug #31633859).
+     */
+    schedulerStaysStopped?: boolean;
+    /**
      * The longest replication password CHANGE ... TO accepts, in UTF-8 bytes: MySQL refuses more than 32
      * (ER_CHANGE_SOURCE_PASSWORD_LENGTH, seen on 9.7.4 with 33 ASCII or 17 × "ä"); MariaDB takes 96 (not checked).
      */
@@ -114,22 +120,41 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
         min: [8, 4, 0],
         dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.4", resetBinaryLogs: "RESET BINARY LOGS AND GTIDS", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
     },
-    { flavor: "mysql", min: [8, 0, 23], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    { flavor: "mysql", min: [8, 0, 26], dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true } },
+    // Before 8.0.26 a scheduler stopped by super_read_only is not started again when it is lifted.
+    {
+        flavor: "mysql",
+        min: [8, 0, 23],
+        dialect: { ...MYSQL_NEW_TERMS, name: "mysql-8.0", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true, schedulerStaysStopped: true },
+    },
     // The clone plugin arrived in 8.0.17.
     {
         flavor: "mysql",
         min: [8, 0, 17],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS", clone: true },
+        dialect: {
+            ...MYSQL_OLD_TERMS,
+            name: "mysql-8.0-legacy",
+            getPublicKey: "GET_MASTER_PUBLIC_KEY = 1",
+            reloadTls: "ALTER INSTANCE RELOAD TLS",
+            clone: true,
+            schedulerStaysStopped: true,
+        },
     },
     {
         flavor: "mysql",
         min: [8, 0, 16],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", reloadTls: "ALTER INSTANCE RELOAD TLS" },
+        dialect: {
+            ...MYSQL_OLD_TERMS,
+            name: "mysql-8.0-legacy",
+            getPublicKey: "GET_MASTER_PUBLIC_KEY = 1",
+            reloadTls: "ALTER INSTANCE RELOAD TLS",
+            schedulerStaysStopped: true,
+        },
     },
     {
         flavor: "mysql",
         min: [8, 0, 0],
-        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1" },
+        dialect: { ...MYSQL_OLD_TERMS, name: "mysql-8.0-legacy", getPublicKey: "GET_MASTER_PUBLIC_KEY = 1", schedulerStaysStopped: true },
     },
     // 5.7.8, not 5.7.0: CREATE USER IF NOT EXISTS and super_read_only first appear in 5.7.8.
     { flavor: "mysql", min: [5, 7, 8], dialect: { ...MYSQL_OLD_TERMS, name: "mysql-5.7" } },
@@ -313,12 +338,22 @@ export function channelTlsOptions(dialect: Dialect, files: ChannelTlsFiles | und
 }
 
 /**
- * Statements that make the source writable again, e.g. a replica promoted to source (it still has read_only,
- * and on MySQL 8 a persisted super_read_only that would come back at every restart). read_only = OFF also turns
- * super_read_only off (MySQL WL#6799).
+ * Statements that make the declared source writable for as long as its server runs. Every member starts with
+ * --read-only=ON (serverFlags.ts), and nothing here persists writability: a source that restarts comes back
+ * fenced and takes writes again only once the provider's next run has found it to be the declared source.
+ * Persisting read_only = OFF would win over the command line (mysqld-auto.cnf is read last; seen on MySQL 9.7.4),
+ * so an old source coming back after a failover would be writable again, and its heartbeat event would commit a
+ * transaction of its own within a second, leaving it with errant GTIDs. On MySQL 8+ super_read_only stays persisted
+ * ON (PERSIST_ONLY: the running server is not changed by it), so a restart comes back as fenced as a replica; 5.7
+ * and MariaDB have no SET PERSIST and come back with read_only only. read_only = OFF also turns super_read_only off
+ * (MySQL WL#6799).
  */
 export function makeWritable(dialect: Dialect): string[] {
-    if (dialect.superReadOnly && dialect.name !== "mysql-5.7") return ["RESET PERSIST IF EXISTS super_read_only", "SET GLOBAL read_only = OFF"];
+    // A restarted 8.0 source comes back super_read_only, which stops its scheduler at the heartbeat's first run;
+    // before 8.0.26 lifting it does not start the scheduler again (and @@event_scheduler still reads ON, so the
+    // heartbeat step cannot tell): restart it here, or the heartbeat stays dead until the next restart stops it again.
+    const restartScheduler = dialect.schedulerStaysStopped ? ["SET GLOBAL event_scheduler = OFF", "SET GLOBAL event_scheduler = ON"] : [];
+    if (dialect.superReadOnly && dialect.name !== "mysql-5.7") return ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF", ...restartScheduler];
     return ["SET GLOBAL read_only = OFF"];
 }
 
@@ -337,7 +372,8 @@ export function alignAppliedPosition(dialect: Dialect, currentPosition: string, 
  * Statements that make a configured replica read-only for everyone but its replication threads. MySQL 8
  * persists super_read_only (mysqld-auto.cnf in the datadir), so it survives a restart of the container; the
  * entrypoint's init server never sees it, since it only runs on an empty datadir. 5.7 has no SET PERSIST: after
- * a restart only the --read-only flag holds until the next `pulumi up`. MariaDB has no super_read_only.
+ * a restart only the --read-only flag (every member's) holds until the next `pulumi up`. MariaDB has no
+ * super_read_only.
  */
 export function makeReadOnly(dialect: Dialect): string[] {
     if (!dialect.superReadOnly) return ["SET GLOBAL read_only = ON"];
@@ -444,8 +480,10 @@ export function heartbeatSetup(everySeconds: number): string[] {
     return [
         "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
         `CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (id TINYINT NOT NULL PRIMARY KEY, beat TIMESTAMP(6) NOT NULL) ENGINE=InnoDB`,
-        // Only while the server is writable: a dead source that comes back read-only (its container now declared
-        // a replica) must not beat before the provider fences it, although its definer may bypass read_only.
+        // Only while the server is writable: every member starts read-only, so a source that restarted, or a dead
+        // one that came back after a failover, does not beat before the provider has made it writable or fenced it,
+        // although its definer may bypass read_only (MariaDB: root holds READ ONLY ADMIN; on MySQL the persisted
+        // super_read_only keeps the scheduler from running it at all).
         `CREATE EVENT IF NOT EXISTS ${HEARTBEAT_EVENT} ON SCHEDULE EVERY ${Math.max(1, Math.round(everySeconds))} SECOND ` +
             `DO IF @@GLOBAL.read_only = 0 THEN REPLACE INTO ${HEARTBEAT_TABLE} (id, beat) VALUES (1, NOW(6)); END IF`,
     ];

@@ -4,7 +4,7 @@
  */
 import type { ReplicaStatus } from "../outputs";
 import { heartbeatLagMs } from "./heartbeat";
-import { closeAll, connectMember, errantGtids, readThreads, type Member } from "./members";
+import { closeAll, connectMember, errantGtids, isReadOnly, readThreads, type Member } from "./members";
 import { inputsOf, NOTHING_MEASURED, replicaStatusOf, sourceStatusOf, stateOf } from "./report";
 import { withSeedRecords } from "./seedPlan";
 import { describe } from "./session";
@@ -41,9 +41,14 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
         return { member, threads, heartbeatLagMs: lag, errantGtids: source ? await errantGtids(member, source) : undefined };
     };
     try {
-        const [sourceResult, ...replicaResults] = await Promise.allSettled([sourcePromise, ...state.replicas.map(look)]);
+        // The source's read_only: a source that restarted since the last run comes back read-only (every member
+        // starts so) and stays so until the next `pulumi up`; the status says so and the set reads unhealthy.
+        const sourceLook = sourcePromise.then(async (member) => ({ member, readOnly: await isReadOnly(member) }));
+        const [sourceResult, ...replicaResults] = await Promise.allSettled([sourceLook, ...state.replicas.map(look)]);
         const sourceStatus =
-            sourceResult.status === "fulfilled" ? sourceStatusOf(sourceResult.value) : { ...state.sourceStatus, serverVersion: state.sourceStatus?.serverVersion ?? "" };
+            sourceResult.status === "fulfilled"
+                ? sourceStatusOf(sourceResult.value.member, sourceResult.value.readOnly)
+                : { ...state.sourceStatus, serverVersion: state.sourceStatus?.serverVersion ?? "" };
         const statuses = state.replicas.map((endpoint, i): [string, ReplicaStatus] => {
             const result = replicaResults[i];
             const previous = state.replicaStatus?.[endpoint.name];

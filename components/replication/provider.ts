@@ -179,7 +179,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || !accountHosts.includes(a.host));
         const prepareSource = async () => {
             if (await isReadOnly(source)) {
-                // A replica promoted to source is still read-only until told otherwise.
+                // Every member starts read-only (serverFlags.ts): a new set's source, one that restarted since the
+                // last run, and a replica promoted to source are made writable here, for as long as the server runs.
                 for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
             }
             // One account per host pattern (members on several Docker hosts connect from several networks).
@@ -278,7 +279,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const ordered = Object.fromEntries(inputs.replicas.filter((e) => statuses.has(e.name)).map((e) => [e.name, statuses.get(e.name)!]));
         const fenced = inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || keptFenced.has(name));
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
-        return { ...stateOf(inputs, sourceStatusOf(source), withSeedRecords(ordered, kept), tls, fenced), seeded: kept };
+        return { ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced), seeded: kept };
     } finally {
         await closeAll([...members, previousOutsideSet]);
     }

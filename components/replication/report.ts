@@ -1,5 +1,5 @@
 /** Pure: the provider's state and the statuses it reports, from what it read off the members. */
-import { replicaHealthy, type ReplicaStatus, type SourceStatus } from "../outputs";
+import { replicaHealthy, sourceWritable, type ReplicaStatus, type SourceStatus } from "../outputs";
 import type { Member } from "./members";
 import { INPUT_KEYS } from "./plan";
 import { parseReplicaStatus, SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
@@ -9,13 +9,15 @@ export function endpointText(e: MemberEndpoint): string {
     return `${e.host}:${e.port}`;
 }
 
-export function sourceStatusOf(source: Member): SourceStatus {
+/** `readOnly`: the live server's @@read_only, as read by the caller. */
+export function sourceStatusOf(source: Member, readOnly: boolean): SourceStatus {
     return {
         member: source.endpoint.name,
         endpoint: endpointText(source.endpoint),
         serverVersion: source.identity.versionText,
         flavor: source.identity.flavor,
         dialect: source.dialect.name,
+        readOnly,
     };
 }
 
@@ -57,7 +59,9 @@ export function stateOf(
     tlsInUse: boolean,
     fenced: string[] = [],
 ): ReplicationState {
-    const healthy = Object.values(replicaStatus).every(replicaHealthy);
+    // A read-only source (restarted since the last run: every member starts read-only) is unhealthy too, so the
+    // next `pulumi up` after a refresh converges it (diffInputs) and makes it writable.
+    const healthy = Object.values(replicaStatus).every(replicaHealthy) && sourceWritable(sourceStatus);
     return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, fenced, observedAt: new Date().toISOString() };
 }
 

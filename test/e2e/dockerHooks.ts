@@ -32,9 +32,10 @@
  * - pulumi:providers:docker              host: an explicit provider per Docker host (issue 17). Resources declared with
  *                                        it are applied to `engines[host]` (DockerHooksOptions), the others to `docker`.
  * An update (`previous`: the hooks of the run before, as `pulumi up` on an existing stack): a resource applied
- * by the previous run with the same inputs is kept; a container whose inputs changed is replaced (removed, then
- * created: the program declares deleteBeforeReplace); a dynamic resource is diffed and updated by its provider;
- * any other changed resource throws (the hooks do not update it).
+ * by the previous run with the same inputs is kept, without a call to its engine; a container whose inputs changed
+ * is replaced (removed, then created: the program declares deleteBeforeReplace); a dynamic resource is always
+ * diffed by its provider, changed inputs or not (as the engine does), and updated when the diff says so; any other
+ * changed resource throws (the hooks do not update it).
  * Component resources pass through. Function calls (invokes) are not honoured. Resource options reach no
  * mock hook, so observeResourceOptions() (called right after setMocks) reads them from each registration.
  */
@@ -348,8 +349,10 @@ export class DockerHooks implements pulumi.runtime.Mocks {
 
     /** An update of what the previous run applied (see the header). */
     private async update(where: string, type: string, before: Applied, inputs: Inputs): Promise<{ id: string; state: Inputs }> {
-        const same = canonical(before.inputs) === canonical(type.startsWith("pulumi-nodejs:dynamic") ? { ...inputs, __provider: before.inputs.__provider } : inputs);
-        if (same) return { id: before.id, state: before.state };
+        // A dynamic resource is diffed by its provider even when its inputs did not change, as the engine does: the
+        // replication provider reports a change for a set last observed unhealthy (a fenced member to rejoin).
+        const dynamic = type.startsWith("pulumi-nodejs:dynamic");
+        if (!dynamic && canonical(before.inputs) === canonical(inputs)) return { id: before.id, state: before.state };
         if (type === "docker:index/container:Container") {
             honour(type, where, inputs);
             const docker = this.client(before.engine);
@@ -358,7 +361,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             await old.remove({ v: true }).catch(ignoreStatus(404));
             return this.apply(type, where, inputs, docker);
         }
-        if (type.startsWith("pulumi-nodejs:dynamic")) {
+        if (dynamic) {
             const text = String(inputs.__provider);
             const checked = await this.host.call<{ inputs?: Inputs; failures?: Array<{ property: string; reason: string }> } | null>(text, "check", before.inputs, inputs);
             if (checked?.failures?.length) throw new Error(`${where}: check failed: ${checked.failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);

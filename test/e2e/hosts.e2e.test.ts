@@ -4,12 +4,14 @@
  * component, with the dev topology and one member per host (each on the same port of its host), runs under
  * pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every resource to the engine of the explicit
  * provider it was declared with, and run the replication provider from its serialized text. The router
- * (`router: haproxy`) runs on node2. Then: rows written on the source appear on both replicas; a row written
- * through the router's writer endpoint is read through its reader endpoint, which reaches the replicas on both
- * hosts; with a replica's engine stopped that replica is reported unhealthy and the other healthy; after a
+ * (`router: haproxy`) runs on node1. Then: rows written on the source appear on both replicas; a row written
+ * through the router's writer endpoint is read through its reader endpoint, which reaches the replicas on the
+ * other hosts; with a replica's engine stopped that replica is reported unhealthy and the other healthy; after a
  * binlog purge on the source a fourth member added on node3 is seeded by the provider's dump and replicates;
- * a switchover to the member on another host re-points everyone at that host's address; with the new source's
- * engine stopped, a failover declared in config promotes a member of a third host with no row lost, and the
+ * a switchover to the member on another host, declared in config and run through the whole component, replaces
+ * no member's container and re-points everyone at that host's address; with the new source's engine stopped, a
+ * failover declared in config and run through the whole component changes nothing on the lost host (a change
+ * there would have to reach its engine, and fail), promotes a member of a third host with no row lost, and the
  * dead member rejoins when its host is back; a destroy keeps every host's volumes.
  *
  * Needs root, iproute2, util-linux (nsenter), iptables, dockerd and the test images on the local engine
@@ -27,11 +29,10 @@ import { validateConfig } from "../../config/validate";
 import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
-import { memberEndpoint } from "../../components/placement";
 import { CHECK_TIMING, ROUTER_CHECK_USER } from "../../components/router/render";
 import { cidrToAccountHost } from "../../components/network";
 import { replicaHealthy, type Endpoints, type ReplicaStatus } from "../../components/outputs";
-import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
+import type { ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
 import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 import { containerLogTail, DockerHooks, type Applied } from "./dockerHooks";
@@ -167,9 +168,12 @@ after(async () => {
     await harness?.stop();
 });
 
+/** The host the router runs on: node1, a host that stays up through the failover away from node2. */
+const ROUTER_HOST = 0;
+
 /**
  * The dev topology, one member per host, each on the same port of its own host; with `withDb004`, a fourth member
- * on node3 (the next port). `source`: the index of the declared source. The router runs on node2.
+ * on node3 (the next port). `source`: the index of the declared source. The router runs on node1.
  */
 function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], port: number, source = 0, withDb004 = false): ReplicaSetSettings {
     const tagSaysVersion = versionFromTag(parseImageReference(image.image)?.tag) !== undefined;
@@ -196,7 +200,7 @@ function settingsFor(image: TestImage, run: string, hosts: HarnessHost[], port: 
         readinessTimeoutSeconds: 300,
         router: "haproxy",
         routerImage: ROUTER_IMAGE,
-        routerHost: hosts[1].name,
+        routerHost: hosts[ROUTER_HOST].name,
         writerPort: port + 5,
         readerPort: port + 6,
     });
@@ -223,22 +227,6 @@ async function runProgram(run: string, settings: ReplicaSetSettings, hosts: Harn
     await runtimeSettings.waitForRPCs().catch(() => undefined);
     const [healthy, replicas, rootPassword, endpoints] = await values;
     return { hooks, replication: hooks.dynamicResource(`${run}-replication`), healthy, replicas, rootPassword, endpoints };
-}
-
-/** As the engine does with a changed config: the replication resource updated by its provider; its state becomes the outputs. */
-async function updateReplication(current: Applied, hooks: DockerHooks, settings: ReplicaSetSettings): Promise<ReplicationState> {
-    const source = settings.members.find((m) => m.role === "source")!;
-    const news: ReplicationInputs & { __provider: unknown } = {
-        ...(current.inputs as unknown as ReplicationInputs),
-        source: memberEndpoint(settings, source),
-        replicas: settings.members.filter((m) => m.role === "replica").map((m) => memberEndpoint(settings, m)),
-        __provider: current.inputs.__provider,
-    };
-    const olds = current.state as unknown as ReplicationState;
-    const updated = await hooks.provider<{ outs: ReplicationState }>(current, "update", current.id, olds, news);
-    current.state = { ...(updated.outs as unknown as Record<string, unknown>), __provider: current.inputs.__provider };
-    current.inputs = news as unknown as Record<string, unknown>;
-    return updated.outs;
 }
 
 IMAGES.forEach((image, index) => {
@@ -276,9 +264,15 @@ IMAGES.forEach((image, index) => {
         /** The run whose state the later steps update (the second, once db004 is added). */
         let current!: Run & { endpoints: Endpoints };
         let password = "";
-        const routerLog = async () => `router log:\n${await containerLogTail(hosts[1].client.getContainer(`${run}-router`), 40)}`;
+        const routerHost = hosts[ROUTER_HOST];
+        const routerLog = async () => `router log:\n${await containerLogTail(routerHost.client.getContainer(`${run}-router`), 40)}`;
+        /** The member's container on its host: its id and when it last started (a replacement changes both). */
+        const containerOf = async (name: string) => {
+            const info = await hosts[hostIndex[name]].client.getContainer(name).inspect();
+            return { id: info.Id, startedAt: info.State.StartedAt };
+        };
 
-        await timed("run 1: each member's resources on its own host's engine, the router on node2's; the set converges healthy", async () => {
+        await timed("run 1: each member's resources on its own host's engine, the router on node1's; the set converges healthy", async () => {
             const started = Date.now();
             first = current = await runProgram(run, settings, hosts);
             password = first.rootPassword;
@@ -297,14 +291,14 @@ IMAGES.forEach((image, index) => {
                     await assert.rejects(other.client.getContainer(m.name).inspect(), /no such container|404/i);
                 }
             }
-            const router = await hosts[1].client.getContainer(`${run}-router`).inspect();
+            const router = await routerHost.client.getContainer(`${run}-router`).inspect();
             assert.equal(router.State.Running, true, await routerLog());
             assert.deepEqual(Object.keys(router.HostConfig.PortBindings ?? {}).sort().map((k) => router.HostConfig.PortBindings[k][0]), [
-                { HostIp: hosts[1].address, HostPort: String(port + 5) },
-                { HostIp: hosts[1].address, HostPort: String(port + 6) },
-            ], "the router publishes on node2's address");
-            for (const other of [hosts[0], hosts[2]]) await assert.rejects(other.client.getContainer(`${run}-router`).inspect(), /no such container|404/i);
-            assert.deepEqual(first.endpoints, { writer: `${hosts[1].address}:${port + 5}`, reader: `${hosts[1].address}:${port + 6}` });
+                { HostIp: routerHost.address, HostPort: String(port + 5) },
+                { HostIp: routerHost.address, HostPort: String(port + 6) },
+            ], "the router publishes on node1's address");
+            for (const other of hosts.filter((h) => h !== routerHost)) await assert.rejects(other.client.getContainer(`${run}-router`).inspect(), /no such container|404/i);
+            assert.deepEqual(first.endpoints, { writer: `${routerHost.address}:${port + 5}`, reader: `${routerHost.address}:${port + 6}` });
         });
 
         await timed("each replica replicates from the source host's address; a row written on the source is on both replicas", async () => {
@@ -319,9 +313,9 @@ IMAGES.forEach((image, index) => {
             const accounts = await rows<{ host: string }>(source, password, "SELECT Host AS host FROM mysql.user WHERE User = 'repl'");
             const subnets = await Promise.all(hosts.map(async (h) => cidrToAccountHost((await h.client.getNetwork(settings.networkName).inspect()).IPAM?.Config?.[0]?.Subnet)));
             assert.deepEqual(accounts.map((a) => a.host).sort(), [...new Set([...subnets, ...hosts.map((h) => h.address)])].sort());
-            // The router's check account: node2's subnet (db002, by alias) and node2's address (the others).
+            // The router's check account: node1's subnet (db001, by alias) and node1's address (the others).
             const checks = await rows<{ host: string }>(source, password, `SELECT Host AS host FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}'`);
-            assert.deepEqual(checks.map((a) => a.host).sort(), [subnets[1], hosts[1].address].sort());
+            assert.deepEqual(checks.map((a) => a.host).sort(), [subnets[ROUTER_HOST], routerHost.address].sort());
             await rows(source, password, "CREATE DATABASE IF NOT EXISTS e2e");
             await rows(source, password, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
             await rows(source, password, "INSERT INTO e2e.t VALUES ('across-hosts')");
@@ -331,9 +325,9 @@ IMAGES.forEach((image, index) => {
             }
         });
 
-        await timed("the router on node2: a row written through the writer is read through the reader, which reaches the replicas on node2 and node3", async () => {
+        await timed("the router on node1: a row written through the writer is read through the reader, which reaches the replicas on node2 and node3", async () => {
             const { writer, reader } = first.endpoints;
-            await eventually("the writer endpoint to reach the source on node1", 30, async () => {
+            await eventually("the writer endpoint to reach the source on node1 (by alias)", 30, async () => {
                 const [row] = await rows<{ h: string }>(parseAt(writer), password, "SELECT @@hostname AS h");
                 return row.h === db001.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -343,8 +337,8 @@ IMAGES.forEach((image, index) => {
                 return found.length === 1 ? found : undefined;
             });
             assert.ok([db002.name, db003.name].includes(row.h), `the reader answered from a replica, not ${row.h}`);
-            await eventually("both replicas behind the reader endpoint (db002 by alias, db003 at node3's address)", 30, async () => {
-                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
+            await eventually("both replicas behind the reader endpoint (db002 at node2's address, db003 at node3's)", 30, async () => {
+                if (!(await routerSettled(routerHost.client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(reader, password, 8);
                 return sorted(seen) === sorted([db002.name, db003.name]) ? seen : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -393,15 +387,18 @@ IMAGES.forEach((image, index) => {
             // The seed made the router's check account there too (the copy leaves out the mysql schema): the
             // re-rendered router reaches db004 at node3's address.
             await eventually("the three replicas behind the reader endpoint", 30, async () => {
-                if (!(await routerSettled(hosts[1].client, `${run}-router`))) return undefined;
+                if (!(await routerSettled(routerHost.client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(current.endpoints.reader, password, 9);
                 return sorted(seen) === sorted([db002.name, db003.name, db004Name]) ? seen : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
         });
 
-        await timed("a switchover to db002 on another host re-points db001, db003 and db004 at db002's host address", async () => {
-            const outs = await updateReplication(current.replication, current.hooks, settingsFor(image, run, hosts, port, 1, true));
-            assert.equal(outs.healthy, true, JSON.stringify(outs.replicaStatus));
+        await timed("a switchover to db002 on another host, declared in config: no member's container replaced; db001, db003 and db004 re-pointed at db002's host address", async () => {
+            const members = [db001.name, db002.name, db003.name, db004Name];
+            const containersBefore = await Promise.all(members.map(containerOf));
+            current = await runProgram(run, settingsFor(image, run, hosts, port, 1, true), hosts, current.hooks);
+            assert.equal(current.healthy, true, JSON.stringify(current.replicas));
+            assert.deepEqual(await Promise.all(members.map(containerOf)), containersBefore, "a member's container was replaced or restarted by the switchover");
             for (const name of [db001.name, db003.name, db004Name]) {
                 const c = await channel(image.kind, at(name), password);
                 assert.equal(c.source, `${hosts[1].address}:${port}`, `${name} points at db002's host`);
@@ -414,9 +411,14 @@ IMAGES.forEach((image, index) => {
                 await eventually(`the switchover row on ${name}`, 30, async () =>
                     (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-switchover'")).length === 1 || undefined);
             }
+            // The router's configuration followed the declared source: its writer reaches db002 at node2's address.
+            await eventually("the writer endpoint to reach db002 on node2", 30, async () => {
+                const [row] = await rows<{ h: string }>(parseAt(current.endpoints.writer), password, "SELECT @@hostname AS h");
+                return row.h === db002.name ? row : undefined;
+            }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
         });
 
-        await timed("failover across hosts: node2's engine stopped, db003 on node3 declared the source; no row lost; db002 rejoins when node2 is back", async () => {
+        await timed("failover through the component: node2's engine stopped, db003 on node3 declared the source; nothing on node2 changes; no row lost; db002 rejoins when node2 is back", async () => {
             // Every row acknowledged by the source is on every replica before its host goes.
             await rows(at(db002.name), password, "INSERT INTO e2e.t VALUES ('before-failover')");
             for (const name of [db001.name, db003.name, db004Name]) {
@@ -425,19 +427,23 @@ IMAGES.forEach((image, index) => {
             }
             const expected = (await rows<{ id: string }>(at(db001.name), password, "SELECT id FROM e2e.t ORDER BY id")).map((r) => r.id);
             const toDb003 = settingsFor(image, run, hosts, port, 2, true);
+            const onNode2 = (hooks: DockerHooks) => hooks.applied.filter((a) => a.engine === hosts[1].docker).map((a) => `${a.type} ${a.name} ${a.id}`).sort();
+            const beforeOnNode2 = onNode2(current.hooks);
             await harness!.stopEngine(hosts[1]);
-            let outs: ReplicationState;
             const started = Date.now();
             try {
-                outs = await updateReplication(current.replication, current.hooks, toDb003);
+                // As `pulumi up` with the changed config: the hooks replace a resource whose inputs changed (on node2,
+                // against an engine that is gone: that fails) and update the replication resource through its provider.
+                current = await runProgram(run, toDb003, hosts, current.hooks);
             } catch (error) {
                 await harness!.startEngine(hosts[1]);
                 throw error;
             }
-            console.log(`e2e hosts ${T}: the failover update took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-            assert.equal(outs.healthy, false, "the dead member keeps the set unhealthy");
-            assert.match(outs.replicaStatus[db002.name].lastIoError, /fenced .* unreachable/);
-            for (const name of [db001.name, db004Name]) assert.equal(replicaHealthy(outs.replicaStatus[name]), true, `${name}: ${JSON.stringify(outs.replicaStatus[name])}`);
+            console.log(`e2e hosts ${T}: the failover run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            assert.deepEqual(onNode2(current.hooks), beforeOnNode2, "what node2 carries, kept as it was (same resources, same ids)");
+            assert.equal(current.healthy, false, "the dead member keeps the set unhealthy");
+            assert.match(current.replicas[db002.name].lastIoError, /fenced .* unreachable/);
+            for (const name of [db001.name, db004Name]) assert.equal(replicaHealthy(current.replicas[name]), true, `${name}: ${JSON.stringify(current.replicas[name])}`);
             // node1 dials node3's address; db004, on node3 itself, the alias.
             assert.equal((await channel(image.kind, at(db001.name), password)).source, `${hosts[2].address}:${port}`);
             assert.equal((await channel(image.kind, at(db004Name), password)).source, `${db003.name}:3306`);
@@ -449,15 +455,24 @@ IMAGES.forEach((image, index) => {
                 await eventually(`the failover row on ${name}`, 30, async () =>
                     (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
             }
+            // The router, on node1, was re-rendered there: its writer reaches db003 at node3's address.
+            await eventually("the writer endpoint to reach db003 on node3", 30, async () => {
+                const [row] = await rows<{ h: string }>(parseAt(current.endpoints.writer), password, "SELECT @@hostname AS h");
+                return row.h === db003.name ? row : undefined;
+            }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
 
-            // node2 back: its containers restart (db002 with the replica flags it was declared with, read-only);
-            // the next run fences it first, then rejoins it.
+            // node2 back: its containers restart with the command they always had (every member starts read-only),
+            // so db002 takes no writes; the next run fences it first, then rejoins it.
             await harness!.startEngine(hosts[1]);
+            const back = await eventually(`${db002.name} to serve again`, 180, async () =>
+                (await rows<{ ro: number }>(at(db002.name), password, "SELECT @@read_only AS ro"))[0]);
+            assert.equal(Number(back.ro), 1, `${db002.name} came back writable`);
             const rejoined = await eventually(`${db002.name} to rejoin`, 180, async () => {
-                const again = await updateReplication(current.replication, current.hooks, toDb003).catch(() => undefined);
+                const again = await runProgram(run, toDb003, hosts, current.hooks).catch(() => undefined);
+                if (again) current = again;
                 return again?.healthy ? again : undefined;
             });
-            assert.deepEqual(rejoined.fenced ?? [], []);
+            assert.deepEqual((rejoined.replication.state as unknown as ReplicationState).fenced ?? [], []);
             assert.equal((await channel(image.kind, at(db002.name), password)).source, `${hosts[2].address}:${port}`);
             await eventually(`every row on ${db002.name}`, 30, async () =>
                 (await rows(at(db002.name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
@@ -471,7 +486,7 @@ IMAGES.forEach((image, index) => {
                 for (const kind of ["data", "log"]) await client.getVolume(`${m.name}-${kind}`).inspect(); // retained
             }
             for (const h of hosts) await assert.rejects(h.client.getNetwork(settings.networkName).inspect(), /no such network|404|not found/i, `the network on ${h.name} is gone`);
-            await assert.rejects(hosts[1].client.getContainer(`${run}-router`).inspect(), /no such container|404/i, "the router is gone");
+            await assert.rejects(routerHost.client.getContainer(`${run}-router`).inspect(), /no such container|404/i, "the router is gone");
         });
         console.log(`e2e hosts ${T}: steps\n  ${timings.join("\n  ")}`);
     });

@@ -2,8 +2,9 @@
  * End to end on a real Docker engine, once per test image: the ReplicaSet component, with the dev stack's topology,
  * runs under pulumi.runtime.setMocks whose hooks (dockerHooks.ts) apply every declared resource to the engine, and
  * run the replication dynamic provider from its serialized text. Then it checks that the set really replicates,
- * survives a replica restart, that a destroy honours the declared retainOnDelete, and that a second run on the
- * retained volumes converges without a reset.
+ * survives a replica restart, that a restarted source comes back read-only until the provider's next run, that a
+ * destroy honours the declared retainOnDelete, and that a second run on the retained volumes converges without a
+ * reset.
  *
  * Images (test/support/image/build-image.sh, built when missing): mysql-replicaset-test/mysql:9 (MySQL 9.7 of
  * Debian sid), mysql-replicaset-test/mariadb:11 (MariaDB 11.8 of sid), mysql-replicaset-test/mariadb:10.11
@@ -26,6 +27,7 @@ import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
+import type { ReplicationState } from "../../components/replication/types";
 import { containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
 import { eventually, freePort, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
@@ -346,6 +348,31 @@ IMAGES.forEach((image, index) => {
                 (await rows(replica.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'after-restart'")).length === 1 || undefined);
             const read = await first.hooks.provider<{ props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
             assert.equal(read.props.healthy, true, JSON.stringify(read.props));
+        });
+
+        await step("the source restarted by docker comes back read-only; the serialized provider's read reports it, its next update makes it writable", async () => {
+            await docker.getContainer(source.name).restart({ t: 30 });
+            // Every member's command holds --read-only=ON; on MySQL, super_read_only comes back from what the provider
+            // persisted (SET PERSIST_ONLY) while it made the source writable for the running server only.
+            const fence = await eventually(`${source.name} to serve again after its restart`, 120, async () =>
+                (await rows<{ ro: number; sro: number | null }>(source.hostPort, first.rootPassword, `SELECT @@read_only AS ro, ${mysqlFlavor ? "@@super_read_only" : "NULL"} AS sro`))[0],
+            ).catch(async (error: Error) => {
+                throw new Error(`${error.message}\n${source.name}'s log:\n${await containerLogTail(docker.getContainer(source.name))}`);
+            });
+            assert.equal(Number(fence.ro), 1, `${source.name} came back writable`);
+            if (mysqlFlavor) assert.equal(Number(fence.sro), 1, `${source.name} came back without super_read_only`);
+            const read = await first.hooks.provider<{ props: ReplicationState }>(first.replication, "read", first.replication.id, first.replication.state);
+            assert.equal(read.props.sourceStatus.readOnly, true);
+            assert.equal(read.props.healthy, false, "a read-only source makes the set unhealthy");
+            // As `pulumi up` after that refresh: a set last observed unhealthy is converged again.
+            const diff = await first.hooks.provider<{ changes: boolean }>(first.replication, "diff", first.replication.id, read.props, first.replication.inputs);
+            assert.equal(diff.changes, true);
+            const updated = await first.hooks.provider<{ outs: ReplicationState }>(first.replication, "update", first.replication.id, read.props, first.replication.inputs);
+            assert.equal(updated.outs.healthy, true, JSON.stringify(updated.outs.replicaStatus));
+            assert.equal(updated.outs.sourceStatus.readOnly, false);
+            first.replication.state = { ...(updated.outs as unknown as Record<string, unknown>), __provider: first.replication.inputs.__provider };
+            const [ro] = await rows<{ ro: number }>(source.hostPort, first.rootPassword, "SELECT @@read_only AS ro");
+            assert.equal(Number(ro.ro), 0, `${source.name} is writable again`);
         });
 
         // What a reset (RESET MASTER / RESET BINARY LOGS AND GTIDS) would throw away: binary logs and GTID history.

@@ -3,9 +3,9 @@
  * (mysql-replicaset-test/haproxy:2.6, Debian bookworm's haproxy with the official image's contract). One set per
  * server image, reused across steps: writes through the writer endpoint are read through the reader endpoint;
  * the reader endpoint reaches every replica over 8 connections; a stopped replica leaves the reader pool and
- * returns by itself; after a role swap in config and an update (as `pulumi up`: changed containers replaced,
- * the replication resource updated by its provider, the router replaced with the re-rendered configuration),
- * the writer endpoint reaches the new source.
+ * returns by itself; after a role swap in config and an update (as `pulumi up`: no member's container changes —
+ * the role is part of nothing declared for it —, the replication resource is updated by its provider, the router
+ * replaced with the re-rendered configuration), the writer endpoint reaches the new source.
  *
  * Needs a Docker engine; without one it skips loudly, or fails when E2E_REQUIRED=1.
  */
@@ -227,9 +227,12 @@ IMAGES.forEach((image, index) => {
                 members: settings.members.map((m) => ({ ...m, role: m.name === promoted.name ? "source" : "replica" })),
             };
             const configBefore = (await docker.getContainer(`${run}-router`).inspect()).Id;
+            const membersBefore = await Promise.all(settings.members.map(async (m) => (await docker.getContainer(m.name).inspect()).Id));
             const second = await runProgram(run, swapped, passwords, first.hooks);
             assert.equal(second.healthy, true);
             assert.notEqual((await docker.getContainer(`${run}-router`).inspect()).Id, configBefore, "the router was replaced with the re-rendered configuration");
+            const membersAfter = await Promise.all(settings.members.map(async (m) => (await docker.getContainer(m.name).inspect()).Id));
+            assert.deepEqual(membersAfter, membersBefore, "a member's container was replaced by the role swap");
             await eventually("the writer endpoint to reach the new source", 30, async () => {
                 const [row] = await onEndpoint<{ h: string; ro: number }>(second.endpoints.writer, passwords.rootPassword, "SELECT @@hostname AS h, @@read_only AS ro");
                 return row.h === promoted.name ? row : undefined;

@@ -56,10 +56,12 @@ for (const flavor of MATRIX) {
             await db002.query("INSERT INTO app.items VALUES (101)");
             await eventually("db003 to follow db002", 10, async () => (await count(db003)) === 101);
 
-            // The old source comes back read-only, as its container does once the config declares it a replica; the
-            // next run fences it first (its heartbeat event too), then rejoins it.
-            db001.nextFlags = ["--read-only=ON"];
+            // The old source comes back read-only on its own, with the command it always had (every member starts
+            // read-only; on MySQL super_read_only too, persisted while it was the source): nothing of its own is
+            // written before the next run fences it (its heartbeat event too) and rejoins it.
             await db001.start();
+            assert.equal(await readOnly(db001), 1, "the old source came back writable");
+            if (!isMaria(db001)) assert.equal(Number((await db001.query<{ s: number }>("SELECT @@GLOBAL.super_read_only AS s"))[0].s), 1);
             const again = await provider.update!("id", outs as ReplicationState, toDb002);
             assert.equal(again.outs!.healthy, true, JSON.stringify(again.outs!.replicaStatus.db001));
             assert.deepEqual((again.outs as ReplicationState).fenced, []);
@@ -92,7 +94,6 @@ for (const flavor of MATRIX) {
             const toDb002 = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, toDb002);
             assert.equal(await count(db002), 100);
-            db001.nextFlags = ["--read-only=ON"];
             await db001.start();
             const again = await provider.update!("id", outs as ReplicationState, toDb002);
             const status = again.outs!.replicaStatus.db001;

@@ -16,6 +16,7 @@ import { replicationProvider as provider } from "../../components/replication/pr
 import type { ReplicationState } from "../../components/replication/types";
 import { statementHooks } from "../../components/replication/session";
 import { check, stackOutputsOf } from "../support/checkCommand";
+import { replicaHealthy } from "../../components/outputs";
 
 const run = promisify(execFile);
 
@@ -54,7 +55,7 @@ describe(`faults with a running set ${T}`, () => {
     });
     after(async () => cluster?.destroy());
 
-    it(`replicas reconnect by themselves after the source restarts, and the status shows it ${T}`, async () => {
+    it(`replicas reconnect by themselves after the source restarts, and the status shows it; the next run makes the source writable ${T}`, async () => {
         await insertRange(cluster, 1, 10);
         await cluster.source.stop();
         await eventually("a replica to notice the source is gone", 15, async () => {
@@ -63,7 +64,15 @@ describe(`faults with a running set ${T}`, () => {
         });
         await cluster.source.start();
         // Within the configured retry (connectRetrySeconds = 1) plus a margin.
-        await eventually("every replica to reconnect", 15, async () => (await refresh(state)).healthy);
+        await eventually("every replica to reconnect", 15, async () => Object.values((await refresh(state)).replicaStatus).every(replicaHealthy));
+        // The source came back read-only, as every member does (it takes writes again once a run has found it to be
+        // the declared source): the set reads unhealthy, and the next run, with the same inputs, makes it writable.
+        const read = await refresh(state);
+        assert.equal(read.sourceStatus.readOnly, true);
+        assert.equal(read.healthy, false);
+        state = (await provider.update!("id", read, inputsFor(cluster, { rootPassword }))).outs as ReplicationState;
+        assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+        assert.equal(state.sourceStatus.readOnly, false);
         await insertRange(cluster, 11, 20);
         for (const replica of cluster.replicas) await eventually(`${replica.name} rows`, 10, async () => (await count(replica)) === 20);
     });

@@ -10,7 +10,9 @@
  * test image, extracted once under /var/cache/mysql-replicaset-test. chroot shares the network namespace, so the
  * servers listen on 127.0.0.1 like the host's; their datadirs live inside the rootfs (<rootfs>/srv/cluster-*).
  * Every server gets the replication flags the component renders (components/serverFlags.ts) for its flavor and
- * version.
+ * version, whatever its role: every one starts read-only, as the containers do, and the provider makes the declared
+ * source writable. Its option file is empty but read (not --no-defaults), so MySQL loads what the provider persisted
+ * (mysqld-auto.cnf) at a restart, as a container's server does.
  *
  * Datadirs are copied from one template per flavor and process (mariadb-install-db, or mysqld
  * --initialize-insecure), so a fresh server costs a copy and a start, not a full install. A MySQL copy drops
@@ -29,7 +31,7 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, rm, cp, mkdir, readFile, readdir, stat, unlink } from "node:fs/promises";
+import { mkdtemp, rm, cp, mkdir, readFile, readdir, stat, unlink, writeFile } from "node:fs/promises";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -177,6 +179,10 @@ export class MariaServer {
     get socket(): string {
         return join(this.dir, "mysqld.sock");
     }
+    /** The server's option file: empty (every setting is a flag), see args(). */
+    get optionFile(): string {
+        return join(this.dir, "server.cnf");
+    }
     get errorLog(): string {
         return join(this.dir, "error.log");
     }
@@ -192,7 +198,10 @@ export class MariaServer {
 
     private args(): string[] {
         const common = [
-            "--no-defaults",
+            // An empty option file, not --no-defaults: a server started with --no-defaults does not read the persisted
+            // settings in its datadir's mysqld-auto.cnf either (SET PERSIST; seen on MySQL 9.7.4), which a container's
+            // server does. MariaDB has no such file.
+            `--defaults-file=${this.inside(this.optionFile)}`,
             `--datadir=${this.inside(this.datadir)}`,
             `--socket=${this.inside(this.socket)}`,
             `--pid-file=${this.inside(join(this.dir, "mysqld.pid"))}`,
@@ -209,7 +218,7 @@ export class MariaServer {
             this.runtime.kind === "mysql"
                 ? ["--mysqlx=OFF", "--innodb-buffer-pool-size=32M", "--innodb-redo-log-capacity=8M", "--secure-file-priv="]
                 : ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M", "--performance-schema=OFF"];
-        return [...common, ...sizing, ...this.flags, ...this.nextFlags];
+        return [...common, ...sizing, ...this.flags];
     }
 
     /**
@@ -217,12 +226,6 @@ export class MariaServer {
      * (issue #20: a free port is only free until someone binds it), a first start moves to another free port;
      * a restart keeps its port (replicas know it) and retries it.
      */
-    /**
-     * Flags added to the next starts, as a changed container command would (e.g. `--read-only=ON` once the
-     * config declares a former source a replica).
-     */
-    nextFlags: string[] = [];
-
     async start(): Promise<void> {
         const firstStart = this.versionText === "";
         for (let attempt = 1; ; attempt++) {
@@ -243,6 +246,7 @@ export class MariaServer {
     private async startOnce(): Promise<void> {
         // Only this start's part of the error log tells why it failed.
         this.logStart = await stat(this.errorLog).then((s) => s.size, () => 0);
+        await writeFile(this.optionFile, "", { flag: "a" });
         const child = this.spawnServer();
         try {
             await this.waitReady();
@@ -516,7 +520,8 @@ export async function startCluster(a: ServerFlavor | ServerSpec[], b?: ServerSpe
             await mkdir(dir, { recursive: true });
             await cp(source, join(dir, "data"), { recursive: true });
             if (runtime.kind === "mysql") await forgetIdentity(join(dir, "data"));
-            const flags = [...serverFlags(runtime.kind, runtime.version, { ...spec, hostPort: 0 }), ...(options.extraFlags ?? [])];
+            // The role is not a flag: every server starts read-only, as every member's container does.
+            const flags = [...serverFlags(runtime.kind, runtime.version, spec), ...(options.extraFlags ?? [])];
             return new MariaServer(spec, await freePort(), dir, rootPassword, flags, options.readySeconds ?? 60, runtime);
         }),
     );

@@ -9,7 +9,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ReplicaStatus, StackOutputs, Verdict } from "../../components/outputs";
-import { cliJson, stackOutputs } from "../support/stackOutputs";
+import { cliJson, sourceStatus, stackOutputs } from "../support/stackOutputs";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -289,10 +289,34 @@ describe("check with the Pulumi CLI", () => {
         await rm(log, { force: true });
         const run = await check(["--refresh", "--stack", "dev", "--json"], { env: env() });
         assert.equal(run.code, 1, run.stderr);
-        assert.equal((await readFile(log, "utf8")).split("\n")[0], "refresh --yes --stack dev");
+        assert.equal((await readFile(log, "utf8")).split("\n")[0], "refresh --yes --run-program --stack dev");
         assert.equal((await readFile(log, "utf8")).split("\n")[1], "stack output --json --stack dev");
         assert.match(run.stderr, /Refreshing \(dev\)/);
         assert.equal((JSON.parse(run.stdout) as Verdict).healthy, false);
+    });
+
+    // Pulumi's engine never changes a component resource on refresh ("Component, provider, and pending-replace
+    // resources never change with a refresh", pulumi/pulumi pkg/resource/deploy/step.go RefreshStep.Apply), and
+    // the stack's outputs are the root component's: only a refresh that runs the program (`--run-program`) writes
+    // them anew. This stand-in does the same: its stack outputs stay those of the last `up` unless the refresh ran
+    // the program.
+    it("with --refresh, reports what the servers are now: a source that restarted read-only since the last `up`", async () => {
+        const cli = await mkdtemp(join(dir, "bin-live-"));
+        const calls = join(cli, "calls.log");
+        const refreshed = join(cli, "refreshed");
+        const asOfUp = await outputsFile(stackOutputs());
+        const live = await outputsFile(stackOutputs({}, { source: sourceStatus({ readOnly: true }), healthy: false }));
+        const script = [
+            "#!/bin/sh",
+            `echo "$*" >> '${calls}'`,
+            `if [ "$1" = refresh ]; then case " $* " in *" --run-program "*) touch '${refreshed}';; esac; exit 0; fi`,
+            `if [ -e '${refreshed}' ]; then cat '${live}'; else cat '${asOfUp}'; fi`,
+        ].join("\n");
+        await writeFile(join(cli, "pulumi"), `${script}\n`);
+        await chmod(join(cli, "pulumi"), 0o755);
+        const run = await check(["--refresh"], { env: { ...process.env, PATH: `${cli}:${process.env.PATH ?? ""}` } });
+        assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}\ncalls:\n${await readFile(calls, "utf8")}`);
+        assert.match(run.stdout, /db001 \(source\): read-only/);
     });
 
     it("exits 2 with the CLI's error when it fails", async () => {

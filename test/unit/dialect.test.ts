@@ -516,9 +516,21 @@ describe("redact", () => {
 
 describe("promotion: making a source writable and aligning a former source's position", () => {
     const server = (version: string, comment = "MySQL Community Server - GPL") => dialectFor(identifyServer(version, comment));
-    test("MySQL 8 forgets the persisted super_read_only before turning read_only off", () => {
+    test("MySQL 8 keeps super_read_only persisted (a restart comes back fenced) and turns read_only off for this run only", () => {
         for (const version of ["8.0.36", "8.4.3"]) {
-            assert.deepEqual(makeWritable(server(version)), ["RESET PERSIST IF EXISTS super_read_only", "SET GLOBAL read_only = OFF"]);
+            assert.deepEqual(makeWritable(server(version)), ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF"]);
+        }
+    });
+    test("MySQL 8.0.0-8.0.25 restart the event scheduler after read_only is off: super_read_only stopped it for good there", () => {
+        // A restarted source comes back super_read_only (persisted): its scheduler stops at the heartbeat event's first
+        // run ("Unable to schedule event"). Before 8.0.26 lifting super_read_only does not start it again, although
+        // @@event_scheduler still reads ON (MySQL 8.0.26 release notes, Bug #31633859): the heartbeat would stay dead.
+        const restart = ["SET GLOBAL event_scheduler = OFF", "SET GLOBAL event_scheduler = ON"];
+        for (const version of ["8.0.16", "8.0.22", "8.0.23", "8.0.25"]) {
+            assert.deepEqual(makeWritable(server(version)), ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF", ...restart], version);
+        }
+        for (const version of ["8.0.26", "8.0.36", "8.4.3", "9.7.4"]) {
+            assert.deepEqual(makeWritable(server(version)), ["SET PERSIST_ONLY super_read_only = ON", "SET GLOBAL read_only = OFF"], version);
         }
     });
     test("MySQL 5.7 and MariaDB only turn read_only off (it also turns super_read_only off)", () => {

@@ -517,21 +517,56 @@ describe("graph: the dev stack declares no provider of its own", () => {
     });
 });
 
-describe("graph: a failover away from a lost host", () => {
-    // Review finding (open): a role swap changes both members' container command (`--read-only=ON` follows the role,
-    // serverFlags.ts), and a changed command replaces the container. With the old source's machine gone, `pulumi up`
-    // must replace its container on an engine nobody reaches, and fails there, before the replication resource
-    // (which depends on every container) can fail over. hosts.e2e's failover step drives the provider's update
-    // directly and so never meets this. Marked todo until the role leaves the containers' inputs.
-    test("no resource on the lost host (node1, the old source) changes when db003 on node3 is declared the source", { todo: "open review finding: the role is in the container command" }, async () => {
+describe("graph: a member's role is part of nothing declared for it (the provider fences at run time)", () => {
+    /** The inputs of every resource the program declares, by "type name". */
+    async function inputsByResource(settings: ReplicaSetSettings): Promise<{ run: ProgramRun<ReplicaSet>; inputs: Record<string, string> }> {
+        const run = await declare(settings);
+        return { run, inputs: Object.fromEntries(run.resources.map((r) => [`${r.type} ${r.name}`, JSON.stringify(reveal(r.inputs))])) };
+    }
+    /** The resources whose inputs differ between two declarations of the same set. */
+    function changed(before: Record<string, string>, after: Record<string, string>): string[] {
+        assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort(), "the same resources are declared");
+        return Object.keys(before).filter((key) => before[key] !== after[key]).sort();
+    }
+    const swapped = (members: Array<{ name: string; role: string }>, source: string) => members.map((m) => ({ ...m, role: m.name === source ? "source" : "replica" }));
+
+    // A failover away from a machine that is gone: `pulumi up` can change nothing on its engine. When the role was
+    // part of the container command (`--read-only=ON` on replicas), declaring the dead source a replica asked
+    // Pulumi to replace its container there; that step failed and the replication resource, which depends on
+    // every container, never ran the failover.
+    test("no resource on the lost host (node1, the old source) changes when db003 on node3 is declared the source", async () => {
         const onNode1 = async (settings: ReplicaSetSettings) => {
             const run = await declare(settings);
             return Object.fromEntries(run.resources.filter((r) => providerOf(run, r)?.name === `${NAME}-host-node1`).map((r) => [r.name, JSON.stringify(reveal(r.inputs))]));
         };
         const before = await onNode1(placed({ router: "haproxy", routerHost: "node2" }));
-        const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
-        const after = await onNode1(placed({ router: "haproxy", routerHost: "node2", members: swapped }));
-        const changed = Object.keys(before).filter((name) => before[name] !== after[name]);
-        assert.deepEqual(changed, [], "resources on node1 that `pulumi up` would have to replace there");
+        const after = await onNode1(placed({ router: "haproxy", routerHost: "node2", members: swapped(PLACED, "db003") }));
+        assert.deepEqual(Object.keys(before).sort(), ["db001", "db001-data", "db001-log", `${NAME}-image-node1`, "mybridge-node1"].sort(), "what node1 carries");
+        const changedThere = Object.keys(before).filter((name) => before[name] !== after[name]);
+        assert.deepEqual(changedThere, [], "resources on node1 that `pulumi up` would have to replace there");
+    });
+
+    test("a switchover between live hosts changes the replication resource and the router's configuration, nothing declared for a member", async () => {
+        const before = await inputsByResource(placed({ router: "haproxy", routerHost: "node2" }));
+        const after = await inputsByResource(placed({ router: "haproxy", routerHost: "node2", members: swapped(PLACED, "db002") }));
+        assert.deepEqual(changed(before.inputs, after.inputs), [`${TYPES.container} ${NAME}-router`, `${TYPES.replication} ${NAME}-replication`]);
+        // What changed in the replication resource is the role itself.
+        const replication = (run: ProgramRun<ReplicaSet>) => reveal(find(run.resources, TYPES.replication, `${NAME}-replication`).inputs) as ReplicationInputs;
+        assert.deepEqual([replication(before.run).source.name, replication(after.run).source.name], ["db001", "db002"]);
+    });
+
+    test("a switchover on one engine (the dev stack, TLS verify) changes no container, volume, image, network or certificate", async () => {
+        const dev = validateConfig(devRaw());
+        const before = await inputsByResource(dev);
+        const after = await inputsByResource(validateConfig({ ...devRaw(), members: swapped(dev.members, "db002") }));
+        assert.ok(Object.keys(before.inputs).some((key) => key.startsWith("tls:")), "the dev stack declares certificates");
+        assert.deepEqual(changed(before.inputs, after.inputs), [`${TYPES.replication} ${NAME}-replication`]);
+    });
+
+    test("every member's container runs the same server flags whatever its role: all start read-only", async () => {
+        const { run } = await inputsByResource(placed());
+        const flagsOf = (name: string) => (reveal(find(run.resources, TYPES.container, name).inputs).command as string[]).filter((f) => !/^--(server-id|report-host)=/.test(f));
+        assert.deepEqual(flagsOf("db001"), flagsOf("db002"));
+        assert.ok(flagsOf("db001").includes("--read-only=ON"), JSON.stringify(flagsOf("db001")));
     });
 });

@@ -80,6 +80,17 @@ describe("parseStackOutputs", () => {
         assert.deepEqual(problemsOf(value), ["source: expected object, got array", 'replicas: expected object, got a secret ("[secret]"); it must be a plain output']);
     });
 
+    it("reads the source's readOnly when present (a stack made before it has none) and rejects a non-boolean", () => {
+        const fenced = stackOutputs({}, { source: { ...stackOutputs().source, readOnly: true } });
+        const result = parseStackOutputs(asJson(fenced));
+        assert.equal(result.ok && result.outputs.source.readOnly, true);
+        const older = parseStackOutputs(asJson(stackOutputs()));
+        assert.equal(older.ok && "readOnly" in older.outputs.source, false);
+        const value = asJson(stackOutputs());
+        value.source.readOnly = "ON";
+        assert.deepEqual(problemsOf(value), ['source.readOnly: expected boolean, got "ON"']);
+    });
+
     it("quotes member names that are not plain identifiers", () => {
         const value = asJson(stackOutputs());
         value.replicas["db.4"] = 7;
@@ -172,6 +183,15 @@ describe("judge", () => {
         assert.match(stale.reasons[0], /`healthy` is false although every replica looks healthy/);
     });
 
+    it("a read-only source makes the set unhealthy, naming it and how to make it writable", () => {
+        const verdict = judge(stackOutputs({}, { source: { ...stackOutputs().source, readOnly: true }, healthy: false }));
+        assert.equal(verdict.healthy, false);
+        assert.equal(verdict.replicas.every((r) => r.healthy), true);
+        assert.equal(verdict.reasons.length, 1, JSON.stringify(verdict.reasons));
+        assert.match(verdict.reasons[0], /^db001 \(source\): read-only, it refuses writes .*pulumi up --refresh/);
+        assert.equal(judge(stackOutputs({}, { source: { ...stackOutputs().source, readOnly: false } })).healthy, true);
+    });
+
     it("rejects a negative or non-finite max lag", () => {
         assert.throws(() => judge(stackOutputs(), { maxLagSeconds: -1 }), RangeError);
         assert.throws(() => judge(stackOutputs(), { maxLagSeconds: Number.NaN }), RangeError);
@@ -188,6 +208,12 @@ describe("renderTable", () => {
         assert.match(lines[3], /^db003\s+replica\s+127\.0\.0\.1:3308\s+NO\s+yes\s+unknown\s+2003: cannot connect$/);
         assert.equal(lines[5], "UNHEALTHY: db003");
         assert.deepEqual(lines.slice(6), ["  - db003: IO thread not running", "  - db003: IO error: 2003: cannot connect"]);
+    });
+
+    it("marks a read-only source in its row and names it as unhealthy", () => {
+        const lines = renderTable(judge(stackOutputs({}, { source: { ...stackOutputs().source, readOnly: true }, healthy: false }))).split("\n");
+        assert.match(lines[1], /^db001\s+source\s+127\.0\.0\.1:3306\s+-\s+-\s+-\s+read-only$/);
+        assert.equal(lines[5], "UNHEALTHY: db001");
     });
 
     it("says healthy with the count and the limit applied, and shortens long errors in the cell only", () => {

@@ -160,7 +160,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                     "--event-scheduler=ON",
                     "--gtid-mode=ON",
                     "--enforce-gtid-consistency=ON",
-                    ...(m === "db001" ? [] : ["--read-only=ON"]),
+                    "--read-only=ON",
                     ...TLS_FLAGS,
                 ],
                 uploads: tlsUploads(m),
@@ -187,7 +187,7 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                 "--log-slave-updates=ON",
                 `--report-host=${m}`,
                 "--event-scheduler=ON",
-                ...(m === "db001" ? [] : ["--read-only=ON"]),
+                "--read-only=ON",
                 ...TLS_FLAGS,
             ];
             assert.deepEqual(sorted(command), sorted(expected));
@@ -195,9 +195,9 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
         });
     }
 
-    test("read_only on the replicas only", () => {
+    test("read_only on every member, the source too: the role is set by the provider at run time, not by the command", () => {
         const readOnly = MEMBERS.filter((m) => (container(run, m).inputs.command as string[]).includes("--read-only=ON"));
-        assert.deepEqual(readOnly, ["db002", "db003"]);
+        assert.deepEqual(readOnly, ["db001", "db002", "db003"]);
     });
 
     test("root password in the environment is secret-marked", () => {
@@ -349,7 +349,7 @@ describe("flavors and versions", () => {
                     "--log-slave-updates=ON",
                     `--report-host=${m}`,
                     "--event-scheduler=ON",
-                    ...(m === "db001" ? [] : ["--read-only=ON"]),
+                    "--read-only=ON",
                     ...TLS_FLAGS,
                 ]),
             );

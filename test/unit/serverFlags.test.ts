@@ -50,7 +50,7 @@ function flagMap(flavor: Flavor, version: string, member: MemberSettings): Map<s
 }
 
 describe("serverFlags: MySQL and Percona", () => {
-    test("percona 5.7.30 source (the runbook): binlog, ROW, log-slave-updates, GTIDs on, report-host, no read-only", () => {
+    test("percona 5.7.30 source (the runbook): binlog, ROW, log-slave-updates, GTIDs on, report-host, read-only", () => {
         assert.deepEqual(
             Object.fromEntries(flagMap("percona", "5.7.30", SOURCE)),
             {
@@ -62,10 +62,11 @@ describe("serverFlags: MySQL and Percona", () => {
                 "event-scheduler": "ON",
                 "gtid-mode": "ON",
                 "enforce-gtid-consistency": "ON",
+                "read-only": "ON",
             },
         );
     });
-    test("percona 5.7.30 replica: the same plus read-only, and report-host is its own name", () => {
+    test("percona 5.7.30 replica: the same, report-host and server-id its own", () => {
         const flags = flagMap("percona", "5.7.30", REPLICA);
         assert.equal(flags.get("read-only"), "ON");
         assert.equal(flags.get("report-host"), "db002");
@@ -114,7 +115,7 @@ describe("serverFlags: MariaDB", () => {
     }
 });
 
-describe("serverFlags: read-only", () => {
+describe("serverFlags: read-only, whatever the role", () => {
     const cases: Array<[Flavor, string]> = [
         ["percona", "5.7.30"],
         ["mysql", "8.0.36"],
@@ -122,9 +123,13 @@ describe("serverFlags: read-only", () => {
         ["mariadb", "11.4"],
     ];
     for (const [flavor, version] of cases) {
-        test(`${flavor} ${version}: read-only only on replicas, never super-read-only as a startup flag`, () => {
-            assert.equal(flagMap(flavor, version, SOURCE).has("read-only"), false);
+        // A member's role is the provider's to set at run time: a flag that followed it would change the container's
+        // command, and so replace the container, at every switchover and failover (on a lost host: impossible).
+        test(`${flavor} ${version}: every member starts read-only, source and replica alike; never super-read-only as a startup flag`, () => {
+            assert.equal(flagMap(flavor, version, SOURCE).get("read-only"), "ON");
             assert.equal(flagMap(flavor, version, REPLICA).get("read-only"), "ON");
+            const sameMember = { ...REPLICA, role: "source" as const };
+            assert.deepEqual(serverFlags(flavor, v(version), sameMember), serverFlags(flavor, v(version), REPLICA), "the role changes no flag");
             for (const member of [SOURCE, REPLICA]) {
                 const all = serverFlags(flavor, v(version), member).join(" ");
                 assert.doesNotMatch(all, /super[-_]read[-_]only/);
