@@ -47,15 +47,18 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
         replicas.map(async (replica) => {
             // The address this replica's channel dials: the alias on one host, the source host's address across hosts.
             const wanted = channelAddress(inputs.source, replica.endpoint);
-            const threads = await readThreads(replica);
-            // Already replicating from this source: its IO thread is past anything purged.
-            if (threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) return { replica, verdict: judgeSeed(noSeed(replica, source)) };
-            // Independent reads, at once (a seed's fixed cost starts here).
-            const [missing, schemas, note] = await Promise.all([
-                purgedAndMissing(replica, source),
-                query<{ name: string }>(replica.session, LIST_SCHEMAS),
+            // The note of an unfinished copy wins over running threads: a server starts a configured channel by itself
+            // when it restarts, so a replica cut short mid-copy may replicate, on whatever part of the copy it holds.
+            const [threads, note] = await Promise.all([
+                readThreads(replica),
                 query(replica.session, SEED_NOTE_EXISTS).then(async (table) => (table.length > 0 ? query(replica.session, SEED_NOTE_READ) : [])),
             ]);
+            // Already replicating from this source: its IO thread is past anything purged.
+            if (note.length === 0 && threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) {
+                return { replica, verdict: judgeSeed(noSeed(replica, source)) };
+            }
+            // Independent reads, at once (a seed's fixed cost starts here).
+            const [missing, schemas] = await Promise.all([purgedAndMissing(replica, source), query<{ name: string }>(replica.session, LIST_SCHEMAS)]);
             const facts = {
                 replica: replica.endpoint.name,
                 source: source.endpoint.name,
@@ -111,7 +114,8 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
 /**
  * Seeds every replica given, in parallel, each stage with `deadlineSeconds` of its own. Returns when each was
  * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again. A copy
- * (dump) also sets the replica's channel (attach.ts channelChange), not started: attach then only starts it.
+ * (dump) also sets the replica's channel (attach.ts channelChange) once its note is gone, not started: attach then
+ * only starts it.
  */
 export async function seedReplicas(
     seeds: PlannedSeed[],

@@ -10,7 +10,8 @@
  *    makes its triggers (after the rows: they must not fire on the copy).
  * 3. Alongside, on a loader of its own: the replica's own history wiped and the copy's position declared applied,
  *    every schema, routines, events (off on the replica), and views once every table exists.
- * 4. The note removed, last: a replica without it holds a finished copy.
+ * 4. The note removed: a replica without it holds a finished copy. Then, never before, the replica's channel set
+ *    (not started: attach.ts starts it), since a server starts a configured channel by itself when it restarts.
  * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
  *
  * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
@@ -83,7 +84,7 @@ export interface DumpContext {
     inputs: ReplicationInputs;
     /** Seconds each stage (prepare + snapshot + definitions, tables + rows + objects + position, the note) may take. */
     stageSeconds: number;
-    /** The CHANGE statement attach.ts would run (channelChange): run while the rows are copied, off the attach's path. */
+    /** The CHANGE statement attach.ts would run (channelChange): run in the round trip that removes the note, not started. */
     channel?: string;
     log: (line: string) => void;
 }
@@ -225,12 +226,9 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                     await copy.tablesCreated.reached;
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
                 })),
-                // On a loader of their own: the replica's channel set (not started: the attach after the seed starts
-                // it), then, once the schemas exist, routines and events (they need no table) and the router's check
-                // account (see makeRouterCheckAccount).
+                // On a loader of their own, once the schemas exist: routines and events (they need no table) and the
+                // router's check account (see makeRouterCheckAccount).
                 stopOnFailure((async () => {
-                    await copy.firstTablesCreated.reached;
-                    if (ctx.channel) await query(routinesLoader.member.session, ctx.channel);
                     await schemasMade;
                     await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica);
                     await makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs);
@@ -241,11 +239,14 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
             throw error;
         }
 
-        stage("every row and trigger copied, the copy's position declared; removing the note of the copy");
+        stage("every row and trigger copied, the copy's position declared; removing the note of the copy, then setting the channel");
         // Triggers of a table not copied (none but in an unusual provider schema) after every row.
         await copyProgrammes(programmes.filter((p) => p.kind === "TRIGGER" && !copy.triggersMade.has(p)), loader, replica);
-        // The loader's binlog is off (SEED_LOAD_SESSION). Last: a replica without the note holds a finished copy.
-        await query(loader.member.session, SEED_NOTE_REMOVE);
+        // The loader's binlog is off (SEED_LOAD_SESSION). A replica without the note holds a finished copy. The channel
+        // comes after it, never before: a server starts a configured channel by itself when it starts (a restart by
+        // its container's policy, an OOM kill), and a channel set while the rows were copied replicated on a half copy.
+        // Cut between the two, the next run finds a finished copy with no channel and attaches it.
+        await queryMany(loader.member.session, [SEED_NOTE_REMOVE, ...(ctx.channel ? [ctx.channel] : [])]);
         return { position, ...counts, tables: tables.length };
     } finally {
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
@@ -324,18 +325,22 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
     return { position, schemas, tables, programmes };
 }
 
-/** Binlog off: forget the channel, write the note, drop whatever a previous copy (or with reseed, the user) left. */
+/**
+ * Binlog off: write the note, forget the channel, drop whatever a previous copy (or with reseed, the user) left. The
+ * note comes first: from then on the replica counts as an unfinished copy, whatever else a cut leaves behind.
+ */
 async function prepareReplica(replica: Member, loader: Promise<Member>, sourceName: string): Promise<void> {
-    const threads = await readThreads(replica);
+    // On a loader, whose binlog is off (SEED_LOAD_SESSION).
+    const [threads, schemas] = await Promise.all([
+        readThreads(replica),
+        loader.then((l) => queryMany(l.session, [...seedNoteWrite(sourceName), LIST_SCHEMAS])).then((results) => results[results.length - 1].map((s) => String(s.name))),
+    ]);
     if (threads.configured) {
         await query(replica.session, replica.dialect.stop);
         await query(replica.session, replica.dialect.resetReplicaAll);
     }
-    const statements = [...seedNoteWrite(sourceName)];
-    const schemas = (await query<{ name: string }>(replica.session, LIST_SCHEMAS)).map((s) => String(s.name));
-    for (const db of schemas) if (!SYSTEM_SCHEMAS.includes(db.toLowerCase())) statements.push(dropSchema(db));
-    // One round trip on a loader, whose binlog is off (SEED_LOAD_SESSION).
-    await queryMany((await loader).session, statements);
+    const drops = schemas.filter((db) => !SYSTEM_SCHEMAS.includes(db.toLowerCase())).map(dropSchema);
+    if (drops.length > 0) await queryMany((await loader).session, drops);
 }
 
 /** SHOW CREATE DATABASE's statement, made to do nothing when the schema exists. */
