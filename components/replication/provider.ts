@@ -26,7 +26,7 @@ import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type Conve
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
-import { planSeeds, seedReplicas } from "./seed";
+import { planSeeds, refuseUnfinishedCopyAsSource, seedReplicas } from "./seed";
 import { finishInterruptedClone } from "./seedClone";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
@@ -118,6 +118,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     let previousOutsideSet: Member | undefined;
     try {
         refuseUnusableInputs(inputs, members);
+        await refuseUnfinishedCopyAsSource(source);
         // verify: every connection above already proved that the member presents the stack's certificate.
         const tls = inputs.tls === "on" || inputs.tls === "verify" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
         const verify = channelFiles(inputs);

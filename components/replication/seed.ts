@@ -49,12 +49,9 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
             const wanted = channelAddress(inputs.source, replica.endpoint);
             // The note of an unfinished copy wins over running threads: a server starts a configured channel by itself
             // when it restarts, so a replica cut short mid-copy may replicate, on whatever part of the copy it holds.
-            const [threads, note] = await Promise.all([
-                readThreads(replica),
-                query(replica.session, SEED_NOTE_EXISTS).then(async (table) => (table.length > 0 ? query(replica.session, SEED_NOTE_READ) : [])),
-            ]);
+            const [threads, unfinishedSeed] = await Promise.all([readThreads(replica), holdsUnfinishedCopy(replica)]);
             // Already replicating from this source: its IO thread is past anything purged.
-            if (note.length === 0 && threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) {
+            if (!unfinishedSeed && threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) {
                 return { replica, verdict: judgeSeed(noSeed(replica, source)) };
             }
             // Independent reads, at once (a seed's fixed cost starts here).
@@ -64,7 +61,7 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
                 source: source.endpoint.name,
                 missing,
                 userSchemas: schemas.map((s) => String(s.name)).filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
-                unfinishedSeed: note.length > 0,
+                unfinishedSeed,
                 reseed: (inputs.reseed ?? []).includes(replica.endpoint.name),
                 method: inputs.seedMethod ?? "auto",
                 cloneCapable: cloneCapable(replica, source),
@@ -79,6 +76,28 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
         seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
         return [{ replica, method: verdict.method }];
     });
+}
+
+/**
+ * The member holds the provider's note of a copy that did not finish: its data is part of a copy, whatever its GTIDs
+ * say (the copy declares its position while the rows are still coming in).
+ */
+export async function holdsUnfinishedCopy(member: Member): Promise<boolean> {
+    if ((await query(member.session, SEED_NOTE_EXISTS)).length === 0) return false;
+    return (await query(member.session, SEED_NOTE_READ)).length > 0;
+}
+
+/**
+ * Throws when the declared source holds an unfinished copy: promoted, a half copy would serve its missing rows as
+ * gone (its GTIDs claim the copy's whole position). Read-only; before anything is written.
+ */
+export async function refuseUnfinishedCopyAsSource(source: Member): Promise<void> {
+    if (!(await holdsUnfinishedCopy(source))) return;
+    throw new Error(
+        `${source.endpoint.name} holds an unfinished copy (a seed of it was cut short: it has only part of the data), so it cannot be ` +
+            `the source. Declare as source a member that holds the data; kept a replica, ${source.endpoint.name} is copied again by ` +
+            "the next run. Nothing was changed.",
+    );
 }
 
 /** Both ends have the clone plugin (MySQL 8.0.17+). */
@@ -157,7 +176,9 @@ export async function seedReplicas(
         }),
     );
     const failures = results.flatMap((r, i) =>
-        r.status === "rejected" ? [`${seeds[i].replica.endpoint.name}: the seed did not finish (the next run copies it again): ${(r.reason as Error).message ?? r.reason}`] : [],
+        r.status === "rejected"
+            ? [`${seeds[i].replica.endpoint.name}: the seed did not finish (the next run copies it again, or attaches it if the copy itself was complete): ${(r.reason as Error).message ?? r.reason}`]
+            : [],
     );
     if (failures.length > 0) throw new Error(failures.join("\n"));
     return records;

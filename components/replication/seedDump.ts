@@ -174,11 +174,12 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         opened.push(session);
         return session;
     };
+    let connecting: Array<Promise<Member & { maxPacket: number }>> | undefined;
     try {
         stage("preparing the replica; alongside, opening a consistent snapshot of the source and reading its definitions");
         // One loader per worker, and two more: one prepares the replica, then makes the schemas, the small tables and the
         // views; the other routines and events.
-        const connecting = Array.from({ length: WORKERS + 2 }, async () => {
+        connecting = Array.from({ length: WORKERS + 2 }, async () => {
             const loader = await another(replica);
             const [, [packet]] = await queryMany(loader.session, [...SEED_LOAD_SESSION, "SELECT @@GLOBAL.max_allowed_packet AS m"]);
             return Object.assign(loader, { maxPacket: Number(packet.m) });
@@ -217,22 +218,22 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                 queryMany(loader.member.session, [...declareSeedPosition(replica.dialect, position), ...schemas.map((s) => s.create)]),
             );
             schemasMade.catch(() => undefined);
+            // On a loader of their own, once the schemas exist: routines and events (the server does not resolve what
+            // their bodies name when they are made, so they need no table).
+            const routinesMade = schemasMade.then(() => copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica));
+            routinesMade.catch(() => undefined);
             [counts] = await allSettled<[{ rows: number; bytes: number }, void, void, void]>([
                 stopOnFailure(copy.load(workers)),
                 reading,
                 stopOnFailure(schemasMade.then(async () => {
-                    // The tables no loader has reached yet (smallest first), then views once every table is there.
+                    // The tables no loader has reached yet (smallest first), then views once every table and routine is
+                    // there: a view is checked when it is made, and it may call a stored function.
                     await copy.createRemaining(loader.member, new Set(schemas.map((s) => s.name)));
-                    await copy.tablesCreated.reached;
+                    await Promise.all([copy.tablesCreated.reached, routinesMade]);
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
                 })),
-                // On a loader of their own, once the schemas exist: routines and events (they need no table) and the
-                // router's check account (see makeRouterCheckAccount).
-                stopOnFailure((async () => {
-                    await schemasMade;
-                    await copyProgrammes(programmes.filter((p) => p.kind !== "TRIGGER" && p.kind !== "VIEW"), routinesLoader, replica);
-                    await makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs);
-                })()),
+                // Then the router's check account on the routines' loader (see makeRouterCheckAccount).
+                stopOnFailure(routinesMade.then(() => makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs))),
             ]);
         } catch (error) {
             copy.abort(error as Error);
@@ -249,6 +250,8 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         await queryMany(loader.member.session, [SEED_NOTE_REMOVE, ...(ctx.channel ? [ctx.channel] : [])]);
         return { position, ...counts, tables: tables.length };
     } finally {
+        // Loaders still connecting when the copy failed early are closed too, once connected.
+        if (connecting) await Promise.allSettled(connecting);
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
         for (const m of opened) void closeQuietly(m.session);
     }
