@@ -6,6 +6,8 @@ import {
     compareWithSourceGtids,
     dialectFor,
     identifyServer,
+    SEED_NOTE_EXISTS,
+    SEED_NOTE_READ,
     SYSTEM_SCHEMAS,
     type Dialect,
     type ServerIdentity,
@@ -75,6 +77,15 @@ export async function readThreads(member: Member): Promise<ReplicaThreads> {
 
 export async function isReadOnly(member: Member): Promise<boolean> {
     return Number(await scalar(member.session, "SELECT @@GLOBAL.read_only")) === 1;
+}
+
+/**
+ * The member holds the provider's note of a copy that did not finish (seedDump.ts): its data is part of a copy,
+ * whatever its GTIDs say (the copy declares its position while the rows are still coming in).
+ */
+export async function holdsUnfinishedCopy(member: Member): Promise<boolean> {
+    if ((await query(member.session, SEED_NOTE_EXISTS)).length === 0) return false;
+    return (await query(member.session, SEED_NOTE_READ)).length > 0;
 }
 
 /** The member's executed transactions, in its flavor's notation (MySQL gtid_executed, MariaDB gtid_binlog_state). */

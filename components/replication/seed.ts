@@ -17,14 +17,12 @@ import {
     MARIA_REPLICA_POSITIONS,
     makeReadOnly,
     purgedMissing,
-    SEED_NOTE_EXISTS,
-    SEED_NOTE_READ,
     SHOW_BINARY_LOGS,
     SYSTEM_SCHEMAS,
 } from "./dialect";
 import { channelChange } from "./attach";
 import { mariaSharedPosition } from "./gtid";
-import { readThreads, type Member } from "./members";
+import { holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
 import { seedByClone } from "./seedClone";
 import { seedByDump } from "./seedDump";
@@ -79,24 +77,17 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
 }
 
 /**
- * The member holds the provider's note of a copy that did not finish: its data is part of a copy, whatever its GTIDs
- * say (the copy declares its position while the rows are still coming in).
- */
-export async function holdsUnfinishedCopy(member: Member): Promise<boolean> {
-    if ((await query(member.session, SEED_NOTE_EXISTS)).length === 0) return false;
-    return (await query(member.session, SEED_NOTE_READ)).length > 0;
-}
-
-/**
  * Throws when the declared source holds an unfinished copy: promoted, a half copy would serve its missing rows as
  * gone (its GTIDs claim the copy's whole position). Read-only; before anything is written.
  */
 export async function refuseUnfinishedCopyAsSource(source: Member): Promise<void> {
     if (!(await holdsUnfinishedCopy(source))) return;
+    const name = source.endpoint.name;
     throw new Error(
-        `${source.endpoint.name} holds an unfinished copy (a seed of it was cut short: it has only part of the data), so it cannot be ` +
-            `the source. Declare as source a member that holds the data; kept a replica, ${source.endpoint.name} is copied again by ` +
-            "the next run. Nothing was changed.",
+        `${name} holds an unfinished copy (a seed of it was cut short: the provider's note in replicaset_probe.seed_in_progress), ` +
+            `so it may have only part of the data and cannot be the source. Declare as source a member that holds the data; kept ` +
+            `a replica, ${name} is copied again by the next run. Nothing was changed. If no other member holds the data and you ` +
+            `have checked that ${name} holds all of it, run DELETE FROM replicaset_probe.seed_in_progress on ${name}, then run again.`,
     );
 }
 
