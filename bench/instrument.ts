@@ -7,6 +7,7 @@
  * - tracing: every connect and statement with its start time and duration, to see where create's time goes.
  */
 import * as net from "node:net";
+import { performance } from "node:perf_hooks";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mysqlPromise = require("mysql2/promise") as Record<string, unknown>;
@@ -16,7 +17,7 @@ const mysqlCallback = require("mysql2") as Record<string, unknown>;
 type AnyFn = (...args: unknown[]) => unknown;
 
 export interface TraceEntry {
-    /** ms since the trace started. */
+    /** ms since the trace started (high-resolution clock). */
     at: number;
     ms: number;
     port: number;
@@ -55,20 +56,22 @@ export async function countConnections<T>(fn: () => Promise<T>): Promise<{ value
 /** Records every connection the provider opens and every statement it runs while `fn` runs. */
 export async function traceStatements<T>(fn: () => Promise<T>): Promise<{ value: T; trace: TraceEntry[] }> {
     const trace: TraceEntry[] = [];
-    const started = Date.now();
+    const started = performance.now();
     const original = mysqlPromise.createConnection as (options: { port: number }) => Promise<{ query: AnyFn }>;
     mysqlPromise.createConnection = async (options: { port: number }) => {
-        const t = Date.now();
+        const t = performance.now();
         const connection = await original(options);
-        trace.push({ at: t - started, ms: Date.now() - t, port: options.port, what: "(connect)" });
+        trace.push({ at: t - started, ms: performance.now() - t, port: options.port, what: "(connect)" });
         const query = connection.query.bind(connection) as AnyFn;
         connection.query = async (sql: unknown, ...rest: unknown[]) => {
-            const t1 = Date.now();
+            const t1 = performance.now();
             try {
                 return await query(sql, ...rest);
             } finally {
-                const text = String(sql).replace(/PASSWORD\s*=\s*'[^']*'|IDENTIFIED BY '[^']*'/gi, (m) => m.replace(/'[^']*'$/, "'***'"));
-                trace.push({ at: t1 - started, ms: Date.now() - t1, port: options.port, what: text });
+                // The provider passes { sql, timeout }.
+                const statement = typeof sql === "object" && sql !== null && "sql" in sql ? (sql as { sql: unknown }).sql : sql;
+                const text = String(statement).replace(/PASSWORD\s*=\s*'[^']*'|IDENTIFIED BY '[^']*'/gi, (m) => m.replace(/'[^']*'$/, "'***'"));
+                trace.push({ at: t1 - started, ms: performance.now() - t1, port: options.port, what: text });
             }
         };
         return connection;

@@ -8,6 +8,7 @@
  *   npm run bench -- --profile 8         no benchmark: one traced provider create at N = 8, statement by statement
  *   npm run bench -- --out /tmp/r.md     write the results elsewhere
  *   npm run bench -- --seed-only         only the seed benchmark (bench/seed.ts), to stdout
+ *   npm run bench -- --seed-profile      no benchmark: one traced update that seeds a replica, statement by statement
  *
  * Every timed run gets fresh servers (started, and torn down, outside the timing); the two methods alternate
  * which goes first from one size to the next, so drift in the machine's load falls on both.
@@ -21,7 +22,7 @@ import { startCluster, runbookSpecs, type MariaCluster, type MariaServer } from 
 import { countConnections, traceStatements } from "./instrument";
 import { describeMachine, finishMachine, median, renderMarkdown, type CreateRow, type DiffCount, type FailoverRow, type ReadRow } from "./report";
 import { runbookByHand } from "./runbook";
-import { benchSeed, renderSeed } from "./seed";
+import { benchSeed, profileSeed, renderSeed } from "./seed";
 
 const ROOT_PASSWORD = "root-secret";
 const REPLICATION_PASSWORD = "repl-secret";
@@ -36,6 +37,7 @@ interface Args {
     profile?: number;
     out: string;
     seedOnly?: boolean;
+    seedProfile?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -57,6 +59,9 @@ function parseArgs(argv: string[]): Args {
                 break;
             case "--seed-only":
                 args.seedOnly = true;
+                break;
+            case "--seed-profile":
+                args.seedProfile = true;
                 break;
             case "--out":
                 args.out = value;
@@ -229,7 +234,7 @@ async function profile(n: number): Promise<void> {
         const { trace } = await traceStatements(() => replicationProvider.create!(providerInputs(cluster)));
         const total = performance.now() - started;
         for (const e of trace) {
-            process.stdout.write(`${String(e.at).padStart(6)} +${String(e.ms).padStart(4)} ms  ${(names.get(e.port) ?? e.port).toString().padEnd(6)} ${e.what.slice(0, 110)}\n`);
+            process.stdout.write(`${e.at.toFixed(1).padStart(8)} +${e.ms.toFixed(1).padStart(6)} ms  ${(names.get(e.port) ?? e.port).toString().padEnd(6)} ${e.what.slice(0, 110)}\n`);
         }
         const byStatement = new Map<string, { count: number; ms: number; max: number }>();
         for (const e of trace) {
@@ -240,7 +245,7 @@ async function profile(n: number): Promise<void> {
         process.stdout.write(`\ncreate at N = ${n}: ${total.toFixed(0)} ms, ${trace.length} connects + statements\n`);
         process.stdout.write("statement (normalised)                                        count  sum ms  max ms\n");
         for (const [key, s] of [...byStatement].sort((a, b) => b[1].max - a[1].max)) {
-            process.stdout.write(`${key.padEnd(62)} ${String(s.count).padStart(5)} ${String(s.ms).padStart(7)} ${String(s.max).padStart(7)}\n`);
+            process.stdout.write(`${key.padEnd(62)} ${String(s.count).padStart(5)} ${s.ms.toFixed(1).padStart(7)} ${s.max.toFixed(1).padStart(7)}\n`);
         }
     } finally {
         await discard(cluster);
@@ -332,6 +337,7 @@ async function bench(args: Args): Promise<void> {
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
     if (args.profile !== undefined) await profile(args.profile);
+    else if (args.seedProfile) await profileSeed(ROOT_PASSWORD, REPLICATION_PASSWORD);
     else if (args.seedOnly) process.stdout.write(`${renderSeed(await benchSeed(args.reps, ROOT_PASSWORD, REPLICATION_PASSWORD, progress), median).join("\n")}\n`);
     else await bench(args);
 }

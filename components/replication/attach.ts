@@ -39,6 +39,26 @@ export interface AttachOptions {
     /** Accounts to drop on this replica (binlog off) while it is writable for the provider. */
     dropAccounts: Array<{ user: string; host: string }>;
     deadline: number;
+    /**
+     * This run's seed (seedDump.ts) already set the channel with channelChange's statement for these very inputs, while
+     * the rows were copied: the attach starts it without the CHANGE (5-40 ms of the replica's time, on the bench).
+     */
+    channelSet?: boolean;
+}
+
+/** The CHANGE statement pointing a replica at the source: the one attach runs, and a seed runs ahead of it. */
+export function channelChange(replica: Member, inputs: ReplicationInputs, tls: boolean, verify?: ChannelTlsFiles): string {
+    // The source's alias on a shared host, else its host's address and published port (route.ts).
+    const target = channelTarget(inputs.source, replica.endpoint);
+    return changeSource(replica.dialect, {
+        host: target.host,
+        port: target.port,
+        user: inputs.replicationUser,
+        password: inputs.replicationPassword,
+        connectRetrySeconds: inputs.connectRetrySeconds,
+        tls,
+        verify,
+    });
 }
 
 function refusal(replica: Member, sourceName: string, verdict: Extract<HistoryVerdict, { action: "refuse" }>): Error {
@@ -69,8 +89,6 @@ export async function attachReplica(replica: Member, source: Member, inputs: Rep
 
 /** The writes of an attach, checked first; `guard.lowered` says whether super_read_only was lowered. */
 async function converge(replica: Member, source: Member, inputs: ReplicationInputs, options: AttachOptions, guard: { lowered: boolean }): Promise<void> {
-    // The source's alias on a shared host, else its host's address and published port (route.ts).
-    const target = channelTarget(inputs.source, replica.endpoint);
     const wanted = channelAddress(inputs.source, replica.endpoint);
     const before = await readThreads(replica);
     const pendingReset = await readPendingReset(replica);
@@ -90,13 +108,16 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
         guard.lowered = true;
         await query(replica.session, "SET GLOBAL super_read_only = OFF");
     }
-    // Stop before reading what to keep: an applier still running would add to the history after the read.
-    if (before.configured) await query(replica.session, replica.dialect.stop);
+    // Stop before reading what to keep: an applier still running would add to the history after the read. A channel
+    // with both threads stopped (one this run's seed set) has nothing to stop.
+    const running = before.configured && (before.ioState !== "No" || before.sqlRunning);
+    if (running) await query(replica.session, replica.dialect.stop);
     if (pendingReset !== undefined) {
         // A previous run stopped between RESET MASTER and declaring what the replica had applied.
         for (const statement of resumeInterruptedReset(replica.dialect, pendingReset, await executedSet(replica))) await query(replica.session, statement);
     }
-    const history = await readHistory(replica, source);
+    // Read again after the stop and an interrupted reset's resumption; with neither, nothing could have changed it.
+    const history = running || pendingReset !== undefined ? await readHistory(replica, source) : first;
     const verdict = judgeHistory(history);
     if (verdict.action === "refuse") {
         if (before.configured && before.ioRunning && before.sqlRunning) await query(replica.session, replica.dialect.start);
@@ -106,18 +127,7 @@ async function converge(replica: Member, source: Member, inputs: ReplicationInpu
     for (const { user, host } of options.dropAccounts) {
         for (const statement of dropReplicationAccount(user, host)) await query(replica.session, statement);
     }
-    await query(
-        replica.session,
-        changeSource(replica.dialect, {
-            host: target.host,
-            port: target.port,
-            user: inputs.replicationUser,
-            password: inputs.replicationPassword,
-            connectRetrySeconds: inputs.connectRetrySeconds,
-            tls: options.tls,
-            verify: options.verify,
-        }),
-    );
+    if (!options.channelSet) await query(replica.session, channelChange(replica, inputs, options.tls, options.verify));
     await query(replica.session, replica.dialect.start);
 }
 
@@ -167,6 +177,10 @@ export async function waitForThreads(replica: Member, deadline: number): Promise
             return undefined;
         },
         () => (last ? `IO=${last.ioState} SQL=${last.sqlRunning ? "Yes" : "No"} ${last.lastIoError || last.lastSqlError}`.trim() : "no status read"),
+        // Right after START, the IO thread connects within milliseconds (it was still connecting at the first read in
+        // most runs): a first pause of 20 ms cost most of that wait. 2 ms, growing 1.6× a time, reads the status
+        // about five more times in the first 20 ms.
+        2,
     );
 }
 

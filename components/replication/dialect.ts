@@ -589,12 +589,17 @@ export const LIST_SCHEMAS = "SELECT SCHEMA_NAME AS name FROM information_schema.
 
 /**
  * The provider's note on a replica that a seed is under way (binlog off, never replicated): a replica that
- * holds it holds the provider's own unfinished copy, which the next run throws away and copies again.
+ * holds it holds the provider's own unfinished copy, which the next run throws away and copies again. The note is
+ * the row; a finished copy deletes it and keeps the (empty) table: a DELETE commits in a millisecond where the
+ * DROP TABLE it replaced, a DDL, took 5-30 ms at the end of every seed. Versions before kept no table: both read
+ * the same (no table, or no row: no seed under way).
  */
 const SEED_NOTE = "`replicaset_probe`.`seed_in_progress`";
 export const SEED_NOTE_TABLE = "seed_in_progress";
 export const SEED_NOTE_EXISTS =
     "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'";
+/** Read only where SEED_NOTE_EXISTS found the table. */
+export const SEED_NOTE_READ = `SELECT source FROM ${SEED_NOTE} WHERE id = 1`;
 export function seedNoteWrite(sourceName: string): string[] {
     return [
         "CREATE DATABASE IF NOT EXISTS `replicaset_probe`",
@@ -603,7 +608,7 @@ export function seedNoteWrite(sourceName: string): string[] {
         `REPLACE INTO ${SEED_NOTE} (id, source) VALUES (1, ${SqlString.escape(sourceName)})`,
     ];
 }
-export const SEED_NOTE_DROP = `DROP TABLE IF EXISTS ${SEED_NOTE}`;
+export const SEED_NOTE_REMOVE = `DELETE FROM ${SEED_NOTE} WHERE id = 1`;
 
 /**
  * The replica session that loads a copy: binlog off (no transaction of the replica's own), no foreign-key or
@@ -616,26 +621,43 @@ export const SEED_LOAD_SESSION = [
         "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
 ];
 
-/** The source session that reads a copy: UTC (TIMESTAMP values as stored), one snapshot for every read. */
-export const SEED_READ_SESSION = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
-
 /**
- * The consistent point: with every commit blocked (FLUSH TABLES WITH READ LOCK), each reader opens its snapshot
- * and the executed GTIDs are read; then the lock is released. mydumper's technique: the readers see one point
- * in time, which the GTID set describes exactly (MySQL gtid_executed; MariaDB gtid_binlog_pos). Holding the
- * lock takes milliseconds; it waits for running statements to end first.
+ * The copy's consistent point, opened by its one reader in one round trip: UTC (TIMESTAMP values as stored), a
+ * REPEATABLE READ snapshot that every read of the copy then sees, and the GTID position that names it exactly.
+ * `position` is the index of the statement whose one row's `pos` is that position.
+ * - MariaDB: the binary log's coordinates at the snapshot (binlog_snapshot_file / _position, kept by START TRANSACTION
+ *   WITH CONSISTENT SNAPSHOT through group commit), turned into a GTID position by BINLOG_GTID_POS: no lock on the
+ *   source at all, as mariadb-dump --single-transaction --master-data --gtid does (KB "Enhancements for START
+ *   TRANSACTION WITH CONSISTENT SNAPSHOT"). BINLOG_GTID_POS reads the current binlog up to that point.
+ * - MySQL (no such status): commits blocked by FLUSH TABLES WITH READ LOCK while the snapshot opens and
+ *   gtid_executed is read, then UNLOCK TABLES, on the same connection, as mysqldump --single-transaction does (the
+ *   lock is not released by START TRANSACTION). It waits for running statements first, then is held for milliseconds.
  */
-export const SNAPSHOT_LOCK = "FLUSH TABLES WITH READ LOCK";
-export const SNAPSHOT_OPEN = "START TRANSACTION WITH CONSISTENT SNAPSHOT";
-export const SNAPSHOT_UNLOCK = "UNLOCK TABLES";
-export function snapshotPosition(dialect: Dialect): string {
-    return dialect.name === "mariadb" ? "SELECT @@GLOBAL.gtid_binlog_pos AS pos" : "SELECT @@GLOBAL.gtid_executed AS pos";
+export function openSnapshot(dialect: Dialect): { statements: string[]; position: number } {
+    const session = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
+    if (dialect.name === "mariadb") {
+        const status = (name: string) => `(SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = '${name}')`;
+        return {
+            statements: [...session, "START TRANSACTION WITH CONSISTENT SNAPSHOT", `SELECT BINLOG_GTID_POS(${status("BINLOG_SNAPSHOT_FILE")}, ${status("BINLOG_SNAPSHOT_POSITION")}) AS pos`],
+            position: 3,
+        };
+    }
+    return {
+        statements: [...session, "FLUSH TABLES WITH READ LOCK", "START TRANSACTION WITH CONSISTENT SNAPSHOT", "SELECT @@GLOBAL.gtid_executed AS pos", "UNLOCK TABLES"],
+        position: 4,
+    };
 }
 
-/** Tables and views of the copied schemas, with the server's size estimates (for progress only). */
+/**
+ * Tables and views of the copied schemas, largest first by the server's estimates (the copy's order; TABLE_ROWS also
+ * for progress). DATA_LENGTH lags a bulk load (seen on MariaDB 10.11/11.8 right after 5 000 rows: 16 KiB, as for one
+ * row) while MariaDB's TABLE_ROWS follows every insert, so a table counts at least 64 bytes a row. MySQL 8+ caches both
+ * (information_schema_stats_expiry): the order may be off there, which loaders that help each other make up for.
+ */
 export function listTables(schemas: string[]): string {
-    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type, TABLE_ROWS AS estRows, DATA_LENGTH AS estBytes " +
-        `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ORDER BY DATA_LENGTH DESC`;
+    return "SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, TABLE_TYPE AS type, TABLE_ROWS AS estRows " +
+        `FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (${schemas.map((s) => SqlString.escape(s)).join(", ")}) ` +
+        "ORDER BY GREATEST(IFNULL(DATA_LENGTH, 0), IFNULL(TABLE_ROWS, 0) * 64) DESC, TABLE_SCHEMA, TABLE_NAME";
 }
 
 /** The columns a copy writes: every stored, non-generated column (invisible ones included), in order, per table, with its type and character set. */
@@ -674,13 +696,15 @@ const BYTE_TYPES: readonly string[] = [
 
 /** Character columns (ENUM and SET take their values from the definition and travel as QUOTE()d text). */
 const TEXT_TYPES: readonly string[] = ["char", "varchar", "tinytext", "text", "mediumtext", "longtext"];
+/** Numbers whose text is a literal of the same value: integers and DECIMAL (not FLOAT/DOUBLE, not YEAR: '0000' is not 0). */
+const UNQUOTED_NUMBER_TYPES: readonly string[] = ["tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric"];
 /** Character sets that reach the session's utf8mb4 and come back unchanged. */
 const UTF8_CHARSETS: readonly string[] = ["utf8mb4", "utf8mb3", "utf8"];
 
 /**
  * One column as the SQL literal that writes its value back exactly, computed by the source server itself:
- * QUOTE() (NULL as NULL, strings escaped, numbers, dates and JSON as the server's own text in the session's
- * UTC), bytes as X'...', BIT as its number. The provider then only joins literals into INSERTs: no value is
+ * QUOTE() (NULL as NULL, strings escaped, FLOAT/DOUBLE, dates and JSON as the server's own text in the session's
+ * UTC), integers and DECIMAL as their digits, bytes as X'...', BIT as its number. The provider then only joins literals into INSERTs: no value is
  * converted or escaped in JavaScript (mysql2's own float parser is off in the last place for some values).
  */
 export function columnLiteral(column: { name: string; type: string; charset?: string | null }): string {
@@ -695,6 +719,9 @@ export function columnLiteral(column: { name: string; type: string; charset?: st
         return `IF(${id} IS NULL, 'NULL', CONCAT('_${charset} X''', HEX(${id}), ''''))`;
     }
     if (type === "bit") return `IFNULL(${id} + 0, 'NULL')`;
+    // Integers and DECIMAL as their own digits, unquoted: a numeric literal is the same value (DECIMAL up to its 65
+    // digits), and the replica parses it for less CPU than a quoted string it must convert (13-37 % of a load).
+    if (UNQUOTED_NUMBER_TYPES.includes(type)) return `IFNULL(${id}, 'NULL')`;
     // A FLOAT converts to text with 6 significant digits (16777216 as '16777200', 3.1415927 as '3.14159' on MySQL
     // 9.7 and MariaDB 10.11/11.8): read back, that is another float. Widened to DOUBLE first (+ 0e0, also on 5.7,
     // which has no CAST AS DOUBLE), its text has every digit of the float, which the replica rounds back exactly.
@@ -707,18 +734,25 @@ export function selectRows(db: string, table: string, columns: Array<{ name: str
     return `SELECT ${columns.map(columnLiteral).join(", ")} FROM ${qualified(db, table)}`;
 }
 
-/** One multi-row INSERT of rows read by selectRows: each value is already the literal the source wrote. */
-export function insertRows(db: string, table: string, columns: string[], rows: string[][]): string {
-    const values = rows.map((row) => `(${row.join(",")})`).join(",");
-    return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${values}`;
+/** One row read by selectRows as the tuple an INSERT lists: each value is already the literal the source wrote. */
+export function rowTuple(row: string[]): string {
+    return `(${row.join(",")})`;
 }
 
-/** Routines, triggers and events of the copied schemas: one list, then SHOW CREATE of each (with its sql_mode). */
+/** One multi-row INSERT of tuples made by rowTuple. */
+export function insertRows(db: string, table: string, columns: string[], tuples: string[]): string {
+    return `INSERT INTO ${qualified(db, table)} (${columns.map((c) => SqlString.escapeId(c)).join(", ")}) VALUES ${tuples.join(",")}`;
+}
+
+/**
+ * Routines, triggers (with their table, `tbl`) and events of the copied schemas: one list, then SHOW CREATE of each
+ * (with its sql_mode). Triggers of a table in their action order.
+ */
 export function listProgrammes(schemas: string[]): string {
     const inList = schemas.map((s) => SqlString.escape(s)).join(", ");
-    return `SELECT ROUTINE_SCHEMA AS db, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind, 1 AS ord, 0 AS sub FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${inList}) ` +
-        `UNION ALL SELECT TRIGGER_SCHEMA, TRIGGER_NAME, 'TRIGGER', 2, ACTION_ORDER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${inList}) ` +
-        `UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', 3, 0 FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${inList}) ` +
+    return `SELECT ROUTINE_SCHEMA AS db, ROUTINE_NAME AS name, ROUTINE_TYPE AS kind, NULL AS tbl, 1 AS ord, 0 AS sub FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT TRIGGER_SCHEMA, TRIGGER_NAME, 'TRIGGER', EVENT_OBJECT_TABLE, 2, ACTION_ORDER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN (${inList}) ` +
+        `UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', NULL, 3, 0 FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (${inList}) ` +
         "ORDER BY ord, db, sub, name";
 }
 export const showCreateRoutine = (db: string, type: string, name: string) =>

@@ -1,7 +1,7 @@
 /**
  * Failover step: the declared source changed and the previous source cannot be reached. Every reachable
- * replica first applies all it has received; the candidate must then hold every transaction any of them holds,
- * or the failover is refused naming the replica that is further ahead (nothing written anywhere). Only then is
+ * replica first applies all it has received; the candidate must then hold every transaction any of them holds
+ * (a replica holding an unfinished copy aside: its GTIDs claim rows it may lack), or the failover is refused naming the replica that is further ahead (nothing written anywhere). Only then is
  * the candidate detached from the dead source, ready to be made writable.
  *
  * The dead member is fenced: it is reported unhealthy until it returns, and when it does, it is made read-only
@@ -12,7 +12,7 @@ import { stoppedForGood } from "./attach";
 import { detachChannel } from "./detach";
 import { silenceHeartbeat } from "./heartbeat";
 import { makeReadOnly } from "./dialect";
-import { executedSet, readThreads, type Member } from "./members";
+import { executedSet, holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { missingOn } from "./switchover";
 import { query, scalar } from "./session";
 
@@ -50,6 +50,9 @@ export async function preflightFailover(
     await Promise.all([candidate, ...others].map((m) => applyEverythingReceived(m, deadline)));
     const givenUp = new Map<string, string>();
     for (const other of others) {
+        // A replica holding an unfinished copy has declared the copy's whole position while only part of its rows
+        // came in: its GTIDs are a claim, not data. It is copied again (from the new source) after the failover.
+        if (await holdsUnfinishedCopy(other)) continue;
         const missing = await missingOn(candidate, await executedSet(other));
         if (missing !== "") givenUp.set(other.endpoint.name, missing);
     }

@@ -6,12 +6,14 @@ import {
     compareWithSourceGtids,
     dialectFor,
     identifyServer,
+    SEED_NOTE_EXISTS,
+    SEED_NOTE_READ,
     SYSTEM_SCHEMAS,
     type Dialect,
     type ServerIdentity,
 } from "./dialect";
 import { mariaErrantGtids, formatMariaGtids, mariaSharedPosition, mergeMariaStates, mysqlGtidOrigins, type ReplicaHistory } from "./gtid";
-import { closeQuietly, connectWithin, describe, query, scalar, type Session } from "./session";
+import { closeQuietly, connectWithin, describe, query, scalar, type ConnectOptions, type Session } from "./session";
 import { defaultChannelRow, parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -41,6 +43,17 @@ export async function connectMember(endpoint: MemberEndpoint, inputs: Replicatio
     }
 }
 
+/**
+ * Another session to a member already connected and identified (the seed's readers and loaders): same endpoint,
+ * credentials and dialect, without identifying the server again.
+ */
+export async function connectAnother(member: Member, inputs: ReplicationInputs, deadline: number, options: ConnectOptions = {}): Promise<Member> {
+    const trustedCa = inputs.tls === "verify" && inputs.tlsCertificates ? inputs.tlsCertificates.ca : undefined;
+    const session = await connectWithin(member.endpoint, { user: inputs.rootUser, password: inputs.rootPassword, trustedCa }, deadline, options);
+    session.secrets.push(inputs.replicationPassword);
+    return { ...member, session };
+}
+
 export async function closeAll(members: Array<Member | undefined>): Promise<void> {
     await Promise.all(members.map((m) => closeQuietly(m?.session)));
 }
@@ -64,6 +77,15 @@ export async function readThreads(member: Member): Promise<ReplicaThreads> {
 
 export async function isReadOnly(member: Member): Promise<boolean> {
     return Number(await scalar(member.session, "SELECT @@GLOBAL.read_only")) === 1;
+}
+
+/**
+ * The member holds the provider's note of a copy that did not finish (seedDump.ts): its data is part of a copy,
+ * whatever its GTIDs say (the copy declares its position while the rows are still coming in).
+ */
+export async function holdsUnfinishedCopy(member: Member): Promise<boolean> {
+    if ((await query(member.session, SEED_NOTE_EXISTS)).length === 0) return false;
+    return (await query(member.session, SEED_NOTE_READ)).length > 0;
 }
 
 /** The member's executed transactions, in its flavor's notation (MySQL gtid_executed, MariaDB gtid_binlog_state). */

@@ -26,7 +26,7 @@ import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type Conve
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
-import { planSeeds, seedReplicas } from "./seed";
+import { planSeeds, refuseUnfinishedCopyAsSource, seedReplicas } from "./seed";
 import { finishInterruptedClone } from "./seedClone";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
@@ -118,6 +118,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     let previousOutsideSet: Member | undefined;
     try {
         refuseUnusableInputs(inputs, members);
+        await refuseUnfinishedCopyAsSource(source);
         // verify: every connection above already proved that the member presents the stack's certificate.
         const tls = inputs.tls === "on" || inputs.tls === "verify" ? true : inputs.tls === "off" ? false : await tlsAvailable(source);
         const verify = channelFiles(inputs);
@@ -170,37 +171,53 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         //    Replicas the source's binary logs can no longer bring up to date (purged) are judged here too: seeded
         //    below from a consistent copy, or refused (own schemas without reseed, seedMethod none).
         const judged = unfenced.filter((r) => !givenUp.has(r.endpoint.name));
-        const toSeed = await planSeeds(judged, source, inputs);
+        const seeds = await planSeeds(judged, source, inputs);
+        const toSeed = seeds.map((s) => s.replica);
         await preflightReplicas(judged.filter((r) => !toSeed.includes(r)), source);
 
         // 3. The source: writable, the replication account as declared (binlog off).
-        if (await isReadOnly(source)) {
-            // Every member starts read-only (serverFlags.ts): a new set's source, one that restarted since the last
-            // run, and a replica promoted to source are made writable here, for as long as the server runs.
-            for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
-        }
-        // One account per host pattern (members on several Docker hosts connect from several networks).
         const accountHosts = replicationAccountHosts(inputs);
-        for (const host of accountHosts) {
-            for (const statement of ensureReplicationAccount({
-                user: inputs.replicationUser,
-                host,
-                password: inputs.replicationPassword,
-                requireTls: tls,
-                requireCertificate: verify !== undefined,
-            })) {
-                await query(source.session, statement);
-            }
-        }
         const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || !accountHosts.includes(a.host));
-        for (const { user, host } of dropAccounts) {
-            for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
-        }
+        const prepareSource = async () => {
+            if (await isReadOnly(source)) {
+                // Every member starts read-only (serverFlags.ts): a new set's source, one that restarted since the
+                // last run, and a replica promoted to source are made writable here, for as long as the server runs.
+                for (const statement of makeWritable(source.dialect)) await query(source.session, statement);
+            }
+            // One account per host pattern (members on several Docker hosts connect from several networks).
+            for (const host of accountHosts) {
+                for (const statement of ensureReplicationAccount({
+                    user: inputs.replicationUser,
+                    host,
+                    password: inputs.replicationPassword,
+                    requireTls: tls,
+                    requireCertificate: verify !== undefined,
+                })) {
+                    await query(source.session, statement);
+                }
+            }
+            for (const { user, host } of dropAccounts) {
+                for (const statement of dropReplicationAccount(user, host)) await query(source.session, statement);
+            }
+        };
 
         // 3b. The seeds, in parallel, each stage with its own deadline; what follows gets a fresh one. A replica whose
-        //     clone ended before its last steps (seedClone.ts) gets them now.
+        //     clone ended before its last steps (seedClone.ts) gets them now. A copy (dump) only reads the source, on
+        //     sessions of its own: it runs while step 3 writes there. A clone writes its donor account on the source,
+        //     which must be writable first.
         await Promise.all(judged.filter((r) => !toSeed.includes(r)).map((r) => finishInterruptedClone(r, inputs)));
-        const seeded = { ...(options.seeded ?? {}), ...(await seedReplicas(toSeed, source, inputs, { tls, verify })) };
+        let seededNow: Awaited<ReturnType<typeof seedReplicas>>;
+        if (seeds.some((s) => s.method === "clone")) {
+            await prepareSource();
+            seededNow = await seedReplicas(seeds, source, inputs, { tls, verify });
+        } else {
+            // Both run to their end before either's failure is reported: nothing is left running on closed sessions.
+            const [prepared, copied] = await Promise.allSettled([prepareSource(), seedReplicas(seeds, source, inputs, { tls, verify })]);
+            if (prepared.status === "rejected") throw prepared.reason;
+            if (copied.status === "rejected") throw copied.reason;
+            seededNow = copied.value;
+        }
+        const seeded = { ...(options.seeded ?? {}), ...seededNow };
         if (toSeed.length > 0) {
             deadline = Math.max(deadline, deadlineOf(inputs));
             for (const member of members) member.session.deadline = deadline;
@@ -213,7 +230,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         if (previous || failedOver || options.rotateTls) replicas.forEach((r) => reconfigure.add(r.endpoint.name));
         const attached = await Promise.allSettled(
             replicas.map((r) =>
-                attachReplica(r, source, inputs, { tls, verify, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline }),
+                // A replica this run copied (dump) has its channel set already, for these very inputs (seed.ts).
+                attachReplica(r, source, inputs, { tls, verify, force: reconfigure.has(r.endpoint.name), dropAccounts, deadline, channelSet: seededNow[r.endpoint.name]?.by === "dump" }),
             ),
         );
         const keptFenced = new Map<string, string>();

@@ -17,39 +17,49 @@ import {
     MARIA_REPLICA_POSITIONS,
     makeReadOnly,
     purgedMissing,
-    SEED_NOTE_EXISTS,
     SHOW_BINARY_LOGS,
     SYSTEM_SCHEMAS,
 } from "./dialect";
+import { channelChange } from "./attach";
 import { mariaSharedPosition } from "./gtid";
-import { readThreads, type Member } from "./members";
+import { holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
 import { seedByClone } from "./seedClone";
 import { seedByDump } from "./seedDump";
-import { judgeSeed, mariaFurthest, mariaPurgedBeyond, methodFor, type SeedRecord } from "./seedPlan";
+import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
 import { cleanUp, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
 
 /** Where progress lines go. A test replaces `write` to read them; the engine's copy writes to stderr. */
 export const seedLog: { write: (line: string) => void } = { write: (line: string) => console.error(line) };
 
+/** A replica that needs a seed, and the method judgeSeed chose for it (the one decision seedReplicas follows). */
+export interface PlannedSeed {
+    replica: Member;
+    method: "clone" | "dump";
+}
+
 /** Read-only: the replicas that need a seed. Throws, naming every refused replica and why, before any write. */
-export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<Member[]> {
+export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<PlannedSeed[]> {
     const judged = await Promise.all(
         replicas.map(async (replica) => {
             // The address this replica's channel dials: the alias on one host, the source host's address across hosts.
             const wanted = channelAddress(inputs.source, replica.endpoint);
-            const threads = await readThreads(replica);
+            // The note of an unfinished copy wins over running threads: a server starts a configured channel by itself
+            // when it restarts, so a replica cut short mid-copy may replicate, on whatever part of the copy it holds.
+            const [threads, unfinishedSeed] = await Promise.all([readThreads(replica), holdsUnfinishedCopy(replica)]);
             // Already replicating from this source: its IO thread is past anything purged.
-            if (threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) return { replica, verdict: judgeSeed(noSeed(replica, source)) };
+            if (!unfinishedSeed && threads.configured && threads.source === wanted && threads.ioRunning && threads.sqlRunning) {
+                return { replica, verdict: judgeSeed(noSeed(replica, source)) };
+            }
+            // Independent reads, at once (a seed's fixed cost starts here).
+            const [missing, schemas] = await Promise.all([purgedAndMissing(replica, source), query<{ name: string }>(replica.session, LIST_SCHEMAS)]);
             const facts = {
                 replica: replica.endpoint.name,
                 source: source.endpoint.name,
-                missing: await purgedAndMissing(replica, source),
-                userSchemas: (await query<{ name: string }>(replica.session, LIST_SCHEMAS))
-                    .map((s) => String(s.name))
-                    .filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
-                unfinishedSeed: (await query(replica.session, SEED_NOTE_EXISTS)).length > 0,
+                missing,
+                userSchemas: schemas.map((s) => String(s.name)).filter((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase())),
+                unfinishedSeed,
                 reseed: (inputs.reseed ?? []).includes(replica.endpoint.name),
                 method: inputs.seedMethod ?? "auto",
                 cloneCapable: cloneCapable(replica, source),
@@ -59,8 +69,26 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
     );
     const refused = judged.flatMap(({ verdict }) => (verdict.action === "refuse" ? [verdict.reason] : []));
     if (refused.length > 0) throw new Error(refused.join("\n"));
-    for (const { replica, verdict } of judged) if (verdict.action === "seed") seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
-    return judged.filter(({ verdict }) => verdict.action === "seed").map(({ replica }) => replica);
+    return judged.flatMap(({ replica, verdict }) => {
+        if (verdict.action !== "seed") return [];
+        seedLog.write(`seed ${replica.endpoint.name}: needed: ${verdict.why}`);
+        return [{ replica, method: verdict.method }];
+    });
+}
+
+/**
+ * Throws when the declared source holds an unfinished copy: promoted, a half copy would serve its missing rows as
+ * gone (its GTIDs claim the copy's whole position). Read-only; before anything is written.
+ */
+export async function refuseUnfinishedCopyAsSource(source: Member): Promise<void> {
+    if (!(await holdsUnfinishedCopy(source))) return;
+    const name = source.endpoint.name;
+    throw new Error(
+        `${name} holds an unfinished copy (a seed of it was cut short: the provider's note in replicaset_probe.seed_in_progress), ` +
+            `so it may have only part of the data and cannot be the source. Declare as source a member that holds the data; kept ` +
+            `a replica, ${name} is copied again by the next run. Nothing was changed. If no other member holds the data and you ` +
+            `have checked that ${name} holds all of it, run DELETE FROM replicaset_probe.seed_in_progress on ${name}, then run again.`,
+    );
 }
 
 /** Both ends have the clone plugin (MySQL 8.0.17+). */
@@ -82,29 +110,33 @@ async function purgedAndMissing(replica: Member, source: Member): Promise<string
         const mine = String((await scalar(replica.session, "SELECT @@GLOBAL.gtid_executed")) ?? "").replace(/\s+/g, "");
         return String((await scalar(source.session, purgedMissing(mine))) ?? "").replace(/\s+/g, "");
     }
-    const [mine] = await query<{ applied: string; state: string }>(replica.session, MARIA_REPLICA_POSITIONS);
-    const logs = await query<{ Log_name: string }>(source.session, SHOW_BINARY_LOGS);
+    const [[mine], logs, sourceState] = await Promise.all([
+        query<{ applied: string; state: string }>(replica.session, MARIA_REPLICA_POSITIONS),
+        query<{ Log_name: string }>(source.session, SHOW_BINARY_LOGS),
+        scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state").then((v) => String(v ?? "")),
+    ]);
     if (logs.length === 0) return "";
     const purgedUpTo = String((await scalar(source.session, binlogStartPosition(String(logs[0].Log_name)))) ?? "");
-    const sourceState = String((await scalar(source.session, "SELECT @@GLOBAL.gtid_binlog_state")) ?? "");
     const position = mariaFurthest(String(mine.applied ?? ""), mariaSharedPosition(String(mine.state ?? ""), sourceState));
     return mariaPurgedBeyond(position, purgedUpTo);
 }
 
 /**
  * Seeds every replica given, in parallel, each stage with `deadlineSeconds` of its own. Returns when each was
- * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again.
+ * seeded. A failure leaves the replica read-only with the provider's note, so the next run copies it again. A copy
+ * (dump) also sets the replica's channel (attach.ts channelChange) once its note is gone, not started: attach then
+ * only starts it.
  */
 export async function seedReplicas(
-    replicas: Member[],
+    seeds: PlannedSeed[],
     source: Member,
     inputs: ReplicationInputs,
     links: { tls: boolean; verify?: { ca: string; cert: string; key: string } } = { tls: false },
 ): Promise<Record<string, SeedRecord>> {
-    if (replicas.length === 0) return {};
+    if (seeds.length === 0) return {};
     const records: Record<string, SeedRecord> = {};
     const results = await Promise.allSettled(
-        replicas.map(async (replica) => {
+        seeds.map(async ({ replica, method }) => {
             const started = Date.now();
             let lowered = false;
             try {
@@ -114,7 +146,7 @@ export async function seedReplicas(
                     await query(replica.session, "SET GLOBAL super_read_only = OFF");
                 }
                 const log = (l: string) => seedLog.write(l);
-                if (methodFor(inputs.seedMethod ?? "auto", cloneCapable(replica, source)) === "clone") {
+                if (method === "clone") {
                     const cloned = await seedByClone(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, ...links, log });
                     records[replica.endpoint.name] = { by: "clone", at: new Date().toISOString() };
                     seedLog.write(
@@ -123,7 +155,7 @@ export async function seedReplicas(
                     );
                     return;
                 }
-                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log });
+                const done = await seedByDump(replica, source, { inputs, stageSeconds: inputs.deadlineSeconds, log, channel: channelChange(replica, inputs, links.tls, links.verify) });
                 records[replica.endpoint.name] = { by: "dump", at: new Date().toISOString() };
                 seedLog.write(
                     `seed ${replica.endpoint.name}: done by dump in ${((Date.now() - started) / 1000).toFixed(1)} s: ${done.tables} table(s), ` +
@@ -135,7 +167,9 @@ export async function seedReplicas(
         }),
     );
     const failures = results.flatMap((r, i) =>
-        r.status === "rejected" ? [`${replicas[i].endpoint.name}: the seed did not finish (the next run copies it again): ${(r.reason as Error).message ?? r.reason}`] : [],
+        r.status === "rejected"
+            ? [`${seeds[i].replica.endpoint.name}: the seed did not finish (the next run copies it again, or attaches it if the copy itself was complete): ${(r.reason as Error).message ?? r.reason}`]
+            : [],
     );
     if (failures.length > 0) throw new Error(failures.join("\n"));
     return records;

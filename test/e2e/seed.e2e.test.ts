@@ -1,11 +1,12 @@
 /**
- * End to end: seeding (issue #18) through the whole component on a real Docker engine, with the MySQL 9.7 image
- * (seeded by the clone plugin: the provider stops the server after the copy and the restart policy starts it) and the
- * MariaDB 11.8 image (seeded by the provider's consistent copy). A source and one replica are declared; the source
- * gets 10 000 rows in two schemas and its binary logs are purged; then a third member is added to `members` and the
- * program runs again as an update (as `pulumi up`: the new container created, the replication resource updated by
- * its provider). The new member must end up with every row (CHECKSUM TABLE equal to the source's), be reported
- * healthy and `seededBy` clone (MySQL) or dump (MariaDB), and replicate what the source writes next.
+ * End to end: seeding (issue #18) through the whole component on a real Docker engine, with the MariaDB 11.8 image
+ * (seeded by the provider's consistent copy). A source and one replica are declared; the source gets 10 000 rows in
+ * two schemas and its binary logs are purged; then a third member is added to `members` and the program runs again
+ * as an update (as `pulumi up`: the new container created, the replication resource updated by its provider). The
+ * new member must end up with every row (CHECKSUM TABLE equal to the source's), be reported healthy and `seededBy`
+ * dump, and replicate what the source writes next. The clone on the MySQL 9.7 image, through the whole component, is
+ * in hosts.e2e.test.ts (a member added on another host after a purge); it ran here too, and was dropped to keep CI
+ * inside its 30 minutes.
  *
  * Needs a Docker engine; without one it skips loudly, or fails when E2E_REQUIRED=1.
  */
@@ -27,8 +28,8 @@ import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/se
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
 const RUN = `sd${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
-/** MySQL 9.7 (clone) and MariaDB 11.8 (dump). */
-const IMAGES: TestImage[] = testImages().filter((i) => i.image.endsWith("mysql:9") || i.image.endsWith("mariadb:11"));
+/** MariaDB 11.8 (dump). The clone branches below serve the MySQL 9.7 image when it is listed here again. */
+const IMAGES: TestImage[] = testImages().filter((i) => i.image.endsWith("mariadb:11"));
 const docker = new Docker();
 
 function prepare(): { problem?: string } {

@@ -2,7 +2,8 @@
  * Seeding (issue 18) on every server of the matrix: a source with 10 000 rows in two schemas whose binary logs
  * were purged; a replica added to the set is seeded from a consistent copy and then replicates. A replica with a
  * schema of its own is refused (naming members[].reseed) and seeded with reseed; a seed cut short converges on
- * the next run. Titles end with the live server's version.
+ * the next run; a seed taken while the source commits starts exactly at its snapshot. Titles end with the live
+ * server's version.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,9 +20,10 @@ async function schemas(server: MariaServer): Promise<string[]> {
     return (await server.query<{ s: string }>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA")).map((r) => String(r.s));
 }
 
+/** The provider's note of an unfinished seed: its row (a finished copy keeps the empty table). */
 async function seedNotePresent(server: MariaServer): Promise<boolean> {
-    const rows = await server.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'");
-    return rows.length === 1;
+    const table = await server.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'seed_in_progress'");
+    return table.length === 1 && (await server.query("SELECT 1 FROM replicaset_probe.seed_in_progress")).length > 0;
 }
 
 for (const flavor of MATRIX) {
@@ -40,7 +42,7 @@ for (const flavor of MATRIX) {
         before(async () => {
             seedLog.write = (line) => lines.push(line);
             // Four servers start at once: on a loaded 2-core machine MySQL 9.7 took more than the default 60 s.
-            cluster = await startCluster(flavor, runbookSpecs(3), { binlogInitialisation: true, readySeconds: 180 });
+            cluster = await startCluster(flavor, runbookSpecs(4), { binlogInitialisation: true, readySeconds: 180 });
             state = (await provider.create!(inputs(["db002"]))).outs;
             await loadHistory(cluster.source);
             await eventually("db002 to have every row", 20, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
@@ -80,6 +82,7 @@ for (const flavor of MATRIX) {
             const [event] = await db003.query<{ s: string }>("SELECT STATUS AS s FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'app1' AND EVENT_NAME = 'nightly'");
             assert.match(String(event?.s), /SLAVESIDE_DISABLED|REPLICA_SIDE_DISABLED/);
             assert.equal((await db003.query("SELECT 1 FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'app1' AND ROUTINE_NAME = 'touch'")).length, 1);
+            assert.equal((await db003.query("SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'app1' AND TRIGGER_NAME = 'count_items'")).length, 1);
 
             // A write after the seed replicates (and its trigger fires once, on the source; the row event carries it).
             await cluster.source.query("INSERT INTO app1.items (id, name) VALUES (100001, 'after the seed')");
@@ -107,12 +110,48 @@ for (const flavor of MATRIX) {
             await eventually("db004 to apply the write", 20, async () => (await count(db004, "app2.ledger")) === 5001);
         });
 
+        it(`a seed taken while the source commits all along starts exactly at its snapshot: no transaction lost or applied twice ${T}`, async () => {
+            // Every transaction an INSERT of a new key (applied twice: duplicate key, the SQL thread stops) and an
+            // increment (applied twice or lost: the checksum differs); a position one transaction off fails either way.
+            // Six writers at once: the source commits them in groups (group commit), and the position must fall between
+            // two groups exactly (MariaDB: the snapshot's own binlog position, no lock).
+            const db005 = cluster.byName("db005");
+            const writers = await Promise.all([0, 1, 2, 3, 4, 5].map(() => cluster.source.connect()));
+            let writing = true;
+            let committed = 0;
+            const writes = writers.map(async (writer, w) => {
+                for (let id = 2_000_000 + w * 1_000_000; writing; id++) {
+                    await writer.query("BEGIN");
+                    await writer.query(`INSERT INTO app2.ledger (id, amount) VALUES (${id}, 1)`);
+                    await writer.query(`UPDATE app1.notes SET ratio = ratio + 1 WHERE id = ${(id % 4) + 1}`);
+                    await writer.query("COMMIT");
+                    committed++;
+                }
+            });
+            try {
+                await eventually("the writers to commit", 10, async () => committed > 20);
+                const before = committed;
+                const { outs } = await provider.update!("id", state, inputs(["db002", "db003", "db004", "db005"], { reseed: ["db004"] }));
+                state = outs as ReplicationState;
+                assert.equal(state.replicaStatus.db005.seededBy, "dump", JSON.stringify(state.replicaStatus.db005));
+                assert.ok(committed - before >= 6, `the source committed while the seed ran (${committed - before} transactions)`);
+            } finally {
+                writing = false;
+                await Promise.allSettled(writes);
+                await Promise.all(writers.map((writer) => writer.end()));
+            }
+            const want = await checksums(cluster.source);
+            await eventually("db005 to apply what the source committed", 30, async () => JSON.stringify(await checksums(db005)) === JSON.stringify(want));
+            const [threads] = await db005.query<Record<string, unknown>>(isMaria(db005) ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS");
+            assert.equal(String(threads.Last_SQL_Error ?? ""), "");
+        });
+
         it(`a refresh keeps seededBy and seededAt; a second update seeds nothing ${T}`, async () => {
             const refreshed = await refresh(state);
             assert.equal(refreshed.replicaStatus.db003.seededBy, "dump");
             assert.equal(refreshed.replicaStatus.db003.seededAt, state.replicaStatus.db003.seededAt);
             lines.length = 0;
-            const { outs } = await provider.update!("id", refreshed, inputs(["db002", "db003", "db004"], { reseed: ["db004"] }));
+            const { outs } = await provider.update!("id", refreshed, inputs(["db002", "db003", "db004", "db005"], { reseed: ["db004"] }));
             assert.equal((outs as ReplicationState).healthy, true);
             assert.equal((outs as ReplicationState).replicaStatus.db004.seededAt, state.replicaStatus.db004.seededAt, "not seeded again");
             assert.deepEqual(lines, []);

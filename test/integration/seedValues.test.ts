@@ -1,6 +1,7 @@
 /**
  * The logical copy (seedMethod dump) writes back every value exactly: a table holding the edge values of many column
- * types (FLOAT at full precision, DOUBLE needing 17 digits, zero dates, negative TIME, strings with quotes, NUL,
+ * types (FLOAT at full precision, DOUBLE needing 17 digits, integers at their limits, DECIMAL of 65 digits, YEAR 0000,
+ * zero dates, negative TIME, strings with quotes, NUL,
  * backslashes and multi-byte characters whose second byte is a backslash, the text 'NULL' next to NULL, BIT(64),
  * BIGINT UNSIGNED, geometry, JSON) is seeded into a replica, and every table's CHECKSUM TABLE equals the source's.
  * Titles end with the live server's version.
@@ -42,9 +43,12 @@ for (const flavor of MATRIX) {
             await s.query(
                 "SET SESSION sql_mode = ''",
                 "CREATE DATABASE edge",
-                "CREATE TABLE edge.numbers (id INT PRIMARY KEY, f FLOAT, d DOUBLE, f74 FLOAT(7,4), u BIGINT UNSIGNED, b BIT(64), m DECIMAL(65,30)) ENGINE=InnoDB",
-                "INSERT INTO edge.numbers VALUES (1, 3.1415927, 0.1e0 + 0.2e0, 3.14159, 18446744073709551615, b'1111111111111111111111111111111111111111111111111111111111111111', -12345678901234567890123456789012345.123456789012345678901234567890)," +
-                    "(2, 16777217, 1e0 / 3e0, -2.5, 0, b'0', 0), (3, 0.1, 5e-324, NULL, NULL, NULL, NULL), (4, -3.4028234e38, 1.7976931348623157e308, 0, 1, b'1', 1)",
+                "CREATE TABLE edge.numbers (id INT PRIMARY KEY, f FLOAT, d DOUBLE, f74 FLOAT(7,4), u BIGINT UNSIGNED, b BIT(64), m DECIMAL(65,30), " +
+                    "s BIGINT, t TINYINT, z INT(5) ZEROFILL, y YEAR) ENGINE=InnoDB",
+                "INSERT INTO edge.numbers VALUES (1, 3.1415927, 0.1e0 + 0.2e0, 3.14159, 18446744073709551615, b'1111111111111111111111111111111111111111111111111111111111111111', -12345678901234567890123456789012345.123456789012345678901234567890, " +
+                    "-9223372036854775808, -128, 7, 0)," +
+                    "(2, 16777217, 1e0 / 3e0, -2.5, 0, b'0', 0, 9223372036854775807, 127, 0, 1901), (3, 0.1, 5e-324, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), " +
+                    "(4, -3.4028234e38, 1.7976931348623157e308, 0, 1, b'1', 1, -1, 0, 4294967295, 2155)",
                 "CREATE TABLE edge.texts (id INT PRIMARY KEY, u VARCHAR(20) CHARACTER SET utf8mb4, l VARCHAR(20) CHARACTER SET latin1, sj VARCHAR(20) CHARACTER SET sjis, gb VARCHAR(20) CHARACTER SET gbk, " +
                     "bin VARBINARY(20), bl BLOB, e ENUM('a','b'), st SET('x','y'), g GEOMETRY) ENGINE=InnoDB",
                 "INSERT INTO edge.texts VALUES (1, 'NULL', 'it''s \\\\ back', CONVERT(X'955C' USING sjis), CONVERT(X'815C' USING gbk), X'00275C1A', X'', 'b', 'x,y', ST_GeomFromText('POINT(1 2)'))," +

@@ -9,7 +9,7 @@ import { RUNBOOK_MEMBERS } from "../../config/types";
 import { checkInputs } from "../../components/replication/plan";
 import { estimateSecondsLeft, judgeSeed, methodFor, mariaFurthest, mariaPurgedBeyond, withSeedRecords, type SeedFacts } from "../../components/replication/seedPlan";
 import { replicaStatus } from "../support/stackOutputs";
-import { columnLiteral, insertRows } from "../../components/replication/dialect";
+import { columnLiteral, insertRows, rowTuple } from "../../components/replication/dialect";
 
 function problemsOf(raw: Record<string, unknown>): ConfigError {
     try {
@@ -165,10 +165,14 @@ describe("seeding by clone: config, method, verdicts", () => {
         assert.equal(columnLiteral({ name: "flag", type: "bit" }), "IFNULL(`flag` + 0, 'NULL')");
         // FLOAT widened to DOUBLE (its own text has 6 digits), text of other character sets as its bytes with an introducer.
         assert.equal(columnLiteral({ name: "f", type: "float" }), "QUOTE(`f` + 0e0)");
+        assert.equal(columnLiteral({ name: "n", type: "bigint" }), "IFNULL(`n`, 'NULL')");
+        assert.equal(columnLiteral({ name: "m", type: "decimal" }), "IFNULL(`m`, 'NULL')");
+        assert.equal(columnLiteral({ name: "d", type: "double" }), "QUOTE(`d`)");
+        assert.equal(columnLiteral({ name: "y", type: "year" }), "QUOTE(`y`)");
         assert.equal(columnLiteral({ name: "s", type: "varchar", charset: "sjis" }), "IF(`s` IS NULL, 'NULL', CONCAT('_sjis X''', HEX(`s`), ''''))");
         assert.equal(columnLiteral({ name: "s", type: "text", charset: "utf8mb4" }), "QUOTE(`s`)");
         assert.equal(columnLiteral({ name: "e", type: "enum", charset: "latin1" }), "QUOTE(`e`)");
         assert.ok(columnLiteral({ name: "g", type: "point" }).startsWith("IF(`g` IS NULL"));
-        assert.equal(insertRows("a", "t", ["x", "y"], [["'1'", "NULL"], ["'2'", "X'00'"]]), "INSERT INTO `a`.`t` (`x`, `y`) VALUES ('1',NULL),('2',X'00')");
+        assert.equal(insertRows("a", "t", ["x", "y"], [rowTuple(["'1'", "NULL"]), rowTuple(["'2'", "X'00'"])]), "INSERT INTO `a`.`t` (`x`, `y`) VALUES ('1',NULL),('2',X'00')");
     });
 });
