@@ -26,7 +26,7 @@ import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type Conve
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
-import { planSeeds, refuseUnfinishedCopyAsSource, seedReplicas } from "./seed";
+import { planSeeds, refuseUnfinishedCopyAsSource, seedLog, seedReplicas } from "./seed";
 import { finishInterruptedClone } from "./seedClone";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
@@ -161,7 +161,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             await preflightSwitchover(switchover);
             await switchSource(switchover, deadline);
         } else if (failedOver) {
-            givenUp = await preflightFailover(source, unfenced, failedOver, deadline, inputs.failover ?? "safe");
+            givenUp = await preflightFailover(source, unfenced, failedOver, deadline, inputs.failover ?? "safe", (line) => seedLog.write(line));
             await promoteAfterFailover(source);
         }
 

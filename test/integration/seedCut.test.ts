@@ -177,8 +177,11 @@ for (const flavor of MATRIX) {
             await db001.stop(true);
             const toDb002 = inputs({ source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const before = state.replicaStatus.db003.seededAt;
-            const { outs } = await provider.update!("id", state, toDb002);
+            const lines: string[] = [];
+            seedLog.write = (line) => lines.push(line);
+            const { outs } = await provider.update!("id", state, toDb002).finally(() => (seedLog.write = () => undefined));
             state = outs as ReplicationState;
+            assert.ok(lines.some((l) => /^failover: db003 holds an unfinished copy .*not counted.*copied again from db002/.test(l)), lines.join("\n"));
             assert.equal(state.replicaStatus.db003.seededBy, "dump");
             assert.notEqual(state.replicaStatus.db003.seededAt, before, "the half copy was not copied again from the new source");
             assert.equal(await noteOn(db003), false);
