@@ -12,6 +12,7 @@ import { stoppedForGood } from "./attach";
 import { detachChannel } from "./detach";
 import { silenceHeartbeat } from "./heartbeat";
 import { makeReadOnly } from "./dialect";
+import { mergeMariaStates } from "./gtid";
 import { executedSet, holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { missingOn } from "./switchover";
 import { query, scalar } from "./session";
@@ -56,11 +57,11 @@ export async function preflightFailover(
     const compared = others.filter((_, i) => !holdsNote[i]);
     await Promise.all([candidate, ...compared].map((m) => applyEverythingReceived(m, deadline)));
     for (const half of halfCopies) {
-        const claimed = await missingOn(candidate, await executedSet(half));
+        const claimed = await missingOn(candidate, await claimedSet(half));
         log(
             `failover: ${half.endpoint.name} holds an unfinished copy (the note in replicaset_probe.seed_in_progress); not counted` +
                 (claimed === "" ? "" : `, though its copy's position claims ${claimed}, which ${candidate.endpoint.name} lacks`) +
-                `; it is copied again from ${candidate.endpoint.name}`,
+                `; the seed step copies it again from ${candidate.endpoint.name} (seedMethod permitting)`,
         );
     }
     const givenUp = new Map<string, string>();
@@ -78,6 +79,15 @@ export async function preflightFailover(
         );
     }
     return givenUp;
+}
+
+/**
+ * What a member's history claims: MySQL gtid_executed; MariaDB the binlog state merged with gtid_slave_pos, where a copy
+ * declares its position (its binlog was reset: the binlog state alone is empty).
+ */
+async function claimedSet(member: Member): Promise<string> {
+    if (member.dialect.name !== "mariadb") return executedSet(member);
+    return mergeMariaStates([await executedSet(member), String((await scalar(member.session, "SELECT @@GLOBAL.gtid_slave_pos")) ?? "")]);
 }
 
 /** Detaches the candidate from the dead source. */
