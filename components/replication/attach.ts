@@ -40,8 +40,8 @@ export interface AttachOptions {
     dropAccounts: Array<{ user: string; host: string }>;
     deadline: number;
     /**
-     * This run's seed (seedDump.ts) already set the channel with channelChange's statement for these very inputs, while
-     * the rows were copied: the attach starts it without the CHANGE (5-40 ms of the replica's time, on the bench).
+     * This run's seed (seedDump.ts) already set the channel with channelChange's statement for these very inputs, at the
+     * end of its copy: the attach starts it without the CHANGE (5-40 ms of the replica's time, on the bench).
      */
     channelSet?: boolean;
 }

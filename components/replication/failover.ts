@@ -1,8 +1,9 @@
 /**
  * Failover step: the declared source changed and the previous source cannot be reached. Every reachable
  * replica first applies all it has received; the candidate must then hold every transaction any of them holds
- * (a replica holding an unfinished copy aside: its GTIDs claim rows it may lack), or the failover is refused naming the replica that is further ahead (nothing written anywhere). Only then is
- * the candidate detached from the dead source, ready to be made writable.
+ * (a replica holding an unfinished copy aside: its GTIDs claim rows it may lack), or the failover is refused naming
+ * the replica that is further ahead (nothing written anywhere). Only then is the candidate detached from the dead
+ * source, ready to be made writable.
  *
  * The dead member is fenced: it is reported unhealthy until it returns, and when it does, it is made read-only
  * before anything else and rejoined as a replica, unless it committed transactions that never reached the
@@ -11,7 +12,7 @@
 import { stoppedForGood } from "./attach";
 import { detachChannel } from "./detach";
 import { silenceHeartbeat } from "./heartbeat";
-import { makeReadOnly } from "./dialect";
+import { MARIA_REPLICA_POSITIONS, makeReadOnly } from "./dialect";
 import { mergeMariaStates } from "./gtid";
 import { executedSet, holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { missingOn } from "./switchover";
@@ -87,7 +88,8 @@ export async function preflightFailover(
  */
 async function claimedSet(member: Member): Promise<string> {
     if (member.dialect.name !== "mariadb") return executedSet(member);
-    return mergeMariaStates([await executedSet(member), String((await scalar(member.session, "SELECT @@GLOBAL.gtid_slave_pos")) ?? "")]);
+    const [positions] = await query<{ applied: string; state: string }>(member.session, MARIA_REPLICA_POSITIONS);
+    return mergeMariaStates([String(positions?.state ?? ""), String(positions?.applied ?? "")]);
 }
 
 /** Detaches the candidate from the dead source. */

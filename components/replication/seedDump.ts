@@ -473,7 +473,7 @@ class RowCopy {
     readonly tablesCreated: Milestone;
     /**
      * The tables the loaders start with exist (or every table, when fewer). The replica's other DDL (schemas, small
-     * tables, its channel, routines, events) waits for it: DDL runs one at a time in InnoDB, and the largest tables'
+     * tables, the copy's position, routines, events) waits for it: DDL runs one at a time in InnoDB, and the largest tables'
      * rows wait for their CREATE (all at once, the first rows waited for six DDL statements, 64 ms on the bench).
      */
     readonly firstTablesCreated: Milestone;
