@@ -14,12 +14,16 @@ cd "$(dirname "$0")/.."
 npx tsc --noEmit -p tsconfig.json || exit 1
 node scripts/lint.mjs || exit 1
 
+# Each stage's output is also kept, so that a failure's details (the reporter's "failing tests" section, with
+# errors and stacks) are printed again at the very end: a CI that shows only the tail of the log still shows why.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 failed=()
 stage() {
     local name="$1" started=$SECONDS
     shift
     echo "::: npm test: $name"
-    if node --import tsx --test --test-reporter=spec "$@"; then
+    if node --import tsx --test --test-reporter=spec "$@" 2>&1 | tee "$logs/$name.log"; then
         echo "::: npm test: $name passed in $((SECONDS - started))s"
     else
         echo "::: npm test: $name FAILED after $((SECONDS - started))s"
@@ -30,6 +34,10 @@ stage unit test/unit/*.test.ts
 stage integration --test-concurrency=1 test/integration/*.test.ts
 stage e2e --test-concurrency=1 test/e2e/*.test.ts
 if [ "${#failed[@]}" -gt 0 ]; then
+    for name in "${failed[@]}"; do
+        echo "::: npm test: why $name failed (its reporter's failing tests, again)"
+        sed -n '/failing tests:/,$p' "$logs/$name.log" | head -n 300
+    done
     echo "::: npm test: failed: ${failed[*]}"
     exit 1
 fi
