@@ -31,7 +31,7 @@ describe(`seeding by the clone plugin ${T}`, () => {
 
     before(async () => {
         seedLog.write = (line) => lines.push(line);
-        cluster = await startCluster("mysql-9", runbookSpecs(3), { binlogInitialisation: true, readySeconds: 180 });
+        cluster = await startCluster("mysql-9", runbookSpecs(3), { binlogInitialisation: true });
         state = (await provider.create!(inputs(["db002"]))).outs;
         await loadHistory(cluster.source);
         await eventually("db002 to have every row", 30, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
@@ -165,7 +165,7 @@ const M = serverTitle("mariadb-11");
 describe(`seedMethod clone on MariaDB ${M}`, () => {
     let cluster: MariaCluster;
     before(async () => {
-        cluster = await startCluster("mariadb-11", runbookSpecs(2), { binlogInitialisation: true, readySeconds: 120 });
+        cluster = await startCluster("mariadb-11", runbookSpecs(2), { binlogInitialisation: true });
     });
     after(() => cluster?.destroy());
 

@@ -42,7 +42,7 @@ for (const flavor of MATRIX) {
         before(async () => {
             seedLog.write = (line) => lines.push(line);
             // Four servers start at once: on a loaded 2-core machine MySQL 9.7 took more than the default 60 s.
-            cluster = await startCluster(flavor, runbookSpecs(4), { binlogInitialisation: true, readySeconds: 180 });
+            cluster = await startCluster(flavor, runbookSpecs(4), { binlogInitialisation: true });
             state = (await provider.create!(inputs(["db002"]))).outs;
             await loadHistory(cluster.source);
             await eventually("db002 to have every row", 20, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);

@@ -66,7 +66,7 @@ for (const flavor of MATRIX) {
 
         before(async () => {
             seedLog.write = () => undefined;
-            cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true, readySeconds: 180 });
+            cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
             state = (await provider.create!(inputs({ replicas: [endpointOf(cluster.byName("db002"))] }))).outs;
             const source = cluster.source;
             // The source is writable once created. A library of stored functions and a view that calls the last one.

@@ -30,7 +30,7 @@ for (const flavor of MATRIX) {
 
         before(async () => {
             seedLog.write = () => undefined;
-            cluster = await startCluster(flavor, runbookSpecs(3), { readySeconds: 180 });
+            cluster = await startCluster(flavor, runbookSpecs(3));
             state = (await provider.create!(inputs(["db002"]))).outs;
         });
         after(async () => {

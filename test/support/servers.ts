@@ -70,7 +70,11 @@ export interface StartOptions {
     binlogInitialisation?: boolean;
     /** Extra server flags. */
     extraFlags?: string[];
-    /** Seconds to wait for each server to accept connections. Default 60. */
+    /**
+     * Seconds to wait for each server to accept connections. Default 180: a ceiling, not a pause (a server that
+     * exits fails the wait at once). On a loaded machine a MySQL start was seen to spend 23 s before its first log
+     * line and 25 s in InnoDB's initialisation, past the 60 s this used to be.
+     */
     readySeconds?: number;
 }
 
@@ -449,7 +453,7 @@ function templateDatadir(runtime: FlavorRuntime): Promise<string> {
                       ...asRoot,
                   ]);
         try {
-            await run(file, args, { timeout: 120_000 });
+            await run(file, args, { timeout: 300_000 });
         } catch (error) {
             const log = await readFile(join(dir, "init.log"), "utf8").catch(() => "");
             throw new Error(`${runtime.flavor}: initialising a template datadir failed: ${(error as Error).message}\n${log}`);
@@ -522,7 +526,7 @@ export async function startCluster(a: ServerFlavor | ServerSpec[], b?: ServerSpe
             if (runtime.kind === "mysql") await forgetIdentity(join(dir, "data"));
             // The role is not a flag: every server starts read-only, as every member's container does.
             const flags = [...serverFlags(runtime.kind, runtime.version, spec), ...(options.extraFlags ?? [])];
-            return new MariaServer(spec, await freePort(), dir, rootPassword, flags, options.readySeconds ?? 60, runtime);
+            return new MariaServer(spec, await freePort(), dir, rootPassword, flags, options.readySeconds ?? 180, runtime);
         }),
     );
     const cluster = new MariaCluster(baseDir, servers, flavor);
