@@ -23,6 +23,7 @@ import {
     LOG_DIR,
     rootPasswordVariable,
     SERVER_PORT,
+    SERVER_STOP_GRACE_SECONDS,
     serverFlags,
 } from "./serverFlags";
 import { createMemberDirectoriesCommand, deleteMemberDirectoriesCommand, memberDirectories } from "./shell";
@@ -150,6 +151,13 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     // Dependents (the replication resource) start only once the server really serves over TCP.
                     wait: true,
                     waitTimeout: s.readinessTimeoutSeconds,
+                    // Without it the Docker provider's delete (a destroy, or a replacement such as an image upgrade)
+                    // kills the server, and its next start recovers from a crash. With it the server gets SIGTERM and
+                    // up to this long to shut down cleanly. A MySQL source with replicas attached needs about 8 s more
+                    // than any other member: it keeps its binlog dump threads up to 8 s for the other sessions, the
+                    // event scheduler's among them, to end first (mysqld.cc, close_connections). Changing it
+                    // updates a container in place; it never replaces one.
+                    destroyGraceSeconds: SERVER_STOP_GRACE_SECONDS,
                 },
                 { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true, ...(provider ? { provider } : {}) },
             );

@@ -18,7 +18,10 @@
  *                                        interval, timeout, retries, startPeriod}, wait (false), waitTimeout (60),
  *                                        mustRun (true), uploads {file, content, owner, group, permissions (0644)}:
  *                                        as the provider does, one tar entry per file at its full path, copied to
- *                                        "/" after create and before start (missing parents are created).
+ *                                        "/" after create and before start (missing parents are created);
+ *                                        destroyGraceSeconds: a delete or replacement stops the container with that
+ *                                        timeout and then removes it; unset, with none (the provider's delete stops
+ *                                        with a timeout of 0 or force-removes: the server is killed).
  * - tls:index/privateKey:PrivateKey      algorithm (RSA), rsaBits. tls:index/selfSignedCert:SelfSignedCert,
  *   tls:index/certRequest:CertRequest, tls:index/locallySignedCert:LocallySignedCert: their inputs as
  *                                        components/certificates.ts declares them, made by openssl.
@@ -80,7 +83,7 @@ const HONOURED: Record<string, readonly string[]> = {
     "docker:index/remoteImage:RemoteImage": ["name", "keepLocally"],
     "docker:index/container:Container": [
         "name", "image", "hostname", "networksAdvanced", "ports", "volumes", "envs", "command", "restart", "init",
-        "healthcheck", "wait", "waitTimeout", "mustRun", "uploads",
+        "healthcheck", "wait", "waitTimeout", "mustRun", "uploads", "destroyGraceSeconds",
     ],
     "tls:index/privateKey:PrivateKey": ["algorithm", "rsaBits"],
     "tls:index/selfSignedCert:SelfSignedCert": ["privateKeyPem", "isCaCertificate", "subject", "allowedUses", "validityPeriodHours", "earlyRenewalHours", "setSubjectKeyId"],
@@ -94,6 +97,17 @@ const HONOURED: Record<string, readonly string[]> = {
     volumes: ["volumeName", "hostPath", "containerPath", "readOnly"],
     healthcheck: ["tests", "interval", "timeout", "retries", "startPeriod"],
 };
+
+/**
+ * A container's delete as the Docker provider does it: stopped with destroyGraceSeconds as the timeout (the server
+ * gets SIGTERM and that long to shut down), then force-removed. Without destroyGraceSeconds the timeout is 0 (older
+ * provider releases skip the stop and force-remove): the server is killed.
+ */
+async function removeContainer(docker: Docker, id: string, inputs: Inputs): Promise<void> {
+    const container = docker.getContainer(id);
+    await container.stop({ t: Number(inputs.destroyGraceSeconds ?? 0) }).catch(ignoreStatus(304, 404));
+    await container.remove({ v: true, force: true }).catch(ignoreStatus(404));
+}
 
 /** Throws when `inputs` declares anything the hook for `kind` does not apply. */
 function honour(kind: string, where: string, inputs: Inputs): void {
@@ -139,6 +153,11 @@ function demux(buffer: Buffer): string {
         i += 8 + size;
     }
     return out;
+}
+
+/** A container's whole log (stdout and stderr); throws when the engine cannot give it. */
+export async function containerLog(container: Docker.Container): Promise<string> {
+    return demux(await container.logs({ stdout: true, stderr: true }));
 }
 
 export async function containerLogTail(container: Docker.Container, lines = 25): Promise<string> {
@@ -326,7 +345,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
 
     /**
      * Deletes what was applied in reverse order, as `pulumi destroy` does: dynamic resources through their
-     * provider's delete, containers (stopped gracefully), networks, volumes unless declared retainOnDelete,
+     * provider's delete, containers (stopped as the provider stops them: stopContainer), networks, volumes unless declared retainOnDelete,
      * images unless keepLocally, local commands' delete.
      */
     async destroy(): Promise<void> {
@@ -334,9 +353,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
             const docker = this.client(a.engine);
             if (a.type.startsWith("pulumi-nodejs:dynamic")) await this.provider(a, "delete", a.id, a.state);
             else if (a.type === "docker:index/container:Container") {
-                const container = docker.getContainer(a.id);
-                await container.stop({ t: 30 }).catch(ignoreStatus(304, 404));
-                await container.remove({ v: true }).catch(ignoreStatus(404));
+                await removeContainer(docker, a.id, a.inputs);
             } else if (a.type === "docker:index/network:Network") await docker.getNetwork(a.id).remove().catch(ignoreStatus(404));
             else if (a.type === "docker:index/volume:Volume" && !a.retainOnDelete) await docker.getVolume(a.id).remove().catch(ignoreStatus(404));
             else if (a.type === "docker:index/remoteImage:RemoteImage" && a.inputs.keepLocally !== true) {
@@ -356,9 +373,7 @@ export class DockerHooks implements pulumi.runtime.Mocks {
         if (type === "docker:index/container:Container") {
             honour(type, where, inputs);
             const docker = this.client(before.engine);
-            const old = docker.getContainer(before.id);
-            await old.stop({ t: 30 }).catch(ignoreStatus(304, 404));
-            await old.remove({ v: true }).catch(ignoreStatus(404));
+            await removeContainer(docker, before.id, before.inputs);
             return this.apply(type, where, inputs, docker);
         }
         if (dynamic) {

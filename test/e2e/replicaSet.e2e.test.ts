@@ -28,7 +28,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
 import type { ReplicationState } from "../../components/replication/types";
-import { containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
+import { containerLog, containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
 import { eventually, freePort, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
@@ -36,6 +36,8 @@ const REQUIRED = process.env.E2E_REQUIRED === "1";
 /** Per run: names that collide with nothing (the dev stack's db001/mybridge, or another run). */
 const RUN = `e2e${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
 const docker = new Docker();
+/** What a server logs when it starts on a datadir it did not shut down: MySQL, then MariaDB. */
+const CRASH_RECOVERY = /Starting XA crash recovery|Starting crash recovery from checkpoint|Recovering after a crash/;
 
 // ---------------------------------------------------------------------------------------------------------
 // the images, and the version each one's server reports (for the titles)
@@ -415,6 +417,13 @@ IMAGES.forEach((image, index) => {
             }
             for (const a of second.hooks.applied.filter((x) => x.type === "docker:index/volume:Volume")) {
                 assert.equal(a.retainOnDelete, false, `${a.name} is not retained when deleteDataOnDestroy is set`);
+            }
+            // Run 1's destroy stopped every server cleanly (destroyGraceSeconds), so none of run 2's started by
+            // recovering from a crash (what a killed server's next start logs, seen on MySQL 9.7 and MariaDB 10.11/11.8).
+            for (const m of settings.members) {
+                const log = await containerLog(docker.getContainer(m.name));
+                assert.match(log, /ready for connections/, `${m.name}'s log is the server's`);
+                assert.doesNotMatch(log, CRASH_RECOVERY, `${m.name} recovered from a crash at run 2's start: run 1's destroy killed its server`);
             }
         });
 

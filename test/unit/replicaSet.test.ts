@@ -168,6 +168,8 @@ describe("dev stack (Pulumi.dev.yaml): the runbook topology", () => {
                 healthcheck: { tests: MYSQLADMIN_PING, interval: "2s", timeout: "5s", retries: 3, startPeriod: "300s" },
                 wait: true,
                 waitTimeout: 300,
+                // A delete (destroy, replacement) stops the server cleanly instead of killing it.
+                destroyGraceSeconds: 120,
             });
             assert.deepEqual(c.propertyDependencies.image, [find(run.resources, TYPES.image, `${NAME}-image`).urn]);
             assert.deepEqual(c.propertyDependencies.networksAdvanced, [find(run.resources, TYPES.network, "mybridge").urn]);
