@@ -17,7 +17,7 @@ export const LOG_DIR = "/var/log/mysql";
 /**
  * Seconds a member's server is given to shut down cleanly when its container is deleted (destroyGraceSeconds):
  * a ceiling, the delete goes on as soon as the server has stopped. InnoDB's shutdown writes the dirty pages of
- * the buffer pool first, which on a large, busy server takes far longer than the 9 s a small MySQL source took here.
+ * the buffer pool first, which on a large, busy server takes far longer than the 11 s a small MySQL source took here.
  */
 export const SERVER_STOP_GRACE_SECONDS = 120;
 

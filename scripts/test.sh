@@ -16,7 +16,7 @@ node scripts/lint.mjs || exit 1
 
 # Each stage's output is also kept, so that a failure's details (the reporter's "failing tests" section, with
 # errors and stacks) are printed again at the very end: a CI that shows only the tail of the log still shows why.
-logs=$(mktemp -d)
+logs=$(mktemp -d) || exit 1
 trap 'rm -rf "$logs"' EXIT
 failed=()
 stage() {
@@ -35,8 +35,18 @@ stage integration --test-concurrency=1 test/integration/*.test.ts
 stage e2e --test-concurrency=1 test/e2e/*.test.ts
 if [ "${#failed[@]}" -gt 0 ]; then
     for name in "${failed[@]}"; do
-        echo "::: npm test: why $name failed (its reporter's failing tests, again)"
-        sed -n '/failing tests:/,$p' "$logs/$name.log" | head -n 300
+        log="$logs/$name.log"
+        if grep -q "failing tests:" "$log"; then
+            echo "::: npm test: why $name failed (its reporter's failing tests, again)"
+            sed -n '/failing tests:/,$p' "$log" > "$logs/why"
+            head -n 400 "$logs/why"
+            lines=$(wc -l < "$logs/why")
+            [ "$lines" -le 400 ] || echo "::: npm test: ($((lines - 400)) more lines of $name's failing tests are in its output above)"
+        else
+            # No summary (the runner itself failed, or a file could not load): its last lines say why.
+            echo "::: npm test: why $name failed (the last lines of its output, again)"
+            tail -n 60 "$log"
+        fi
     done
     echo "::: npm test: failed: ${failed[*]}"
     exit 1
