@@ -152,11 +152,8 @@ export class ReplicaSet extends pulumi.ComponentResource {
                     wait: true,
                     waitTimeout: s.readinessTimeoutSeconds,
                     // Without it the Docker provider's delete (a destroy, or a replacement such as an image upgrade)
-                    // kills the server, and its next start recovers from a crash. With it the server gets SIGTERM and
-                    // up to this long to shut down cleanly. A MySQL source with replicas attached and the event
-                    // scheduler on took 11 s on MySQL 9.7.4 (4 s with the scheduler off): it keeps its binlog dump
-                    // threads up to 8 s for the other sessions to end first (mysqld.cc, close_connections), and the
-                    // scheduler's ends after them. Changing it updates a container in place; it never replaces one.
+                    // kills the server, and its next start recovers from a crash. Changing it updates a container in
+                    // place; it never replaces one.
                     destroyGraceSeconds: SERVER_STOP_GRACE_SECONDS,
                 },
                 { parent: this, dependsOn: storage.dependsOn, deleteBeforeReplace: true, ...(provider ? { provider } : {}) },

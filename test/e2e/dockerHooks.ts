@@ -345,8 +345,8 @@ export class DockerHooks implements pulumi.runtime.Mocks {
 
     /**
      * Deletes what was applied in reverse order, as `pulumi destroy` does: dynamic resources through their
-     * provider's delete, containers (stopped as the provider stops them: removeContainer), networks, volumes unless declared retainOnDelete,
-     * images unless keepLocally, local commands' delete.
+     * provider's delete, containers (stopped as the provider stops them: removeContainer), networks, volumes unless
+     * declared retainOnDelete, images unless keepLocally, local commands' delete.
      */
     async destroy(): Promise<void> {
         for (const a of [...this.applied].reverse()) {
