@@ -36,7 +36,7 @@ import type { ReplicationState } from "../../components/replication/types";
 import { harnessProblem, startHarness, type Harness, type HarnessHost } from "../support/hosts";
 import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 import { containerLogTail, DockerHooks, type Applied } from "./dockerHooks";
-import { eventually, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
+import { SETTLE_SECONDS, eventually, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -320,24 +320,24 @@ IMAGES.forEach((image, index) => {
             await rows(source, password, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
             await rows(source, password, "INSERT INTO e2e.t VALUES ('across-hosts')");
             for (const r of [db002, db003]) {
-                await eventually(`the row on ${r.name}`, 30, async () =>
+                await eventually(`the row on ${r.name}`, SETTLE_SECONDS, async () =>
                     (await rows(at(r.name), password, "SELECT id FROM e2e.t WHERE id = 'across-hosts'")).length === 1 || undefined);
             }
         });
 
         await timed("the router on node1: a row written through the writer is read through the reader, which reaches the replicas on node2 and node3", async () => {
             const { writer, reader } = first.endpoints;
-            await eventually("the writer endpoint to reach the source on node1 (by alias)", 30, async () => {
+            await eventually("the writer endpoint to reach the source on node1 (by alias)", SETTLE_SECONDS, async () => {
                 const [row] = await rows<{ h: string }>(parseAt(writer), password, "SELECT @@hostname AS h");
                 return row.h === db001.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
             await rows(parseAt(writer), password, "INSERT INTO e2e.t VALUES ('through-writer')");
-            const [row] = await eventually("the row through the reader endpoint", 30, async () => {
+            const [row] = await eventually("the row through the reader endpoint", SETTLE_SECONDS, async () => {
                 const found = await rows<{ id: string; h: string }>(parseAt(reader), password, "SELECT id, @@hostname AS h FROM e2e.t WHERE id = 'through-writer'");
                 return found.length === 1 ? found : undefined;
             });
             assert.ok([db002.name, db003.name].includes(row.h), `the reader answered from a replica, not ${row.h}`);
-            await eventually("both replicas behind the reader endpoint (db002 at node2's address, db003 at node3's)", 30, async () => {
+            await eventually("both replicas behind the reader endpoint (db002 at node2's address, db003 at node3's)", SETTLE_SECONDS, async () => {
                 if (!(await routerSettled(routerHost.client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(reader, password, 8);
                 return sorted(seen) === sorted([db002.name, db003.name]) ? seen : undefined;
@@ -382,11 +382,11 @@ IMAGES.forEach((image, index) => {
             const newcomer = runner(at(db004Name), password);
             assert.deepEqual(await checksums(newcomer), await checksums(source), "every table of the copy equals the source's");
             await source.query("INSERT INTO app2.ledger VALUES (900001, 1.50, 'after the seed', b'1', '2026-11-28')");
-            await eventually(`the row written after the seed on ${db004Name}`, 30, async () =>
+            await eventually(`the row written after the seed on ${db004Name}`, SETTLE_SECONDS, async () =>
                 (await newcomer.query("SELECT id FROM app2.ledger WHERE id = 900001")).length === 1 || undefined);
             // The seed made the router's check account there too (the copy leaves out the mysql schema): the
             // re-rendered router reaches db004 at node3's address.
-            await eventually("the three replicas behind the reader endpoint", 30, async () => {
+            await eventually("the three replicas behind the reader endpoint", SETTLE_SECONDS, async () => {
                 if (!(await routerSettled(routerHost.client, `${run}-router`))) return undefined;
                 const seen = await hostnamesOver(current.endpoints.reader, password, 9);
                 return sorted(seen) === sorted([db002.name, db003.name, db004Name]) ? seen : undefined;
@@ -408,11 +408,11 @@ IMAGES.forEach((image, index) => {
             assert.equal(Number(ro.ro), 1, "the previous source is read-only");
             await rows(at(db002.name), password, "INSERT INTO e2e.t VALUES ('after-switchover')");
             for (const name of [db001.name, db003.name, db004Name]) {
-                await eventually(`the switchover row on ${name}`, 30, async () =>
+                await eventually(`the switchover row on ${name}`, SETTLE_SECONDS, async () =>
                     (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-switchover'")).length === 1 || undefined);
             }
             // The router's configuration followed the declared source: its writer reaches db002 at node2's address.
-            await eventually("the writer endpoint to reach db002 on node2", 30, async () => {
+            await eventually("the writer endpoint to reach db002 on node2", SETTLE_SECONDS, async () => {
                 const [row] = await rows<{ h: string }>(parseAt(current.endpoints.writer), password, "SELECT @@hostname AS h");
                 return row.h === db002.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -422,7 +422,7 @@ IMAGES.forEach((image, index) => {
             // Every row acknowledged by the source is on every replica before its host goes.
             await rows(at(db002.name), password, "INSERT INTO e2e.t VALUES ('before-failover')");
             for (const name of [db001.name, db003.name, db004Name]) {
-                await eventually(`the last row before the failover on ${name}`, 30, async () =>
+                await eventually(`the last row before the failover on ${name}`, SETTLE_SECONDS, async () =>
                     (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'before-failover'")).length === 1 || undefined);
             }
             const expected = (await rows<{ id: string }>(at(db001.name), password, "SELECT id FROM e2e.t ORDER BY id")).map((r) => r.id);
@@ -452,11 +452,11 @@ IMAGES.forEach((image, index) => {
             assert.deepEqual((await rows<{ id: string }>(at(db003.name), password, "SELECT id FROM e2e.t ORDER BY id")).map((r) => r.id), expected, "no row lost");
             await rows(at(db003.name), password, "INSERT INTO e2e.t VALUES ('after-failover')");
             for (const name of [db001.name, db004Name]) {
-                await eventually(`the failover row on ${name}`, 30, async () =>
+                await eventually(`the failover row on ${name}`, SETTLE_SECONDS, async () =>
                     (await rows(at(name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
             }
             // The router, on node1, was re-rendered there: its writer reaches db003 at node3's address.
-            await eventually("the writer endpoint to reach db003 on node3", 30, async () => {
+            await eventually("the writer endpoint to reach db003 on node3", SETTLE_SECONDS, async () => {
                 const [row] = await rows<{ h: string }>(parseAt(current.endpoints.writer), password, "SELECT @@hostname AS h");
                 return row.h === db003.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -474,7 +474,7 @@ IMAGES.forEach((image, index) => {
             });
             assert.deepEqual((rejoined.replication.state as unknown as ReplicationState).fenced ?? [], []);
             assert.equal((await channel(image.kind, at(db002.name), password)).source, `${hosts[2].address}:${port}`);
-            await eventually(`every row on ${db002.name}`, 30, async () =>
+            await eventually(`every row on ${db002.name}`, SETTLE_SECONDS, async () =>
                 (await rows(at(db002.name), password, "SELECT id FROM e2e.t WHERE id = 'after-failover'")).length === 1 || undefined);
         });
 

@@ -29,7 +29,7 @@ import { ReplicaSet } from "../../components/replicaSet";
 import type { ReplicaStatus } from "../../components/outputs";
 import type { ReplicationState } from "../../components/replication/types";
 import { containerLog, containerLogTail, DockerHooks, RUN_LABEL, type Applied } from "./dockerHooks";
-import { eventually, freePort, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
+import { SETTLE_SECONDS, eventually, freePort, readVersions, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -318,7 +318,7 @@ IMAGES.forEach((image, index) => {
             await rows(source.hostPort, first.rootPassword, "CREATE TABLE IF NOT EXISTS e2e.t (id VARCHAR(64) PRIMARY KEY) ENGINE=InnoDB");
             await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('run1-row')");
             for (const r of replicas) {
-                await eventually(`run1-row on ${r.name}`, 30, async () =>
+                await eventually(`run1-row on ${r.name}`, SETTLE_SECONDS, async () =>
                     (await rows(r.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'run1-row'")).length === 1 || undefined);
             }
         });
@@ -346,7 +346,7 @@ IMAGES.forEach((image, index) => {
             assert.equal(ro.ro, 1, `${replica.name} is read-only again after its restart`);
             if (mysqlFlavor) assert.equal(ro.sro, 1, `${replica.name} is super_read_only again after its restart`);
             await rows(source.hostPort, first.rootPassword, "INSERT INTO e2e.t VALUES ('after-restart')");
-            await eventually(`after-restart row on ${replica.name}`, 30, async () =>
+            await eventually(`after-restart row on ${replica.name}`, SETTLE_SECONDS, async () =>
                 (await rows(replica.hostPort, first.rootPassword, "SELECT id FROM e2e.t WHERE id = 'after-restart'")).length === 1 || undefined);
             const read = await first.hooks.provider<{ props: { healthy: boolean } }>(first.replication, "read", first.replication.id, first.replication.state);
             assert.equal(read.props.healthy, true, JSON.stringify(read.props));

@@ -22,7 +22,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
 import { ROUTER_CHECK_USER } from "../../components/router/render";
 import { containerLogTail, DockerHooks } from "./dockerHooks";
-import { eventually, freePorts, readVersions, removeRun, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
+import { SETTLE_SECONDS, eventually, freePorts, readVersions, removeRun, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 const REQUIRED = process.env.E2E_REQUIRED === "1";
@@ -174,14 +174,14 @@ IMAGES.forEach((image, index) => {
 
         await step("the writer endpoint reaches the declared source; rows written through it are read through the reader", async () => {
             const { writer, reader } = first.endpoints;
-            await eventually("the writer endpoint to reach the source", 20, async () => {
+            await eventually("the writer endpoint to reach the source", SETTLE_SECONDS, async () => {
                 const [row] = await onEndpoint<{ h: string }>(writer, passwords.rootPassword, "SELECT @@hostname AS h");
                 return row.h === source.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
             await onEndpoint(writer, passwords.rootPassword, "CREATE DATABASE IF NOT EXISTS app");
             await onEndpoint(writer, passwords.rootPassword, "CREATE TABLE IF NOT EXISTS app.t (id VARCHAR(32) PRIMARY KEY)");
             await onEndpoint(writer, passwords.rootPassword, "INSERT INTO app.t VALUES ('through-writer')");
-            const [row] = await eventually("the row through the reader endpoint", 20, async () => {
+            const [row] = await eventually("the row through the reader endpoint", SETTLE_SECONDS, async () => {
                 const found = await onEndpoint<{ id: string; h: string }>(reader, passwords.rootPassword, "SELECT id, @@hostname AS h FROM app.t");
                 return found.length === 1 ? found : undefined;
             });
@@ -190,7 +190,7 @@ IMAGES.forEach((image, index) => {
         });
 
         await step("over 8 connections the reader endpoint reaches every replica, and never the source while they are up", async () => {
-            const names = await eventually("every replica behind the reader endpoint", 20, async () => {
+            const names = await eventually("every replica behind the reader endpoint", SETTLE_SECONDS, async () => {
                 const seen = await hostnamesOver(first.endpoints.reader, passwords.rootPassword, 8);
                 return sorted(seen).join() === sorted(replicas.map((r) => r.name)).join() ? seen : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
@@ -202,14 +202,14 @@ IMAGES.forEach((image, index) => {
             const [stopped, other] = replicas;
             await docker.getContainer(stopped.name).stop({ t: 10 });
             const leftAfter = Date.now();
-            await eventually(`${stopped.name} to leave the reader pool`, 15, async () => {
+            await eventually(`${stopped.name} to leave the reader pool`, SETTLE_SECONDS, async () => {
                 const seen = await hostnamesOver(first.endpoints.reader, passwords.rootPassword, 8);
                 return sorted(seen).join() === other.name ? seen : undefined;
             });
             console.log(`router e2e ${T}: ${stopped.name} out of the reader pool ${Date.now() - leftAfter} ms after docker stop returned`);
             // The source is a backup server of the reader: it answers only once no replica is up.
             await docker.getContainer(other.name).stop({ t: 10 });
-            await eventually("the source behind the reader endpoint with no replica up", 15, async () => {
+            await eventually("the source behind the reader endpoint with no replica up", SETTLE_SECONDS, async () => {
                 const seen = await hostnamesOver(first.endpoints.reader, passwords.rootPassword, 4);
                 return sorted(seen).join() === source.name ? seen : undefined;
             });
@@ -233,17 +233,17 @@ IMAGES.forEach((image, index) => {
             assert.notEqual((await docker.getContainer(`${run}-router`).inspect()).Id, configBefore, "the router was replaced with the re-rendered configuration");
             const membersAfter = await Promise.all(settings.members.map(async (m) => (await docker.getContainer(m.name).inspect()).Id));
             assert.deepEqual(membersAfter, membersBefore, "a member's container was replaced by the role swap");
-            await eventually("the writer endpoint to reach the new source", 30, async () => {
+            await eventually("the writer endpoint to reach the new source", SETTLE_SECONDS, async () => {
                 const [row] = await onEndpoint<{ h: string; ro: number }>(second.endpoints.writer, passwords.rootPassword, "SELECT @@hostname AS h, @@read_only AS ro");
                 return row.h === promoted.name ? row : undefined;
             }).catch(async (e: Error) => assert.fail(`${e.message}\n${await routerLog()}`));
             await onEndpoint(second.endpoints.writer, passwords.rootPassword, "INSERT INTO app.t VALUES ('after-swap')");
-            const names = await eventually("the old source among the readers", 30, async () => {
+            const names = await eventually("the old source among the readers", SETTLE_SECONDS, async () => {
                 const seen = await hostnamesOver(second.endpoints.reader, passwords.rootPassword, 8);
                 return sorted(seen).join() === sorted([source.name, replicas[1].name]).join() ? seen : undefined;
             });
             assert.ok(!names.includes(promoted.name));
-            await eventually("the new row through the reader", 20, async () => {
+            await eventually("the new row through the reader", SETTLE_SECONDS, async () => {
                 const rows = await onEndpoint<{ id: string }>(second.endpoints.reader, passwords.rootPassword, "SELECT id FROM app.t WHERE id = 'after-swap'");
                 return rows.length === 1 ? rows : undefined;
             });

@@ -22,7 +22,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import type { ReplicaStatus } from "../../components/outputs";
 import { ReplicaSet } from "../../components/replicaSet";
 import { DockerHooks } from "./dockerHooks";
-import { eventually, freePorts, readVersions, removeRun, runtimeSettings, testImages, valueOf, type TestImage } from "./support";
+import { SETTLE_SECONDS, eventually, freePorts, readVersions, removeRun, runtimeSettings, testImages, valueOf, type TestImage } from "./support";
 import { HISTORY_TABLES, loadHistory, type StatementRunner } from "../support/seedData";
 
 const REPO = resolve(__dirname, "..", "..");
@@ -141,7 +141,7 @@ IMAGES.forEach((image, index) => test(`a member added after the source's binlogs
     assert.deepEqual(await checksums(newcomer), await checksums(source), "every table of the copy equals the source's");
 
     await source.query("INSERT INTO app2.ledger VALUES (900001, 1.50, 'after the seed', b'1', '2026-11-28')");
-    await eventually(`the row written after the seed on ${added.name}`, 30, async () => {
+    await eventually(`the row written after the seed on ${added.name}`, SETTLE_SECONDS, async () => {
         const rows = await newcomer.query("SELECT id FROM app2.ledger WHERE id = 900001");
         return rows.length === 1 ? rows : undefined;
     });

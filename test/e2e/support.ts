@@ -9,6 +9,9 @@ import type Docker from "dockerode";
 import type * as pulumi from "@pulumi/pulumi";
 import { RUN_LABEL } from "./dockerHooks";
 
+/** How long a test waits for what happens in the background (see its definition). */
+export { SETTLE_SECONDS } from "../support/replicationInputs";
+
 /** The SDK's RPC queue drain (internal, stable since 3.x): awaited after a mocked program declared everything. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const runtimeSettings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };

@@ -8,7 +8,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { loadHistory, rowCount as count, tableChecksums as checksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
@@ -34,7 +34,7 @@ describe(`seeding by the clone plugin ${T}`, () => {
         cluster = await startCluster("mysql-9", runbookSpecs(3), { binlogInitialisation: true });
         state = (await provider.create!(inputs(["db002"]))).outs;
         await loadHistory(cluster.source);
-        await eventually("db002 to have every row", 30, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
+        await eventually("db002 to have every row", SETTLE_SECONDS, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
     });
     after(async () => {
         seedLog.write = write;
@@ -76,7 +76,7 @@ describe(`seeding by the clone plugin ${T}`, () => {
         }
 
         await cluster.source.query("INSERT INTO app1.items (id, name) VALUES (100001, 'after the clone')");
-        await eventually("db003 to apply the write after the clone", 30, async () => (await count(db003, "app1.items")) === 3001);
+        await eventually("db003 to apply the write after the clone", SETTLE_SECONDS, async () => (await count(db003, "app1.items")) === 3001);
         assert.equal(await count(db003, "app1.audit"), await count(cluster.source, "app1.audit"));
     });
 
@@ -156,7 +156,7 @@ describe(`seeding by the clone plugin ${T}`, () => {
         assert.equal(await count(db004, "mine.keep"), -1, "the clone replaced the schema reseed gave up");
         assert.deepEqual(await checksums(db004), await checksums(cluster.source));
         await cluster.source.query("INSERT INTO app2.ledger (id, amount) VALUES (900001, 1.5)");
-        await eventually("db004 to apply the write", 30, async () => (await count(db004, "app2.ledger")) === 5001);
+        await eventually("db004 to apply the write", SETTLE_SECONDS, async () => (await count(db004, "app2.ledger")) === 5001);
     });
 });
 
@@ -174,7 +174,7 @@ describe(`seedMethod clone on MariaDB ${M}`, () => {
             inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), ...o });
         const { outs } = await provider.create!(inputs(["db002"]));
         await loadHistory(cluster.source);
-        await eventually("db002 to have every row", 30, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
+        await eventually("db002 to have every row", SETTLE_SECONDS, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
         await assert.rejects(
             provider.update!("id", outs, inputs(["db002", "db003"], { seedMethod: "clone" })),
             (error: Error) => /db003: seedMethod is clone, but the clone plugin needs MySQL 8\.0\.17.*Set seedMethod to auto or dump/s.test(error.message),

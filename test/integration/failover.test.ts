@@ -6,7 +6,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { executed, isMaria, replicaStatus } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
@@ -27,7 +27,7 @@ async function runningSet(cluster: MariaCluster): Promise<ReplicationState> {
     await cluster.source.query("CREATE DATABASE app", "CREATE TABLE app.items (id INT PRIMARY KEY) ENGINE=InnoDB");
     const values = Array.from({ length: 100 }, (_, i) => `(${i + 1})`).join(",");
     await cluster.source.query(`INSERT INTO app.items VALUES ${values}`);
-    for (const r of cluster.replicas) await eventually(`${r.name} to hold the 100 rows`, 15, async () => (await count(r)) === 100);
+    for (const r of cluster.replicas) await eventually(`${r.name} to hold the 100 rows`, SETTLE_SECONDS, async () => (await count(r)) === 100);
     return outs;
 }
 
@@ -54,7 +54,7 @@ for (const flavor of MATRIX) {
             assert.equal(await readOnly(db002), 0);
             assert.equal(await count(db002), 100);
             await db002.query("INSERT INTO app.items VALUES (101)");
-            await eventually("db003 to follow db002", 10, async () => (await count(db003)) === 101);
+            await eventually("db003 to follow db002", SETTLE_SECONDS, async () => (await count(db003)) === 101);
 
             // The old source comes back read-only on its own, with the command it always had (every member starts
             // read-only; on MySQL super_read_only too, persisted while it was the source): nothing of its own is
@@ -67,7 +67,7 @@ for (const flavor of MATRIX) {
             assert.deepEqual((again.outs as ReplicationState).fenced, []);
             assert.equal(await readOnly(db001), 1);
             assert.equal((await replicaStatus(db001))?.source, `127.0.0.1:${db002.port}`);
-            await eventually("db001 to hold every row", 10, async () => (await count(db001)) === 101);
+            await eventually("db001 to hold every row", SETTLE_SECONDS, async () => (await count(db001)) === 101);
         });
     });
 
@@ -120,7 +120,7 @@ for (const flavor of MATRIX) {
             const state = await runningSet(cluster);
             await db002.query("STOP REPLICA IO_THREAD");
             await db001.query("INSERT INTO app.items VALUES (101),(102),(103),(104),(105)");
-            await eventually("db003 to hold 105 rows", 10, async () => (await count(db003)) === 105);
+            await eventually("db003 to hold 105 rows", SETTLE_SECONDS, async () => (await count(db003)) === 105);
             await db001.stop(true);
             const before = await Promise.all([db002, db003].map(executed));
             const toDb002 = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });

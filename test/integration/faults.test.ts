@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { MATRIX, flavorRuntime, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { accountRequiresTls, changeSourceBy, column, replicaStatusRow, writeByHand } from "../support/sql";
-import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 import { statementHooks } from "../../components/replication/session";
@@ -58,13 +58,13 @@ describe(`faults with a running set ${T}`, () => {
     it(`replicas reconnect by themselves after the source restarts, and the status shows it; the next run makes the source writable ${T}`, async () => {
         await insertRange(cluster, 1, 10);
         await cluster.source.stop();
-        await eventually("a replica to notice the source is gone", 15, async () => {
+        await eventually("a replica to notice the source is gone", SETTLE_SECONDS, async () => {
             const props = await refresh(state);
             return props.healthy === false && Object.values(props.replicaStatus).some((r) => !r.ioRunning || r.lastIoError !== "");
         });
         await cluster.source.start();
         // Within the configured retry (connectRetrySeconds = 1) plus a margin.
-        await eventually("every replica to reconnect", 15, async () => Object.values((await refresh(state)).replicaStatus).every(replicaHealthy));
+        await eventually("every replica to reconnect", SETTLE_SECONDS, async () => Object.values((await refresh(state)).replicaStatus).every(replicaHealthy));
         // The source came back read-only, as every member does (it takes writes again once a run has found it to be
         // the declared source): the set reads unhealthy, and the next run, with the same inputs, makes it writable.
         const read = await refresh(state);
@@ -74,7 +74,7 @@ describe(`faults with a running set ${T}`, () => {
         assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
         assert.equal(state.sourceStatus.readOnly, false);
         await insertRange(cluster, 11, 20);
-        for (const replica of cluster.replicas) await eventually(`${replica.name} rows`, 10, async () => (await count(replica)) === 20);
+        for (const replica of cluster.replicas) await eventually(`${replica.name} rows`, SETTLE_SECONDS, async () => (await count(replica)) === 20);
     });
 
     it(`a restarted replica resumes where it stopped and applies nothing twice ${T}`, async () => {
@@ -82,7 +82,7 @@ describe(`faults with a running set ${T}`, () => {
         await db002.stop();
         await insertRange(cluster, 21, 70);
         await db002.start();
-        await eventually("db002 to catch up", 15, async () => (await count(db002)) === 70);
+        await eventually("db002 to catch up", SETTLE_SECONDS, async () => (await count(db002)) === 70);
         const status = await replicaStatusRow(db002);
         assert.equal(column(status, "Replica_SQL_Running", "Slave_SQL_Running"), "Yes");
         assert.equal(Number(status!.Last_SQL_Errno), 0);
@@ -96,7 +96,7 @@ describe(`faults with a running set ${T}`, () => {
         let props: ReplicationState | undefined;
         // Wait for the applier to have stopped, not only for the error: the error shows in the status a moment
         // before the applier thread has ended (seen on MySQL 9.7.4, whose applier runs parallel workers).
-        await eventually("db003's SQL thread to stop on the conflict", 15, async () => {
+        await eventually("db003's SQL thread to stop on the conflict", SETTLE_SECONDS, async () => {
             props = await refresh(state);
             return props.replicaStatus.db003.lastSqlError !== "" && !props.replicaStatus.db003.sqlRunning;
         });

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, SETTLE_SECONDS } from "../support/replicationInputs";
 import { check, stackOutputsOf } from "../support/checkCommand";
 import { isMaria, ownTransactions, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
@@ -46,7 +46,7 @@ for (const flavor of MATRIX) {
 
         it(`the heartbeat runs although the servers started without the event scheduler, and every replica reports its lag ${T}`, async () => {
             let seen: ReplicationState | undefined;
-            await eventually("a heartbeat lag on every replica", 10, async () => {
+            await eventually("a heartbeat lag on every replica", SETTLE_SECONDS, async () => {
                 seen = await refresh(state);
                 return Object.values(seen.replicaStatus).every((r) => r.heartbeatLagMs !== null);
             });
@@ -70,7 +70,7 @@ for (const flavor of MATRIX) {
             const db002 = cluster.byName("db002");
             await db002.query("STOP REPLICA SQL_THREAD");
             let seen: ReplicationState | undefined;
-            await eventually("db002's heartbeat lag to pass 2.5 s", 15, async () => {
+            await eventually("db002's heartbeat lag to pass 2.5 s", SETTLE_SECONDS, async () => {
                 seen = await refresh(state);
                 return (seen.replicaStatus.db002.heartbeatLagMs ?? 0) >= 2500;
             });
@@ -79,7 +79,7 @@ for (const flavor of MATRIX) {
             assert.equal(stalled.code, 1, stalled.stdout);
             assert.match(stalled.stdout, /db002: lag \d+(\.\d+)? s over the limit 1 s/);
             await db002.query("START REPLICA SQL_THREAD");
-            await eventually("db002's heartbeat lag to fall under 1 s", 15, async () => {
+            await eventually("db002's heartbeat lag to fall under 1 s", SETTLE_SECONDS, async () => {
                 seen = await refresh(state);
                 const lag = seen.replicaStatus.db002.heartbeatLagMs;
                 return lag !== null && lag < 1000 && seen.healthy;

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { binlogFiles, ioThreadId, isMaria, ownTransactions, replicaStatus } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
@@ -78,7 +78,7 @@ describe(`provider on 1 source + 2 replicas ${T}`, () => {
     it(`rows written on the source appear on every replica ${T}`, async () => {
         await writeOnSource(cluster, "first row");
         for (const replica of cluster.replicas) {
-            await eventually(`${replica.name} to have the row`, 10, () => hasValue(replica, "first row"));
+            await eventually(`${replica.name} to have the row`, SETTLE_SECONDS, () => hasValue(replica, "first row"));
         }
     });
 
@@ -146,7 +146,7 @@ describe(`provider on 1 source + 2 replicas ${T}`, () => {
         const back = await provider.update!("id", updated.outs as ReplicationState, inputsFor(cluster));
         assert.equal(back.outs!.healthy, true);
         await writeOnSource(cluster, "after re-adding");
-        await eventually("db003 to replicate again", 10, () => hasValue(db003, "after re-adding"));
+        await eventually("db003 to replicate again", SETTLE_SECONDS, () => hasValue(db003, "after re-adding"));
         state = back.outs as ReplicationState;
     });
 
@@ -160,7 +160,7 @@ describe(`provider on 1 source + 2 replicas ${T}`, () => {
         }
         await writeOnSource(cluster, "after password change");
         for (const replica of cluster.replicas) {
-            await eventually(`${replica.name} after password change`, 10, () => hasValue(replica, "after password change"));
+            await eventually(`${replica.name} after password change`, SETTLE_SECONDS, () => hasValue(replica, "after password change"));
         }
         state = updated.outs as ReplicationState;
     });
@@ -252,7 +252,7 @@ describe(`provider on 1 source + 4 replicas ${T}`, () => {
         assert.deepEqual(Object.keys(outs.replicaStatus), ["db002", "db003", "db004", "db005"]);
         await writeOnSource(cluster, "to four replicas");
         for (const replica of cluster.replicas) {
-            await eventually(`${replica.name} to have the row`, 10, () => hasValue(replica, "to four replicas"));
+            await eventually(`${replica.name} to have the row`, SETTLE_SECONDS, () => hasValue(replica, "to four replicas"));
             assert.equal(outs.replicaStatus[replica.name].ioRunning && outs.replicaStatus[replica.name].sqlRunning, true);
         }
     });
@@ -303,8 +303,8 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
         const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
         const before = await provider.create!(inputsFor(cluster));
         await writeOnSource(cluster, "written on db001");
-        await eventually("db002 to have the row", 10, () => hasValue(db002, "written on db001"));
-        await eventually("db003 to have the row", 10, () => hasValue(db003, "written on db001"));
+        await eventually("db002 to have the row", SETTLE_SECONDS, () => hasValue(db002, "written on db001"));
+        await eventually("db003 to have the row", SETTLE_SECONDS, () => hasValue(db003, "written on db001"));
 
         const promoted = inputsFor(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
         const { outs } = await provider.update!("id", before.outs, promoted);
@@ -317,7 +317,7 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
 
         await db002.query("INSERT INTO app.items (value) VALUES ('written on db002')");
         for (const replica of [db001, db003]) {
-            await eventually(`${replica.name} to have db002's row`, 10, () => hasValue(replica, "written on db002"));
+            await eventually(`${replica.name} to have db002's row`, SETTLE_SECONDS, () => hasValue(replica, "written on db002"));
             // Nothing was applied twice: the old source started from what it had, not from the beginning.
             const [{ n }] = await replica.query<{ n: number }>("SELECT COUNT(*) AS n FROM app.items");
             assert.equal(Number(n), 2, `${replica.name} has ${n} rows`);

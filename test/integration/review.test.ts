@@ -6,7 +6,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { accountExists, binlogBytes, changeSourceBy, column, executed, isMaria, ownTransactions, replicaStatus, replicaStatusRow, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { statementHooks } from "../../components/replication/session";
@@ -54,7 +54,7 @@ for (const flavor of MATRIX) {
 
         it(`defect 1: promoting a replica whose applier is stopped completes with every row ${T}`, async () => {
             const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
-            await eventually("db002 to have the schema", 10, async () => (await count(db002, "app.items")) === 0);
+            await eventually("db002 to have the schema", SETTLE_SECONDS, async () => (await count(db002, "app.items")) === 0);
             await db002.query("STOP REPLICA SQL_THREAD");
             await db001.query("INSERT INTO app.items VALUES (1),(2),(3),(4),(5)");
             const promoted = quiet(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
@@ -66,7 +66,7 @@ for (const flavor of MATRIX) {
             // The candidate received nothing of its own before it caught up: it holds no transaction of its own but
             // the probe row it wrote as the new source.
             await db002.query("INSERT INTO app.items VALUES (6)");
-            for (const r of [db001, db003]) await eventually(`${r.name} to follow db002`, 10, async () => (await count(r, "app.items")) === 6);
+            for (const r of [db001, db003]) await eventually(`${r.name} to follow db002`, SETTLE_SECONDS, async () => (await count(r, "app.items")) === 6);
             state = outs as ReplicationState;
         });
 
@@ -75,7 +75,7 @@ for (const flavor of MATRIX) {
             // db002 is the source now; db003 loses its channel and misses a row, so it cannot catch up with db002.
             await db003.query("STOP REPLICA", "RESET REPLICA ALL");
             await db002.query("INSERT INTO app.items VALUES (7)");
-            await eventually("db001 to apply row 7", 10, async () => (await count(db001, "app.items")) === 7);
+            await eventually("db001 to apply row 7", SETTLE_SECONDS, async () => (await count(db001, "app.items")) === 7);
             const history = await Promise.all([db001, db002, db003].map(executed));
             const toDb003 = quiet(cluster, { source: endpointOf(db003), replicas: [endpointOf(db001), endpointOf(db002)] });
             await assert.rejects(provider.update!("id", state, toDb003), (error: Error) => {
@@ -89,7 +89,7 @@ for (const flavor of MATRIX) {
             const back = quiet(cluster, { source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, back);
             assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
-            await eventually("db003 to catch up", 10, async () => (await count(db003, "app.items")) === 7);
+            await eventually("db003 to catch up", SETTLE_SECONDS, async () => (await count(db003, "app.items")) === 7);
             state = outs as ReplicationState;
         });
 
@@ -114,7 +114,7 @@ for (const flavor of MATRIX) {
                     await c.end();
                 }
             })();
-            await eventually("the writer to get going", 10, async () => acknowledged.length >= 20);
+            await eventually("the writer to get going", SETTLE_SECONDS, async () => acknowledged.length >= 20);
             const toDb001 = quiet(cluster, { source: endpointOf(db001), replicas: [endpointOf(db002), endpointOf(db003)] });
             const { outs } = await provider.update!("id", state, toDb001);
             stop = true;
@@ -125,7 +125,7 @@ for (const flavor of MATRIX) {
             const missing = acknowledged.filter((id) => !ids.includes(id));
             assert.deepEqual(missing, [], `${missing.length} acknowledged rows are not on the new source`);
             for (const r of [db002, db003]) {
-                await eventually(`${r.name} to hold every row`, 15, async () => (await count(r, "app.items")) === (await count(db001, "app.items")));
+                await eventually(`${r.name} to hold every row`, SETTLE_SECONDS, async () => (await count(r, "app.items")) === (await count(db001, "app.items")));
             }
             state = outs as ReplicationState;
         });
@@ -164,7 +164,7 @@ for (const flavor of MATRIX) {
                 assert.equal(back.outs!.healthy, true, `after a cut on ${member}: ${JSON.stringify(back.outs!.replicaStatus)}`);
                 assert.equal(await readOnly(db001), 0);
                 await db001.query(`INSERT INTO app.items VALUES (${++rows})`);
-                for (const r of [db002, db003]) await eventually(`${r.name} to follow db001 again`, 10, async () => (await count(r, "app.items")) === rows);
+                for (const r of [db002, db003]) await eventually(`${r.name} to follow db001 again`, SETTLE_SECONDS, async () => (await count(r, "app.items")) === rows);
             }
             // And the new config, after all that.
             interruptAt("db001", (sql) => sql.startsWith("CHANGE"));
@@ -176,7 +176,7 @@ for (const flavor of MATRIX) {
             const forward = await provider.update!("id", original, toDb002);
             assert.equal(forward.outs!.healthy, true, JSON.stringify(forward.outs!.replicaStatus));
             await db002.query(`INSERT INTO app.items VALUES (${++rows})`);
-            for (const r of [db001, db003]) await eventually(`${r.name} to follow db002`, 10, async () => (await count(r, "app.items")) === rows);
+            for (const r of [db001, db003]) await eventually(`${r.name} to follow db002`, SETTLE_SECONDS, async () => (await count(r, "app.items")) === rows);
         });
     });
 
@@ -226,14 +226,14 @@ for (const flavor of MATRIX) {
             // The state before the source had certificates: a plain channel and an account that allowed it.
             await cluster.source.query("SET SESSION sql_log_bin = 0", "ALTER USER 'repl'@'127.0.0.1' REQUIRE NONE");
             await db002.query("STOP REPLICA", changeSourceBy(db002, cluster.source, inputs.replicationPassword, false), "START REPLICA");
-            await eventually("the plain channel to run", 10, async () => (await replicaStatus(db002))?.ioRunning === true);
+            await eventually("the plain channel to run", SETTLE_SECONDS, async () => (await replicaStatus(db002))?.ioRunning === true);
             const { outs } = await provider.create!(inputs);
             assert.equal(outs.healthy, true);
             assert.equal(column(await replicaStatusRow(db002), "Source_SSL_Allowed", "Master_SSL_Allowed"), "Yes", "the channel stayed plain");
             // It keeps replicating after the IO thread reconnects under the account's REQUIRE SSL.
             await db002.query("STOP REPLICA IO_THREAD", "START REPLICA IO_THREAD");
             await cluster.source.query("CREATE DATABASE IF NOT EXISTS drift", "CREATE TABLE drift.t (id INT PRIMARY KEY)", "INSERT INTO drift.t VALUES (1)");
-            await eventually("db002 to replicate over TLS", 10, async () => (await count(db002, "drift.t")) === 1);
+            await eventually("db002 to replicate over TLS", SETTLE_SECONDS, async () => (await count(db002, "drift.t")) === 1);
         });
     });
 

@@ -11,7 +11,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, SETTLE_SECONDS } from "../support/replicationInputs";
 import { executed, isMaria, replicaStatus } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { diffInputs } from "../../components/replication/plan";
@@ -93,7 +93,7 @@ for (const flavor of MATRIX) {
             );
             await appInsert(cluster.source, 1);
             for (const replica of cluster.replicas) {
-                await eventually(`${replica.name} to have row 1`, 15, () => hasItem(replica, 1));
+                await eventually(`${replica.name} to have row 1`, SETTLE_SECONDS, () => hasItem(replica, 1));
                 await assert.rejects(appInsert(replica, 2), /read-only|read_only/, `${replica.name} took an application's write`);
             }
         });
@@ -103,7 +103,7 @@ for (const flavor of MATRIX) {
             await db002.restart();
             assert.deepEqual(await fenceOf(db002), fenced(db002), "db002 after its restart");
             await appInsert(cluster.source, 3);
-            await eventually("db002 to replicate row 3 after its restart", 20, () => hasItem(db002, 3));
+            await eventually("db002 to replicate row 3 after its restart", SETTLE_SECONDS, () => hasItem(db002, 3));
             const read = await refresh(state);
             assert.equal(read.healthy, true, JSON.stringify(read.replicaStatus));
             assert.equal(read.sourceStatus.readOnly, false);
@@ -120,7 +120,7 @@ for (const flavor of MATRIX) {
                 // read_only does not bind the event's definer (root holds READ ONLY ADMIN): the heartbeat event runs
                 // again after the restart, and its own guard keeps it from beating. (On MySQL, super_read_only stops
                 // the scheduler from running it at all: "Unable to schedule event", seen on 9.7.4.)
-                await eventually("db001's heartbeat event to run after the restart", 15, async () => {
+                await eventually("db001's heartbeat event to run after the restart", SETTLE_SECONDS, async () => {
                     const { ran } = await heartbeat(db001);
                     return ran !== null && ran > started.slice(0, 19);
                 });
@@ -140,10 +140,10 @@ for (const flavor of MATRIX) {
             assert.deepEqual(await fenceOf(db001), { readOnly: 0, superReadOnly: isMaria(db001) ? null : 0 });
             await appInsert(db001, 4);
             for (const replica of cluster.replicas) {
-                await eventually(`${replica.name} to have row 4`, 15, () => hasItem(replica, 4));
+                await eventually(`${replica.name} to have row 4`, SETTLE_SECONDS, () => hasItem(replica, 4));
                 assert.equal((await replicaStatus(replica))?.source, `127.0.0.1:${db001.port}`);
             }
-            await eventually("db001 to beat again", 15, async () => (await heartbeat(db001)).beat > started);
+            await eventually("db001 to beat again", SETTLE_SECONDS, async () => (await heartbeat(db001)).beat > started);
         });
     });
 }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { connect as tcpConnect } from "node:net";
 import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually } from "../support/replicationInputs";
+import { inputsFor, eventually, SETTLE_SECONDS } from "../support/replicationInputs";
 import { isMaria, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
@@ -60,7 +60,7 @@ for (const flavor of MATRIX) {
         it(`exists on every member with no password and no privilege, by the check's plugin ${T}`, async () => {
             const plugin = isMaria(cluster.source) ? "mysql_native_password" : "caching_sha2_password";
             for (const server of [cluster.source, ...cluster.replicas]) {
-                await eventually(`the account on ${server.name}`, 10, async () =>
+                await eventually(`the account on ${server.name}`, SETTLE_SECONDS, async () =>
                     (await server.query(`SELECT 1 FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}' AND Host = '127.0.0.1'`)).length === 1);
                 const [account] = await server.query<{ plugin: string; auth: string }>(
                     `SELECT plugin, authentication_string AS auth FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}' AND Host = '127.0.0.1'`);
@@ -109,7 +109,7 @@ for (const flavor of MATRIX) {
             state = (await provider.update!(`${cluster.source.name}-replicaset`, olds, inputs)).outs;
             assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
             for (const server of [cluster.source, ...cluster.replicas]) {
-                await eventually(`only the new row on ${server.name}`, 10, async () => {
+                await eventually(`only the new row on ${server.name}`, SETTLE_SECONDS, async () => {
                     const hosts = await server.query<{ Host: string }>(`SELECT Host FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}' ORDER BY Host`);
                     return hosts.map((h) => h.Host).join(",") === "127.0.0.2";
                 });

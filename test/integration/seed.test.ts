@@ -8,7 +8,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh, endpointOf } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { isMaria, writeByHand } from "../support/sql";
 import { loadHistory, rowCount as count, tableChecksums as checksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
@@ -45,7 +45,7 @@ for (const flavor of MATRIX) {
             cluster = await startCluster(flavor, runbookSpecs(4), { binlogInitialisation: true });
             state = (await provider.create!(inputs(["db002"]))).outs;
             await loadHistory(cluster.source);
-            await eventually("db002 to have every row", 20, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
+            await eventually("db002 to have every row", SETTLE_SECONDS, async () => (await count(cluster.byName("db002"), "app2.ledger")) === 5000);
         });
         after(async () => {
             seedLog.write = write;
@@ -86,7 +86,7 @@ for (const flavor of MATRIX) {
 
             // A write after the seed replicates (and its trigger fires once, on the source; the row event carries it).
             await cluster.source.query("INSERT INTO app1.items (id, name) VALUES (100001, 'after the seed')");
-            await eventually("db003 to apply the write after the seed", 20, async () => (await count(db003, "app1.items")) === 3001);
+            await eventually("db003 to apply the write after the seed", SETTLE_SECONDS, async () => (await count(db003, "app1.items")) === 3001);
             assert.equal(await count(db003, "app1.audit"), await count(cluster.source, "app1.audit"));
         });
 
@@ -107,7 +107,7 @@ for (const flavor of MATRIX) {
             assert.equal((await schemas(db004)).includes("mine"), false);
             assert.deepEqual(await checksums(db004), await checksums(cluster.source));
             await cluster.source.query("INSERT INTO app2.ledger (id, amount) VALUES (900001, 1.5)");
-            await eventually("db004 to apply the write", 20, async () => (await count(db004, "app2.ledger")) === 5001);
+            await eventually("db004 to apply the write", SETTLE_SECONDS, async () => (await count(db004, "app2.ledger")) === 5001);
         });
 
         it(`a seed taken while the source commits all along starts exactly at its snapshot: no transaction lost or applied twice ${T}`, async () => {
@@ -129,7 +129,7 @@ for (const flavor of MATRIX) {
                 }
             });
             try {
-                await eventually("the writers to commit", 10, async () => committed > 20);
+                await eventually("the writers to commit", SETTLE_SECONDS, async () => committed > 20);
                 const before = committed;
                 const { outs } = await provider.update!("id", state, inputs(["db002", "db003", "db004", "db005"], { reseed: ["db004"] }));
                 state = outs as ReplicationState;
@@ -141,7 +141,7 @@ for (const flavor of MATRIX) {
                 await Promise.all(writers.map((writer) => writer.end()));
             }
             const want = await checksums(cluster.source);
-            await eventually("db005 to apply what the source committed", 30, async () => JSON.stringify(await checksums(db005)) === JSON.stringify(want));
+            await eventually("db005 to apply what the source committed", SETTLE_SECONDS, async () => JSON.stringify(await checksums(db005)) === JSON.stringify(want));
             const [threads] = await db005.query<Record<string, unknown>>(isMaria(db005) ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS");
             assert.equal(String(threads.Last_SQL_Error ?? ""), "");
         });

@@ -20,7 +20,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, endpointOf, eventually } from "../support/replicationInputs";
+import { inputsFor, endpointOf, eventually, SETTLE_SECONDS } from "../support/replicationInputs";
 import { isMaria, writeByHand } from "../support/sql";
 import { loadHistory, tableChecksums as checksums } from "../support/seedData";
 import { replicationProvider as provider } from "../../components/replication/provider";
@@ -98,7 +98,7 @@ for (const flavor of MATRIX) {
             assert.equal(seen.change, false, "the copy set the replica's channel before its rows were in");
             assert.ok((await rows(db003)) < BIG_ROWS, "the cut left a half copy");
             // Every statement the cut-short copy sent has ended (its sessions are gone) before the server dies.
-            await eventually("the copy's sessions on db003 to end", 20, async () =>
+            await eventually("the copy's sessions on db003 to end", SETTLE_SECONDS, async () =>
                 (await db003.query("SELECT 1 FROM information_schema.PROCESSLIST WHERE COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID') AND ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler')")).length === 0,
             );
 
@@ -190,7 +190,7 @@ for (const flavor of MATRIX) {
             assert.equal(await rows(db003), await rows(db002));
             assert.deepEqual(await checksums(db003, TABLES), await checksums(db002, TABLES));
             await db002.query(`INSERT INTO app3.big VALUES (${BIG_ROWS + 2}, 'on the new source')`);
-            await eventually("db003 to replicate from db002", 20, async () => (await rows(db003)) === (await rows(db002)));
+            await eventually("db003 to replicate from db002", SETTLE_SECONDS, async () => (await rows(db003)) === (await rows(db002)));
         });
     });
 }

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { command, flavorRuntime, MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { CertificateDir, type IssuedFiles, type TestCa } from "../support/certificates";
 import { accountTlsRequirement, column, dialectOf, replicaStatusRow } from "../support/sql";
-import { inputsFor, eventually, refresh } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, SETTLE_SECONDS } from "../support/replicationInputs";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 
@@ -113,7 +113,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         assert.equal(column(row, "Source_SSL_Cert", "Master_SSL_Cert"), live.clientCert);
         assert.equal(await accountTlsRequirement(cluster.source, "repl", "127.0.0.1"), "X509");
         await cluster.source.query("INSERT INTO tlsapp.t VALUES (1)");
-        await eventually("rows 0 and 1 on db002", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 2);
+        await eventually("rows 0 and 1 on db002", SETTLE_SECONDS, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 2);
     });
 
     it(`a client without a certificate is refused by the replication account, one with the stack's is let in ${T}`, async () => {
@@ -205,7 +205,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
             await c.end();
         }
         await cluster.source.query("INSERT INTO tlsapp.t VALUES (2)");
-        await eventually("row 2 on db002 after the rotation", 10, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 3);
+        await eventually("row 2 on db002 after the rotation", SETTLE_SECONDS, async () => (await cluster.byName("db002").query("SELECT id FROM tlsapp.t")).length === 3);
         const row = await replicaStatusRow(cluster.byName("db002"));
         assert.equal(column(row, "Source_SSL_Verify_Server_Cert", "Master_SSL_Verify_Server_Cert"), "Yes");
         assert.equal((await refresh(state)).healthy, true);

@@ -21,12 +21,21 @@ export function inputsFor(cluster: MariaCluster, overrides: Partial<ReplicationI
         replicationUserHost: "127.0.0.1",
         tls: "auto",
         connectRetrySeconds: 1,
-        deadlineSeconds: 30,
+        // A ceiling for the whole run, as a user's would be: a run that passes ends long before it. Tests that
+        // assert on the deadline itself set a short one.
+        deadlineSeconds: 120,
         verify: true,
         heartbeatIntervalMs: 1000,
         ...overrides,
     };
 }
+
+/**
+ * How long a test waits for what happens in the background: a row reaching a replica, a thread reconnecting, a
+ * router's health check. A ceiling, not a pause (a passing wait returns at once); sized for a loaded 2-core CI
+ * machine, where a MySQL server has been seen to stall 25 s in InnoDB's start.
+ */
+export const SETTLE_SECONDS = 120;
 
 /** Polls `probe` every few ms until it returns true, or fails after `seconds` naming `what`. */
 export async function eventually(what: string, seconds: number, probe: () => Promise<boolean>): Promise<void> {
