@@ -14,8 +14,9 @@
  * source writable. Its option file is empty but read (not --no-defaults), so MySQL loads what the provider persisted
  * (mysqld-auto.cnf) at a restart, as a container's server does.
  *
- * Datadirs are copied from one template per flavor and process (mariadb-install-db, or mysqld
- * --initialize-insecure), so a fresh server costs a copy and a start, not a full install. A MySQL copy drops
+ * Datadirs are copied from one template per flavor and machine (mariadb-install-db, or mysqld
+ * --initialize-insecure, made by the first test process that needs it and kept: see templateDatadir), so a fresh
+ * server costs a copy and a start, not a full install. A MySQL copy drops
  * the template's auto.cnf (every server gets its own server_uuid: equal UUIDs break GTID replication) and its
  * *.pem, so each server generates its own TLS certificates at first start, as a fresh official container does.
  *
@@ -31,8 +32,9 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, rm, cp, mkdir, readFile, readdir, stat, unlink, writeFile } from "node:fs/promises";
-import { readFileSync, rmSync } from "node:fs";
+import { access, mkdtemp, rm, cp, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { constants, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -91,6 +93,8 @@ export interface FlavorRuntime {
     version: ServerVersion;
     /** "MySQL 9.7.4", "MariaDB 11.8.3". */
     product: string;
+    /** The binary's whole --version line (with the distribution's build). */
+    versionText: string;
 }
 
 const REPO = resolve(__dirname, "..", "..");
@@ -118,7 +122,7 @@ export function flavorRuntime(flavor: ServerFlavor): FlavorRuntime {
     const m = /Ver (\d+)\.(\d+)\.(\d+)/.exec(text);
     if (!m) throw new Error(`cannot read the ${flavor} version from \`${binary} --version\`: ${text}`);
     const version = { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
-    const runtime: FlavorRuntime = { flavor, kind, root, binary, version, product: `${kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}.${m[2]}.${m[3]}` };
+    const runtime: FlavorRuntime = { flavor, kind, root, binary, version, product: `${kind === "mysql" ? "MySQL" : "MariaDB"} ${m[1]}.${m[2]}.${m[3]}`, versionText: text.trim() };
     runtimes.set(flavor, runtime);
     return runtime;
 }
@@ -406,7 +410,7 @@ export class MariaCluster {
     }
 }
 
-/** Where a flavor's clusters and templates live (as this process sees it): tmp for the host, <rootfs>/srv else. */
+/** Where a flavor's clusters live (as this process sees it): tmp for the host, <rootfs>/srv else. */
 async function workDir(runtime: FlavorRuntime, prefix: string): Promise<string> {
     if (runtime.root === "/") return mkdtemp(join(tmpdir(), `mariadb-${prefix}-`));
     await mkdir(join(runtime.root, "srv"), { recursive: true });
@@ -414,28 +418,62 @@ async function workDir(runtime: FlavorRuntime, prefix: string): Promise<string> 
 }
 
 const templates = new Map<ServerFlavor, Promise<string>>();
-/** Template directories of this process, removed when it exits. */
-const templateDirs: string[] = [];
+/** Half-made templates of this process, removed when it exits (a finished one is kept for the next process). */
+const partialTemplates = new Set<string>();
 process.once("exit", () => {
-    for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of partialTemplates) rmSync(dir, { recursive: true, force: true });
 });
 
-/** One initialised datadir per flavor and process; servers start from copies of it. */
+/**
+ * Where a flavor's initialised template lives, shared by every test process on this machine: inside the chroot's
+ * root filesystem (a cache itself, extracted by rootfs.sh) or, for the host's server, in rootfs.sh's CACHE_DIR. The
+ * name carries a key of the binary (its --version text, size and mtime) and the install command, so an upgraded
+ * server or a changed install gets a template of its own.
+ */
+async function templateHome(runtime: FlavorRuntime, file: string, args: string[]): Promise<{ parent: string; name: string }> {
+    const binary = await stat(join(runtime.root, runtime.binary));
+    const key = createHash("sha256")
+        .update(JSON.stringify([runtime.versionText, binary.size, binary.mtimeMs, file, args]))
+        .digest("hex")
+        .slice(0, 16);
+    const name = `template-${runtime.flavor}-${key}`;
+    if (runtime.root !== "/") {
+        await mkdir(join(runtime.root, "srv"), { recursive: true });
+        return { parent: join(runtime.root, "srv"), name };
+    }
+    const cache = process.env.CACHE_DIR ?? "/var/cache/mysql-replicaset-test";
+    try {
+        await mkdir(cache, { recursive: true });
+        await access(cache, constants.W_OK);
+        return { parent: cache, name };
+    } catch {
+        // Not root (the host's server needs no chroot): the user's temporary directory instead.
+        const parent = join(tmpdir(), "mysql-replicaset-test");
+        await mkdir(parent, { recursive: true });
+        return { parent, name };
+    }
+}
+
+/**
+ * The flavor's initialised datadir; servers start from copies of it. Made once per machine, not once per test
+ * file: twelve integration files each installing three flavors cost about three minutes of a CI run, and the I/O
+ * of a MySQL install at every file's start. Made in a private directory and renamed into place whole, so a
+ * process sees either no template or a finished one; when two processes race, the first rename wins and the
+ * other uses it. The copies are never started on the template itself (startCluster copies it first).
+ */
 function templateDatadir(runtime: FlavorRuntime): Promise<string> {
     let template = templates.get(runtime.flavor);
     if (template) return template;
     template = (async () => {
-        const dir = await workDir(runtime, "template");
-        templateDirs.push(dir);
-        const datadir = join(dir, "data");
-        const inside = (p: string) => (runtime.root === "/" ? p : `/${relative(runtime.root, p)}`);
-        const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
-        const [file, args] =
-            runtime.kind === "mysql"
+        // Paths inside the command are fixed up below: the install runs in a private directory first.
+        const install = (dir: string): [string, string[]] => {
+            const inside = (p: string) => (runtime.root === "/" ? p : `/${relative(runtime.root, p)}`);
+            const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
+            return runtime.kind === "mysql"
                 ? command(runtime.root, runtime.binary, [
                       "--no-defaults",
                       "--initialize-insecure",
-                      `--datadir=${inside(datadir)}`,
+                      `--datadir=${inside(join(dir, "data"))}`,
                       `--tmpdir=${inside(dir)}`,
                       `--log-error=${inside(join(dir, "init.log"))}`,
                       "--innodb-redo-log-capacity=8M",
@@ -444,7 +482,7 @@ function templateDatadir(runtime: FlavorRuntime): Promise<string> {
                   ])
                 : command(runtime.root, "/usr/bin/mariadb-install-db", [
                       "--no-defaults",
-                      `--datadir=${inside(datadir)}`,
+                      `--datadir=${inside(join(dir, "data"))}`,
                       "--auth-root-authentication-method=normal",
                       "--skip-test-db",
                       // A private tmpdir, as for the servers (MariaServer.start): a shared /tmp made bootstraps fail with
@@ -452,13 +490,45 @@ function templateDatadir(runtime: FlavorRuntime): Promise<string> {
                       `--tmpdir=${inside(dir)}`,
                       ...asRoot,
                   ]);
+        };
+        // The key is of the command with a placeholder directory: the private directory's name changes every time.
+        const [keyFile, keyArgs] = install("/TEMPLATE");
+        const { parent, name } = await templateHome(runtime, keyFile, keyArgs);
+        const home = join(parent, name);
+        const ready = async () => (await stat(join(home, "ready")).then(() => true, () => false)) ? join(home, "data") : undefined;
+        const done = await ready();
+        if (done) return done;
+
+        const dir = await mkdtemp(join(parent, `${name}.partial-`));
+        partialTemplates.add(dir);
         try {
-            await run(file, args, { timeout: 300_000 });
-        } catch (error) {
-            const log = await readFile(join(dir, "init.log"), "utf8").catch(() => "");
-            throw new Error(`${runtime.flavor}: initialising a template datadir failed: ${(error as Error).message}\n${log}`);
+            const [file, args] = install(dir);
+            try {
+                await run(file, args, { timeout: 300_000 });
+            } catch (error) {
+                const log = await readFile(join(dir, "init.log"), "utf8").catch(() => "");
+                throw new Error(`${runtime.flavor}: initialising a template datadir failed: ${(error as Error).message}\n${log}`);
+            }
+            await writeFile(join(dir, "ready"), `${runtime.product}\n`);
+            try {
+                await rename(dir, home);
+                partialTemplates.delete(dir);
+            } catch (error) {
+                // Another process finished first (rename onto a non-empty directory fails): use its template.
+                const theirs = await ready();
+                if (!theirs) throw error;
+                return theirs;
+            }
+            // Templates of this flavor under other keys (an older binary) are of no more use.
+            for (const other of await readdir(parent)) {
+                if (other.startsWith(`template-${runtime.flavor}-`) && other !== name && !other.includes(".partial-")) {
+                    await rm(join(parent, other), { recursive: true, force: true });
+                }
+            }
+            return join(home, "data");
+        } finally {
+            if (partialTemplates.delete(dir)) await rm(dir, { recursive: true, force: true });
         }
-        return datadir;
     })();
     templates.set(runtime.flavor, template);
     // A failed install is not cached: the next start tries again.
