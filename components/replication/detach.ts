@@ -1,31 +1,57 @@
 /** Step of update and delete: replicas that leave the set stop replicating and forget their channel. Data stays. */
 import { closeAll, connectMember, isGone, readThreads, type Member } from "./members";
-import { query } from "./session";
+import { describe, query } from "./session";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
 /** A member that left is given at most this long to answer: it may be gone for good. */
 const DETACH_CONNECT_CAP_MS = 15000;
 
+/**
+ * Delete: every replica stops replicating and forgets its channel, each on its own (one that is gone, which
+ * takes the connect cap to tell, holds up no other); one that is gone has nothing left to detach.
+ */
 export async function detachAll(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number): Promise<void> {
     const results = await Promise.allSettled(endpoints.map((e) => detachReplica(e, inputs, deadline)));
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failures.length > 0) throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join("\n"));
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [describe(r.reason)] : []));
+    if (failures.length > 0) throw new Error(failures.join("\n"));
 }
 
-export async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number): Promise<void> {
-    let member: Member | undefined;
+async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number): Promise<void> {
+    const members = await connectLeaving([endpoint], inputs, deadline);
     try {
-        member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS));
-        member.session.deadline = deadline;
-    } catch (error) {
-        if (isGone(error)) return; // the server is already gone: nothing left to detach
-        throw error;
-    }
-    try {
-        await detachChannel(member);
+        await detachMembers(members);
     } finally {
-        await closeAll([member]);
+        await closeAll(members);
     }
+}
+
+/**
+ * Connects to the replicas leaving the set, in parallel. One that is gone is left out (nothing to detach); one
+ * that answers but refuses us (a changed root password) fails the run, closing the others. An update connects
+ * them before its checks and detaches them after (provider.ts), so a refused update has detached nobody.
+ */
+export async function connectLeaving(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number): Promise<Member[]> {
+    const settled = await Promise.allSettled(
+        endpoints.map(async (endpoint) => {
+            const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS));
+            member.session.deadline = deadline;
+            return member;
+        }),
+    );
+    const members = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    const failures = settled.flatMap((s) => (s.status === "rejected" && !isGone(s.reason) ? [describe(s.reason)] : []));
+    if (failures.length > 0) {
+        await closeAll(members);
+        throw new Error(failures.join("\n"));
+    }
+    return members;
+}
+
+/** Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member. */
+export async function detachMembers(members: Member[]): Promise<void> {
+    const results = await Promise.allSettled(members.map(detachChannel));
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [describe(r.reason)] : []));
+    if (failures.length > 0) throw new Error(failures.join("\n"));
 }
 
 /** Stops and forgets a member's replication channel, if it has one. */

@@ -16,7 +16,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { attachReplica, preflightReplicas } from "./attach";
-import { detachAll } from "./detach";
+import { connectLeaving, detachAll, detachMembers } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable, type ChannelTlsFiles } from "./dialect";
 import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
 import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
@@ -104,15 +104,27 @@ async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
 export async function converge(inputs: ReplicationInputs, options: ConvergeOptions): Promise<ReplicationState> {
     let deadline = deadlineOf(inputs);
-    if (options.detach.length > 0) await detachAll(options.detach, inputs, deadline);
     const previousEndpoint = options.previousSource && !sameEndpoint(options.previousSource, inputs.source) ? options.previousSource : undefined;
     const mayBeDown = new Set([...options.fenced, ...(previousEndpoint ? [previousEndpoint.name] : [])]);
     mayBeDown.delete(inputs.source.name); // the declared source must answer
     const alsoTrusted = options.rotateTls?.previousCa;
-    const { members, down } = await connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown, alsoTrusted);
+    // Replicas leaving the set are connected with the others (one that is gone takes the detach's connect cap to
+    // tell), so one that refuses us fails the run before anything is written; they are detached after every check
+    // below (step 2b), so a refused update has detached nobody.
+    const [leftSet, declaredSet] = await Promise.allSettled([
+        connectLeaving(options.detach, inputs, deadline),
+        connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown, alsoTrusted),
+    ]);
+    if (leftSet.status === "rejected" || declaredSet.status === "rejected") {
+        await closeAll([...(leftSet.status === "fulfilled" ? leftSet.value : []), ...(declaredSet.status === "fulfilled" ? declaredSet.value.members : [])]);
+        const reasons = [leftSet, declaredSet].flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+        throw reasons.length === 1 ? reasons[0] : new Error(reasons.map(describe).join("\n"));
+    }
+    const leaving = leftSet.value;
+    const { members, down } = declaredSet.value;
     const [source, ...replicas] = members;
     if (source?.endpoint.name !== inputs.source.name) {
-        await closeAll(members);
+        await closeAll([...members, ...leaving]);
         throw new Error(`the declared source ${inputs.source.name} did not answer`);
     }
     let previousOutsideSet: Member | undefined;
@@ -174,6 +186,9 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const seeds = await planSeeds(judged, source, inputs);
         const toSeed = seeds.map((s) => s.replica);
         await preflightReplicas(judged.filter((r) => !toSeed.includes(r)), source);
+
+        // 2b. Every check passed: the replicas leaving the set stop replicating (before step 3 drops an old account).
+        await detachMembers(leaving);
 
         // 3. The source: writable, the replication account as declared (binlog off).
         const accountHosts = replicationAccountHosts(inputs);
@@ -282,7 +297,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
         return { ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced), seeded: kept };
     } finally {
-        await closeAll([...members, previousOutsideSet]);
+        await closeAll([...members, previousOutsideSet, ...leaving]);
     }
 }
 
