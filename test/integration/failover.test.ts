@@ -149,14 +149,16 @@ for (const flavor of MATRIX) {
     });
 }
 
-/** Waits (by the servers' own GTID wait, 10 s) until every replica has applied everything the source has executed. */
+/** Waits (by the servers' own GTID wait, up to SETTLE_SECONDS) until every replica has applied everything the source has executed. */
 async function caughtUpWith(source: MariaServer, replicas: MariaServer[]): Promise<void> {
     const maria = isMaria(source);
     const [{ p }] = await source.query<{ p: string }>(maria ? "SELECT @@GLOBAL.gtid_binlog_pos AS p" : "SELECT @@GLOBAL.gtid_executed AS p");
     const quoted = `'${p.replace(/\s+/g, "")}'`;
     for (const r of replicas) {
         // MASTER_GTID_WAIT returns 0 when reached, -1 on timeout; WAIT_FOR_EXECUTED_GTID_SET 0 or 1.
-        const [{ w }] = await r.query<{ w: number }>(maria ? `SELECT MASTER_GTID_WAIT(${quoted}, 10) AS w` : `SELECT WAIT_FOR_EXECUTED_GTID_SET(${quoted}, 10) AS w`);
-        assert.equal(Number(w), 0, `${r.name} did not apply ${p} within 10 s`);
+        const [{ w }] = await r.query<{ w: number }>(
+            maria ? `SELECT MASTER_GTID_WAIT(${quoted}, ${SETTLE_SECONDS}) AS w` : `SELECT WAIT_FOR_EXECUTED_GTID_SET(${quoted}, ${SETTLE_SECONDS}) AS w`,
+        );
+        assert.equal(Number(w), 0, `${r.name} did not apply ${p} within ${SETTLE_SECONDS} s`);
     }
 }

@@ -81,7 +81,7 @@ for (const flavor of MATRIX) {
             await source.query("CREATE VIEW app3.euros AS SELECT id, lib.f149(id) AS euros FROM app3.big WHERE id <= 2");
             // The history, then every binary log but the current one purged: db003 can only be seeded.
             await loadHistory(source);
-            await eventually("db002 to have app3.big", 60, async () => (await rows(cluster.byName("db002")).catch(() => -1)) === BIG_ROWS);
+            await eventually("db002 to have app3.big", SETTLE_SECONDS, async () => (await rows(cluster.byName("db002")).catch(() => -1)) === BIG_ROWS);
         });
         after(async () => {
             seedLog.write = write;

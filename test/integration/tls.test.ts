@@ -134,7 +134,7 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
             const [file, args] = cluster.kind === "mysql"
                 ? command(runtime.root, "/usr/bin/mysql", [...common, "--ssl-mode=VERIFY_IDENTITY", `--ssl-ca=${caPath}`, "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'"])
                 : command(runtime.root, "/usr/bin/mariadb", [...common, `--ssl-ca=${caPath}`, "--ssl-verify-server-cert", "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'"]);
-            return promisify(execFile)(file, args, { timeout: 20_000 });
+            return promisify(execFile)(file, args, { timeout: SETTLE_SECONDS * 1000 });
         };
         const { stdout } = await client(live.ca);
         assert.match(stdout, /Ssl_version\s+TLSv1\.[23]/);

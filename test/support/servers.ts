@@ -32,8 +32,8 @@
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
-import { access, mkdtemp, rm, cp, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { constants, readFileSync, rmSync } from "node:fs";
+import { mkdtemp, rm, cp, mkdir, readFile, readdir, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -418,6 +418,8 @@ async function workDir(runtime: FlavorRuntime, prefix: string): Promise<string> 
 }
 
 const templates = new Map<ServerFlavor, Promise<string>>();
+/** The longest a template's install may take (a MySQL install took 4 s on a quiet machine). */
+const TEMPLATE_INSTALL_TIMEOUT_MS = 300_000;
 /** Half-made templates of this process, removed when it exits (a finished one is kept for the next process). */
 const partialTemplates = new Set<string>();
 process.once("exit", () => {
@@ -426,7 +428,7 @@ process.once("exit", () => {
 
 /**
  * Where a flavor's initialised template lives, shared by every test process on this machine: inside the chroot's
- * root filesystem (a cache itself, extracted by rootfs.sh) or, for the host's server, in rootfs.sh's CACHE_DIR. The
+ * root filesystem (a cache itself, extracted by rootfs.sh) or, for the host's server, in rootfs.sh's $CACHE_DIR. The
  * name carries a key of the binary (its --version text, size and mtime) and the install command, so an upgraded
  * server or a changed install gets a template of its own.
  */
@@ -437,27 +439,16 @@ async function templateHome(runtime: FlavorRuntime, file: string, args: string[]
         .digest("hex")
         .slice(0, 16);
     const name = `template-${runtime.flavor}-${key}`;
-    if (runtime.root !== "/") {
-        await mkdir(join(runtime.root, "srv"), { recursive: true });
-        return { parent: join(runtime.root, "srv"), name };
-    }
-    const cache = process.env.CACHE_DIR ?? "/var/cache/mysql-replicaset-test";
-    try {
-        await mkdir(cache, { recursive: true });
-        await access(cache, constants.W_OK);
-        return { parent: cache, name };
-    } catch {
-        // Not root (the host's server needs no chroot): the user's temporary directory instead.
-        const parent = join(tmpdir(), "mysql-replicaset-test");
-        await mkdir(parent, { recursive: true });
-        return { parent, name };
-    }
+    // Root only (rootfs.sh refuses to run otherwise), so the shared cache is never another user's to plant.
+    const parent = runtime.root === "/" ? process.env.CACHE_DIR || "/var/cache/mysql-replicaset-test" : join(runtime.root, "srv");
+    await mkdir(parent, { recursive: true });
+    return { parent, name };
 }
 
 /**
  * The flavor's initialised datadir; servers start from copies of it. Made once per machine, not once per test
- * file: twelve integration files each installing three flavors cost about three minutes of a CI run, and the I/O
- * of a MySQL install at every file's start. Made in a private directory and renamed into place whole, so a
+ * file: twelve integration files each installing their flavors (three in most) cost about three minutes of a CI
+ * run, and the I/O of a MySQL install at every file's start. Made in a private directory and renamed into place whole, so a
  * process sees either no template or a finished one; when two processes race, the first rename wins and the
  * other uses it. The copies are never started on the template itself (startCluster copies it first).
  */
@@ -499,30 +490,46 @@ function templateDatadir(runtime: FlavorRuntime): Promise<string> {
         const done = await ready();
         if (done) return done;
 
+        // A half-made template of a process that was killed (no exit handler ran) is older than any install's limit.
+        for (const other of await readdir(parent)) {
+            if (!other.startsWith("template-") || !other.includes(".partial-")) continue;
+            const made = await stat(join(parent, other)).then((st) => st.mtimeMs, () => Date.now());
+            if (Date.now() - made > 2 * TEMPLATE_INSTALL_TIMEOUT_MS) await rm(join(parent, other), { recursive: true, force: true });
+        }
         const dir = await mkdtemp(join(parent, `${name}.partial-`));
         partialTemplates.add(dir);
         try {
             const [file, args] = install(dir);
             try {
-                await run(file, args, { timeout: 300_000 });
+                await run(file, args, { timeout: TEMPLATE_INSTALL_TIMEOUT_MS });
             } catch (error) {
                 const log = await readFile(join(dir, "init.log"), "utf8").catch(() => "");
                 throw new Error(`${runtime.flavor}: initialising a template datadir failed: ${(error as Error).message}\n${log}`);
             }
             await writeFile(join(dir, "ready"), `${runtime.product}\n`);
-            try {
-                await rename(dir, home);
+            const placed = await rename(dir, home).then(
+                () => true,
+                async (error) => {
+                    // Another process finished first (rename onto a non-empty directory fails): use its template.
+                    if (await ready()) return false;
+                    // A template without its marker is a removal cut short (a finished one always has it): replace it.
+                    await rm(home, { recursive: true, force: true });
+                    return rename(dir, home).then(
+                        () => true,
+                        async () => {
+                            if (await ready()) return false;
+                            throw error;
+                        },
+                    );
+                },
+            );
+            if (placed) {
                 partialTemplates.delete(dir);
-            } catch (error) {
-                // Another process finished first (rename onto a non-empty directory fails): use its template.
-                const theirs = await ready();
-                if (!theirs) throw error;
-                return theirs;
-            }
-            // Templates of this flavor under other keys (an older binary) are of no more use.
-            for (const other of await readdir(parent)) {
-                if (other.startsWith(`template-${runtime.flavor}-`) && other !== name && !other.includes(".partial-")) {
-                    await rm(join(parent, other), { recursive: true, force: true });
+                // Templates of this flavor under other keys (an older binary) are of no more use.
+                for (const other of await readdir(parent)) {
+                    if (other.startsWith(`template-${runtime.flavor}-`) && other !== name && !other.includes(".partial-")) {
+                        await rm(join(parent, other), { recursive: true, force: true });
+                    }
                 }
             }
             return join(home, "data");
