@@ -1,6 +1,6 @@
 /** Step of update and delete: replicas that leave the set stop replicating and forget their channel. Data stays. */
-import { closeAll, connectMember, isGone, readThreads, type Member } from "./members";
-import { describe, query } from "./session";
+import { closeAll, connectMember, isConnectionLost, isGone, readThreads, type Member } from "./members";
+import { cleanUp, describe, query } from "./session";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
 /** A member that left is given at most this long to answer: it may be gone for good. */
@@ -30,10 +30,11 @@ async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs
  * that answers but refuses us (a changed root password) fails the run, closing the others. An update connects
  * them before its checks and detaches them after (provider.ts), so a refused update has detached nobody.
  */
-export async function connectLeaving(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number): Promise<Member[]> {
+export async function connectLeaving(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, alsoTrusted?: string): Promise<Member[]> {
     const settled = await Promise.allSettled(
         endpoints.map(async (endpoint) => {
-            const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS));
+            // alsoTrusted: in a certificate rotation a leaving member is not reloaded, so it still presents the old CA's.
+            const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS), alsoTrusted);
             member.session.deadline = deadline;
             return member;
         }),
@@ -47,10 +48,13 @@ export async function connectLeaving(endpoints: MemberEndpoint[], inputs: Replic
     return members;
 }
 
-/** Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member. */
+/**
+ * Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member.
+ * One that went away since it was connected is skipped, as one that was gone then.
+ */
 export async function detachMembers(members: Member[]): Promise<void> {
     const results = await Promise.allSettled(members.map(detachChannel));
-    const failures = results.flatMap((r) => (r.status === "rejected" ? [describe(r.reason)] : []));
+    const failures = results.flatMap((r) => (r.status === "rejected" && !isConnectionLost(r.reason) ? [describe(r.reason)] : []));
     if (failures.length > 0) throw new Error(failures.join("\n"));
 }
 
@@ -58,9 +62,20 @@ export async function detachMembers(members: Member[]): Promise<void> {
 export async function detachChannel(member: Member): Promise<void> {
     const threads = await readThreads(member);
     if (!threads.configured) return;
-    if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = OFF");
-    await query(member.session, member.dialect.stop);
-    await query(member.session, member.dialect.resetReplicaAll);
-    // Still read-only for everyone: a promoted candidate is made writable by the run that promotes it.
-    if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = ON");
+    // Whatever happens below (the deadline, a lost session), a lowered super_read_only is raised again: a failed
+    // run must not leave a server that root (or an event defined by root) can write to.
+    let lowered = false;
+    try {
+        if (member.dialect.superReadOnly) {
+            await query(member.session, "SET GLOBAL super_read_only = OFF");
+            lowered = true;
+        }
+        await query(member.session, member.dialect.stop);
+        await query(member.session, member.dialect.resetReplicaAll);
+        // Still read-only for everyone: a promoted candidate is made writable by the run that promotes it.
+        if (lowered) await query(member.session, "SET GLOBAL super_read_only = ON");
+        lowered = false;
+    } finally {
+        if (lowered) await cleanUp(member.session, "SET GLOBAL super_read_only = ON");
+    }
 }

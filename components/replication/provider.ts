@@ -109,10 +109,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     mayBeDown.delete(inputs.source.name); // the declared source must answer
     const alsoTrusted = options.rotateTls?.previousCa;
     // Replicas leaving the set are connected with the others (one that is gone takes the detach's connect cap to
-    // tell), so one that refuses us fails the run before anything is written; they are detached after every check
-    // below (step 2b), so a refused update has detached nobody.
+    // tell), so one that refuses us fails the run before anything is written; they are detached last (step 7), so
+    // a refused update has detached nobody, and a detach that fails costs the set nothing.
     const [leftSet, declaredSet] = await Promise.allSettled([
-        connectLeaving(options.detach, inputs, deadline),
+        connectLeaving(options.detach, inputs, deadline, alsoTrusted),
         connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown, alsoTrusted),
     ]);
     if (leftSet.status === "rejected" || declaredSet.status === "rejected") {
@@ -187,9 +187,6 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const toSeed = seeds.map((s) => s.replica);
         await preflightReplicas(judged.filter((r) => !toSeed.includes(r)), source);
 
-        // 2b. Every check passed: the replicas leaving the set stop replicating (before step 3 drops an old account).
-        await detachMembers(leaving);
-
         // 3. The source: writable, the replication account as declared (binlog off).
         const accountHosts = replicationAccountHosts(inputs);
         const dropAccounts = options.dropAccounts.filter((a) => a.user !== inputs.replicationUser || !accountHosts.includes(a.host));
@@ -235,7 +232,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const seeded = { ...(options.seeded ?? {}), ...seededNow };
         if (toSeed.length > 0) {
             deadline = Math.max(deadline, deadlineOf(inputs));
-            for (const member of members) member.session.deadline = deadline;
+            for (const member of [...members, ...leaving]) member.session.deadline = deadline;
         }
 
         // 4. Every replica at once: the set is ready when the slowest replica is, not the sum of them. A fenced
@@ -268,6 +265,13 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
+
+        // 7. Replicas leaving the set stop replicating, last: one that fails here (the deadline, a privilege) leaves
+        //    a converged set, and the next run tries again (a failed update keeps the previous state, which lists it).
+        //    Until then it may follow the set, or fail on an account step 3 dropped: it is no longer a member.
+        await detachMembers(leaving).catch((error: unknown) => {
+            throw new Error(`the set converged, but a replica leaving it was not detached; the next run tries again:\n${describe(error)}`);
+        });
         const statuses = new Map<string, ReplicaStatus>();
         await Promise.all(
             replicas.map(async (r) => {
