@@ -294,6 +294,7 @@ describe(`a replica reset after it already replicated ${T}`, () => {
 
 describe(`update that changes the source (a replica promoted) ${T}`, () => {
     let cluster: MariaCluster;
+    let state: ReplicationState;
     before(async () => {
         cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
     });
@@ -322,6 +323,26 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
             const [{ n }] = await replica.query<{ n: number }>("SELECT COUNT(*) AS n FROM app.items");
             assert.equal(Number(n), 2, `${replica.name} has ${n} rows`);
         }
+        state = outs as ReplicationState;
+    });
+
+    it(`a switchover that also takes a replica out detaches it once the set has converged; one that is down is skipped ${T}`, async () => {
+        const [db001, db002, db003] = ["db001", "db002", "db003"].map((n) => cluster.byName(n));
+        const backToDb001 = inputsFor(cluster, { source: endpointOf(db001), replicas: [endpointOf(db002)] });
+        const switched = await provider.update!("id", state, backToDb001);
+        assert.equal(switched.outs!.healthy, true, JSON.stringify(switched.outs!.replicaStatus));
+        assert.deepEqual(Object.keys(switched.outs!.replicaStatus), ["db002"]);
+        assert.equal(await replicaStatus(db003), undefined, "db003, out of the set, still has a replication channel");
+        assert.equal(Number((await db003.query<{ r: number }>("SELECT @@read_only AS r"))[0].r), 1, "db003 was left writable");
+        assert.ok(await hasValue(db003, "written on db002"), "detaching lost db003's data");
+
+        // Back in the set, then down for good and taken out: the update goes on without it.
+        const withDb003 = await provider.update!("id", switched.outs as ReplicationState, inputsFor(cluster));
+        assert.equal(withDb003.outs!.healthy, true, JSON.stringify(withDb003.outs!.replicaStatus));
+        await db003.stop(true);
+        const without = await provider.update!("id", withDb003.outs as ReplicationState, inputsFor(cluster, { replicas: [endpointOf(db002)] }));
+        assert.equal(without.outs!.healthy, true, JSON.stringify(without.outs!.replicaStatus));
+        assert.deepEqual(Object.keys(without.outs!.replicaStatus), ["db002"]);
     });
 });
 }
