@@ -1,5 +1,5 @@
 /** Step of update and delete: replicas that leave the set stop replicating and forget their channel. Data stays. */
-import { closeAll, connectMember, isConnectionLost, isGone, readThreads, type Member } from "./members";
+import { closeAll, connectMember, isGone, readThreads, type Member } from "./members";
 import { cleanUp, describe, query } from "./session";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -48,14 +48,16 @@ export async function connectLeaving(endpoints: MemberEndpoint[], inputs: Replic
     return members;
 }
 
-/**
- * Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member.
- * One that went away since it was connected is skipped, as one that was gone then.
- */
+/** Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member. */
 export async function detachMembers(members: Member[]): Promise<void> {
+    const failed = await tryDetaching(members);
+    if (failed.length > 0) throw new Error(failed.map((f) => f.why).join("\n"));
+}
+
+/** Detaches each member in parallel; returns the ones that failed, with why (a lost session included). */
+export async function tryDetaching(members: Member[]): Promise<Array<{ member: Member; why: string }>> {
     const results = await Promise.allSettled(members.map(detachChannel));
-    const failures = results.flatMap((r) => (r.status === "rejected" && !isConnectionLost(r.reason) ? [describe(r.reason)] : []));
-    if (failures.length > 0) throw new Error(failures.join("\n"));
+    return results.flatMap((r, i) => (r.status === "rejected" ? [{ member: members[i], why: describe(r.reason) }] : []));
 }
 
 /** Stops and forgets a member's replication channel, if it has one. */
@@ -65,6 +67,7 @@ export async function detachChannel(member: Member): Promise<void> {
     // Whatever happens below (the deadline, a lost session), a lowered super_read_only is raised again: a failed
     // run must not leave a server that root (or an event defined by root) can write to.
     let lowered = false;
+    let failure: unknown;
     try {
         if (member.dialect.superReadOnly) {
             await query(member.session, "SET GLOBAL super_read_only = OFF");
@@ -72,10 +75,15 @@ export async function detachChannel(member: Member): Promise<void> {
         }
         await query(member.session, member.dialect.stop);
         await query(member.session, member.dialect.resetReplicaAll);
-        // Still read-only for everyone: a promoted candidate is made writable by the run that promotes it.
-        if (lowered) await query(member.session, "SET GLOBAL super_read_only = ON");
-        lowered = false;
-    } finally {
-        if (lowered) await cleanUp(member.session, "SET GLOBAL super_read_only = ON");
+    } catch (error) {
+        failure = error;
     }
+    // Still read-only for everyone: a promoted candidate is made writable by the run that promotes it. Raised
+    // past the deadline too (cleanUp): a detach that is done must not fail on it.
+    const notRaised = lowered ? await cleanUp(member.session, "SET GLOBAL super_read_only = ON") : undefined;
+    if (notRaised !== undefined) {
+        const before = failure === undefined ? "" : `${describe(failure)}; `;
+        throw new Error(`${before}${member.endpoint.name} is left with super_read_only OFF (read_only is still ON): raising it failed: ${notRaised}`);
+    }
+    if (failure !== undefined) throw failure;
 }

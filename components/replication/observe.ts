@@ -66,7 +66,11 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
             return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, heartbeatLagMs: lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
         });
         const seeded = state.seeded ?? {};
-        return { ...stateOf(inputsOf(state), sourceStatus, withSeedRecords(Object.fromEntries(statuses), seeded), state.tlsInUse, state.fenced ?? []), seeded };
+        return {
+            ...stateOf(inputsOf(state), sourceStatus, withSeedRecords(Object.fromEntries(statuses), seeded), state.tlsInUse, state.fenced ?? []),
+            seeded,
+            ...(state.notDetached?.length ? { notDetached: state.notDetached } : {}),
+        };
     } finally {
         await sourcePromise.catch(() => undefined);
         await closeAll(opened);

@@ -130,7 +130,9 @@ export function diffInputs(olds: Partial<ReplicationState>, news: Partial<Replic
     // A set last observed unhealthy (e.g. by `pulumi refresh`) is converged again by the next `pulumi up`,
     // even without a config change; a healthy one is left alone, so a second `up` changes nothing.
     const unhealthy = olds.healthy === false;
-    return { changes: changed.length > 0 || unhealthy, replaces: [], deleteBeforeReplace: false, stables: [] };
+    // So is a set that still has a replica to detach (it left the set, and its detach failed at the last run).
+    const leftAttached = (olds.notDetached ?? []).length > 0;
+    return { changes: changed.length > 0 || unhealthy || leftAttached, replaces: [], deleteBeforeReplace: false, stables: [] };
 }
 
 /**
@@ -166,7 +168,9 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     newNames.add(news.source.name);
     // A replica that left the set stops replicating. One promoted to source is not detached here: the
     // switchover detaches it itself, after it has caught up with the previous source.
-    const detach = olds.replicas.filter((r) => !newNames.has(r.name));
+    // So does one that left at an earlier run and whose detach failed then (notDetached), unless it is back.
+    const left = [...olds.replicas, ...((olds as Partial<ReplicationState>).notDetached ?? [])].filter((r) => !newNames.has(r.name));
+    const detach = left.filter((r, i) => left.findIndex((other) => other.name === r.name) === i);
     // Every old account (user @ host pattern) that the new inputs no longer declare.
     const kept = new Set(replicationAccountHosts(news).map((host) => `${news.replicationUser}@${host}`));
     const dropped = replicationAccountHosts(olds)

@@ -16,7 +16,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { attachReplica, preflightReplicas } from "./attach";
-import { connectLeaving, detachAll, detachMembers } from "./detach";
+import { connectLeaving, detachAll, tryDetaching } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable, type ChannelTlsFiles } from "./dialect";
 import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
 import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
@@ -68,6 +68,9 @@ async function actingSource(replicas: Member[]): Promise<Member | undefined> {
  * goes on without it: the failover was asked for by config, and a fenced member is tried again at the next run.
  */
 const DOWN_CAP_MS = 1000;
+
+/** The time a leaving replica's detach (three statements) gets at the end of a run, past the run's deadline. */
+const DETACH_STEP_MS = 15000;
 
 interface ConnectedSet {
     /** Connected members, in the order given (the declared source first). */
@@ -266,12 +269,13 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
 
-        // 7. Replicas leaving the set stop replicating, last: one that fails here (the deadline, a privilege) leaves
-        //    a converged set, and the next run tries again (a failed update keeps the previous state, which lists it).
-        //    Until then it may follow the set, or fail on an account step 3 dropped: it is no longer a member.
-        await detachMembers(leaving).catch((error: unknown) => {
-            throw new Error(`the set converged, but a replica leaving it was not detached; the next run tries again:\n${describe(error)}`);
-        });
+        // 7. Replicas leaving the set stop replicating, last, each with a short deadline of its own (verify may have
+        //    used the run's). One whose detach fails (a privilege, a lost session) does not fail a run that converged
+        //    the set: it is kept in the state (notDetached), the next `pulumi up` tries again, and a delete detaches
+        //    it too. Until then it may follow the set, or fail on an account step 3 dropped: it is no longer a member.
+        for (const member of leaving) member.session.deadline = Math.max(deadline, Date.now() + DETACH_STEP_MS);
+        const notDetached = await tryDetaching(leaving);
+        for (const { why } of notDetached) seedLog.write(`warning: a replica that left the set was not detached; the next pulumi up tries again: ${why}`);
         const statuses = new Map<string, ReplicaStatus>();
         await Promise.all(
             replicas.map(async (r) => {
@@ -299,7 +303,11 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const ordered = Object.fromEntries(inputs.replicas.filter((e) => statuses.has(e.name)).map((e) => [e.name, statuses.get(e.name)!]));
         const fenced = inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || keptFenced.has(name));
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
-        return { ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced), seeded: kept };
+        return {
+            ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced),
+            seeded: kept,
+            ...(notDetached.length > 0 ? { notDetached: notDetached.map((f) => f.member.endpoint) } : {}),
+        };
     } finally {
         await closeAll([...members, previousOutsideSet, ...leaving]);
     }
@@ -333,8 +341,9 @@ function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): voi
 }
 
 /** Stops and forgets every replica's channel. Data, the probe schema and the account stay. */
-export async function detachEverything(state: ReplicationInputs): Promise<void> {
-    await detachAll(state.replicas, state, deadlineOf(state));
+export async function detachEverything(state: ReplicationInputs & Pick<ReplicationState, "notDetached">): Promise<void> {
+    const others = (state.notDetached ?? []).filter((left) => !state.replicas.some((r) => r.name === left.name));
+    await detachAll([...state.replicas, ...others], state, deadlineOf(state));
 }
 
 // ---------------------------------------------------------------------------------------------------------

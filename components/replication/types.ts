@@ -113,6 +113,11 @@ export interface ReplicationState extends ReplicationInputs {
     tlsInUse: boolean;
     /** Replicas seeded from a copy of the source: how and when (kept across refreshes). */
     seeded?: Record<string, SeedRecord>;
+    /**
+     * Replicas that left the set but whose detach failed at the last run (it comes last, once the set has
+     * converged): the next `pulumi up` tries again (diffInputs), and a delete detaches them too.
+     */
+    notDetached?: MemberEndpoint[];
     /** ISO time of the last observation. */
     observedAt: string;
 }

@@ -9,6 +9,7 @@ import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../s
 import { binlogFiles, ioThreadId, isMaria, ownTransactions, replicaStatus } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
+import { statementHooks } from "../../components/replication/session";
 
 async function rows(server: MariaServer, sql: string): Promise<Record<string, unknown>[]> {
     return server.query(sql);
@@ -343,6 +344,34 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
         const without = await provider.update!("id", withDb003.outs as ReplicationState, inputsFor(cluster, { replicas: [endpointOf(db002)] }));
         assert.equal(without.outs!.healthy, true, JSON.stringify(without.outs!.replicaStatus));
         assert.deepEqual(Object.keys(without.outs!.replicaStatus), ["db002"]);
+        state = without.outs as ReplicationState;
+    });
+
+    it(`a leaving replica whose detach fails does not fail a run that converged the set; the next run detaches it ${T}`, async () => {
+        const [db002, db003] = ["db002", "db003"].map((n) => cluster.byName(n));
+        await db003.start();
+        state = (await provider.update!("id", state, inputsFor(cluster))).outs as ReplicationState;
+        assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+        const out = inputsFor(cluster, { replicas: [endpointOf(db002)] });
+        statementHooks.beforeStatement = (member, sql) => {
+            if (member === "db003" && /^RESET (REPLICA|SLAVE) ALL/.test(sql)) throw new Error("interrupted: db003's reset");
+        };
+        let kept: ReplicationState;
+        try {
+            kept = (await provider.update!("id", state, out)).outs as ReplicationState;
+        } finally {
+            delete statementHooks.beforeStatement;
+        }
+        assert.equal(kept.healthy, true, JSON.stringify(kept.replicaStatus));
+        assert.deepEqual(kept.notDetached?.map((e) => e.name), ["db003"]);
+        assert.notEqual(await replicaStatus(db003), undefined, "db003's channel is gone although its reset failed");
+        if (kind === "mysql") assert.equal(Number((await db003.query<{ s: number }>("SELECT @@super_read_only AS s"))[0].s), 1, "db003 left with super_read_only OFF");
+        // The same config again is a change (the detach is still to do), and the run does it.
+        assert.equal((await provider.diff!("id", kept, out)).changes, true);
+        const done = (await provider.update!("id", kept, out)).outs as ReplicationState;
+        assert.equal(done.notDetached, undefined);
+        assert.equal(await replicaStatus(db003), undefined, "db003 still replicates after the next run");
+        assert.equal((await provider.diff!("id", done, out)).changes, false);
     });
 });
 }

@@ -110,6 +110,11 @@ describe("diffInputs", () => {
         assert.equal(result.changes, true);
         assert.deepEqual(result.replaces, []);
     });
+    test("a replica left attached by the last run (its detach failed) makes the same config a change", () => {
+        const olds = { ...inputs(), healthy: true, replicaStatus: {}, notDetached: [endpoint("db004", 3309)] } as unknown as ReplicationInputs;
+        assert.equal(diffInputs(olds, inputs()).changes, true);
+        assert.equal(diffInputs({ ...olds, notDetached: [] } as unknown as ReplicationInputs, inputs()).changes, false);
+    });
     test("the same endpoints with keys in another order (as state comes back through protobuf) are not a change", () => {
         const reorder = (e: MemberEndpoint): MemberEndpoint =>
             Object.fromEntries(Object.entries(e).reverse()) as unknown as MemberEndpoint;
@@ -159,6 +164,13 @@ describe("planUpdate", () => {
         assert.deepEqual(plan.detach, []);
         assert.equal(plan.previousSource?.name, "db001");
         assert.deepEqual(plan.dropAccounts, []);
+    });
+    test("a replica whose detach failed at the last run is detached again, once, unless it is back in the set", () => {
+        const olds = { ...inputs({ replicas: [endpoint("db002", 3307)] }), notDetached: [endpoint("db003", 3308), endpoint("db004", 3309)] } as unknown as ReplicationInputs;
+        assert.deepEqual(planUpdate(olds, inputs({ replicas: [endpoint("db002", 3307)] })).detach.map((e) => e.name), ["db003", "db004"]);
+        // db003 back: not detached; db002 leaving now and db004 still pending: both, each once.
+        const again = { ...olds, replicas: [endpoint("db002", 3307), endpoint("db004", 3309)] } as unknown as ReplicationInputs;
+        assert.deepEqual(planUpdate(again, inputs({ replicas: [endpoint("db003", 3308)] })).detach.map((e) => e.name), ["db002", "db004"]);
     });
     test("no source change: no previous source", () => {
         assert.equal(planUpdate(inputs(), inputs({ replicationPassword: "new-secret" })).previousSource, undefined);
