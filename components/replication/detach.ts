@@ -1,62 +1,127 @@
 /** Step of update and delete: replicas that leave the set stop replicating and forget their channel. Data stays. */
 import { closeAll, connectMember, isGone, readThreads, type Member } from "./members";
-import { cleanUp, describe, query } from "./session";
+import { cleanUp, describe, query, scalar } from "./session";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
 /** A member that left is given at most this long to answer: it may be gone for good. */
 const DETACH_CONNECT_CAP_MS = 15000;
 
+/** Where a step reports what it does not stop the run for (the engine's log). */
+export type Warn = (line: string) => void;
+
 /**
  * Delete: every replica stops replicating and forgets its channel, each on its own (one that is gone, which
- * takes the connect cap to tell, holds up no other); one that is gone has nothing left to detach.
+ * takes the connect cap to tell, holds up no other); one that is gone has nothing left to detach. `pending`
+ * (replicas that left at an earlier run and whose detach failed then) are tried too, but never fail the delete:
+ * a former member that refuses us now must not block `pulumi destroy`.
  */
-export async function detachAll(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number): Promise<void> {
-    const results = await Promise.allSettled(endpoints.map((e) => detachReplica(e, inputs, deadline)));
+export async function detachAll(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, pending: MemberEndpoint[] = [], warn: Warn = () => undefined): Promise<void> {
+    const results = await Promise.allSettled([
+        ...endpoints.map((e) => detachReplica(e, inputs, deadline, warn)),
+        detachPending(pending, inputs, deadline, warn),
+    ]);
     const failures = results.flatMap((r) => (r.status === "rejected" ? [describe(r.reason)] : []));
     if (failures.length > 0) throw new Error(failures.join("\n"));
 }
 
-async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number): Promise<void> {
-    const members = await connectLeaving([endpoint], inputs, deadline);
+async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number, warn: Warn): Promise<void> {
+    const { members } = await connectLeaving([endpoint], inputs, deadline, { warn });
     try {
-        await detachMembers(members);
+        const failed = await tryDetaching(members);
+        if (failed.length > 0) throw new Error(failed.map((f) => f.why).join("\n"));
     } finally {
         await closeAll(members);
     }
 }
 
+async function detachPending(pending: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, warn: Warn): Promise<void> {
+    if (pending.length === 0) return;
+    const { members, refused } = await connectLeaving(pending, inputs, deadline, { pending: pending.map((e) => e.name), warn });
+    try {
+        for (const { member, why } of await tryDetaching(members)) warn(`warning: ${member.endpoint.name} left the set earlier and still replicates: ${why}`);
+        for (const endpoint of refused) warn(`warning: ${endpoint.name} left the set earlier and could not be detached; detach it by hand (STOP REPLICA; RESET REPLICA ALL)`);
+    } finally {
+        await closeAll(members);
+    }
+}
+
+export interface LeavingOptions {
+    /** In a certificate rotation a leaving member is not reloaded, so it still presents the previous CA's certificate. */
+    alsoTrusted?: string;
+    /** Names that left at an earlier run (their detach failed then): never fail the run, see connectLeaving. */
+    pending?: string[];
+    warn?: Warn;
+}
+
 /**
- * Connects to the replicas leaving the set, in parallel. One that is gone is left out (nothing to detach); one
- * that answers but refuses us (a changed root password) fails the run, closing the others. An update connects
- * them before its checks and detaches them after (provider.ts), so a refused update has detached nobody.
+ * Connects to the replicas leaving the set, in parallel, and checks each is still that member (its report_host,
+ * which every member's server is started with: the address may have passed to another server since). One that is
+ * gone is left out (nothing to detach), with a warning if it left at an earlier run. One that answers but refuses
+ * us (a changed root password) fails the run, closing the others, unless it left at an earlier run: then it is
+ * returned in `refused`, kept for the next run, and this one goes on. An update connects them before its checks and
+ * detaches them last (provider.ts), so a refused update has detached nobody.
  */
-export async function connectLeaving(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, alsoTrusted?: string): Promise<Member[]> {
+export async function connectLeaving(
+    endpoints: MemberEndpoint[],
+    inputs: ReplicationInputs,
+    deadline: number,
+    options: LeavingOptions = {},
+): Promise<{ members: Member[]; refused: MemberEndpoint[] }> {
+    const pending = new Set(options.pending ?? []);
+    const warn = options.warn ?? (() => undefined);
     const settled = await Promise.allSettled(
         endpoints.map(async (endpoint) => {
-            // alsoTrusted: in a certificate rotation a leaving member is not reloaded, so it still presents the old CA's.
-            const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS), alsoTrusted);
+            const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS), options.alsoTrusted);
             member.session.deadline = deadline;
-            return member;
+            try {
+                // Empty on a server started without it (not by this program): nothing to compare.
+                const reported = String((await scalar(member.session, "SELECT @@GLOBAL.report_host")) ?? "");
+                if (reported === "" || reported === endpoint.name) return member;
+                warn(`warning: ${endpoint.name} was not detached: the server at ${endpoint.host}:${endpoint.port} is ${reported} now`);
+            } catch (error) {
+                await closeAll([member]);
+                throw error;
+            }
+            await closeAll([member]);
+            return undefined;
         }),
     );
-    const members = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-    const failures = settled.flatMap((s) => (s.status === "rejected" && !isGone(s.reason) ? [describe(s.reason)] : []));
-    if (failures.length > 0) {
+    const members = settled.flatMap((s) => (s.status === "fulfilled" && s.value ? [s.value] : []));
+    const refused: MemberEndpoint[] = [];
+    const fatal: string[] = [];
+    settled.forEach((s, i) => {
+        if (s.status === "fulfilled") return;
+        const endpoint = endpoints[i];
+        if (isGone(s.reason)) {
+            if (pending.has(endpoint.name)) {
+                warn(`warning: ${endpoint.name} left the set earlier and is not reachable now (${describe(s.reason)}); it is no longer tried. ` +
+                    "If it comes back, it still replicates: detach it by hand (STOP REPLICA; RESET REPLICA ALL)");
+            }
+        } else if (pending.has(endpoint.name)) {
+            refused.push(endpoint);
+            warn(`warning: ${endpoint.name} left the set earlier and refuses the provider now; tried again at the next run: ${describe(s.reason)}`);
+        } else {
+            fatal.push(describe(s.reason));
+        }
+    });
+    if (fatal.length > 0) {
         await closeAll(members);
-        throw new Error(failures.join("\n"));
+        throw new Error(fatal.join("\n"));
     }
-    return members;
+    return { members, refused };
 }
 
-/** Detaches each member (connected by connectLeaving) in parallel; every failure is reported, naming its member. */
-export async function detachMembers(members: Member[]): Promise<void> {
-    const failed = await tryDetaching(members);
-    if (failed.length > 0) throw new Error(failed.map((f) => f.why).join("\n"));
-}
-
-/** Detaches each member in parallel; returns the ones that failed, with why (a lost session included). */
+/**
+ * Detaches each member in parallel, and makes sure it stays super-read-only (a member whose earlier detach reset
+ * the channel but could not raise it again has no channel left to detach). Returns the ones that failed, with why.
+ */
 export async function tryDetaching(members: Member[]): Promise<Array<{ member: Member; why: string }>> {
-    const results = await Promise.allSettled(members.map(detachChannel));
+    const results = await Promise.allSettled(
+        members.map(async (member) => {
+            await detachChannel(member);
+            if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = ON");
+        }),
+    );
     return results.flatMap((r, i) => (r.status === "rejected" ? [{ member: members[i], why: describe(r.reason) }] : []));
 }
 
@@ -66,13 +131,11 @@ export async function detachChannel(member: Member): Promise<void> {
     if (!threads.configured) return;
     // Whatever happens below (the deadline, a lost session), a lowered super_read_only is raised again: a failed
     // run must not leave a server that root (or an event defined by root) can write to.
-    let lowered = false;
+    // Counted as lowered before the statement: one that timed out may still have been applied (raising is harmless).
+    const lowered = member.dialect.superReadOnly;
     let failure: unknown;
     try {
-        if (member.dialect.superReadOnly) {
-            await query(member.session, "SET GLOBAL super_read_only = OFF");
-            lowered = true;
-        }
+        if (lowered) await query(member.session, "SET GLOBAL super_read_only = OFF");
         await query(member.session, member.dialect.stop);
         await query(member.session, member.dialect.resetReplicaAll);
     } catch (error) {

@@ -13,6 +13,8 @@ export interface ConvergeOptions {
     reconfigure: Set<string>;
     /** Replicas that left the set: stop and forget their channel. */
     detach: MemberEndpoint[];
+    /** Those of `detach` that left at an earlier run (its detach failed): they never fail this run. */
+    pendingDetach?: string[];
     /** Replication accounts that are no longer wanted (user or host changed): dropped on every member. */
     dropAccounts: Array<{ user: string; host: string }>;
     /**
@@ -168,9 +170,13 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     newNames.add(news.source.name);
     // A replica that left the set stops replicating. One promoted to source is not detached here: the
     // switchover detaches it itself, after it has caught up with the previous source.
-    // So does one that left at an earlier run and whose detach failed then (notDetached), unless it is back.
-    const left = [...olds.replicas, ...((olds as Partial<ReplicationState>).notDetached ?? [])].filter((r) => !newNames.has(r.name));
-    const detach = left.filter((r, i) => left.findIndex((other) => other.name === r.name) === i);
+    // So does one that left at an earlier run and whose detach failed then (notDetached), unless it is back, or
+    // its address is a declared member's now (its container went with it; connectLeaving checks report_host too).
+    const declared = [news.source, ...news.replicas];
+    const pending = ((olds as Partial<ReplicationState>).notDetached ?? []).filter(
+        (p) => !newNames.has(p.name) && !olds.replicas.some((r) => r.name === p.name) && !declared.some((d) => d.host === p.host && d.port === p.port),
+    );
+    const detach = [...olds.replicas.filter((r) => !newNames.has(r.name)), ...pending];
     // Every old account (user @ host pattern) that the new inputs no longer declare.
     const kept = new Set(replicationAccountHosts(news).map((host) => `${news.replicationUser}@${host}`));
     const dropped = replicationAccountHosts(olds)
@@ -179,6 +185,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
     return {
         reconfigure,
         detach,
+        ...(pending.length > 0 ? { pendingDetach: pending.map((p) => p.name) } : {}),
         // The old account goes wherever it exists, whether or not the source moved in the same update.
         dropAccounts: olds.replicationUser !== news.rootUser ? dropped : [],
         previousSource: sourceMoved ? olds.source : undefined,

@@ -112,18 +112,20 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     mayBeDown.delete(inputs.source.name); // the declared source must answer
     const alsoTrusted = options.rotateTls?.previousCa;
     // Replicas leaving the set are connected with the others (one that is gone takes the detach's connect cap to
-    // tell), so one that refuses us fails the run before anything is written; they are detached last (step 7), so
-    // a refused update has detached nobody, and a detach that fails costs the set nothing.
+    // tell), so one that refuses us fails the run before anything is written (unless it left at an earlier run:
+    // connectLeaving); they are detached last (step 7), so a refused update has detached nobody, and a detach that
+    // fails costs the set nothing.
+    const warn = (line: string) => seedLog.write(line);
     const [leftSet, declaredSet] = await Promise.allSettled([
-        connectLeaving(options.detach, inputs, deadline, alsoTrusted),
+        connectLeaving(options.detach, inputs, deadline, { alsoTrusted, pending: options.pendingDetach, warn }),
         connectSet([inputs.source, ...inputs.replicas], inputs, deadline, mayBeDown, alsoTrusted),
     ]);
     if (leftSet.status === "rejected" || declaredSet.status === "rejected") {
-        await closeAll([...(leftSet.status === "fulfilled" ? leftSet.value : []), ...(declaredSet.status === "fulfilled" ? declaredSet.value.members : [])]);
+        await closeAll([...(leftSet.status === "fulfilled" ? leftSet.value.members : []), ...(declaredSet.status === "fulfilled" ? declaredSet.value.members : [])]);
         const reasons = [leftSet, declaredSet].flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
         throw reasons.length === 1 ? reasons[0] : new Error(reasons.map(describe).join("\n"));
     }
-    const leaving = leftSet.value;
+    const { members: leaving, refused: leftRefusing } = leftSet.value;
     const { members, down } = declaredSet.value;
     const [source, ...replicas] = members;
     if (source?.endpoint.name !== inputs.source.name) {
@@ -274,8 +276,9 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         //    the set: it is kept in the state (notDetached), the next `pulumi up` tries again, and a delete detaches
         //    it too. Until then it may follow the set, or fail on an account step 3 dropped: it is no longer a member.
         for (const member of leaving) member.session.deadline = Math.max(deadline, Date.now() + DETACH_STEP_MS);
-        const notDetached = await tryDetaching(leaving);
-        for (const { why } of notDetached) seedLog.write(`warning: a replica that left the set was not detached; the next pulumi up tries again: ${why}`);
+        const failedDetaches = await tryDetaching(leaving);
+        for (const { why } of failedDetaches) warn(`warning: a replica that left the set was not detached; the next pulumi up tries again: ${why}`);
+        const notDetached = [...failedDetaches.map((f) => f.member.endpoint), ...leftRefusing];
         const statuses = new Map<string, ReplicaStatus>();
         await Promise.all(
             replicas.map(async (r) => {
@@ -306,7 +309,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         return {
             ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced),
             seeded: kept,
-            ...(notDetached.length > 0 ? { notDetached: notDetached.map((f) => f.member.endpoint) } : {}),
+            ...(notDetached.length > 0 ? { notDetached } : {}),
         };
     } finally {
         await closeAll([...members, previousOutsideSet, ...leaving]);
@@ -342,8 +345,8 @@ function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): voi
 
 /** Stops and forgets every replica's channel. Data, the probe schema and the account stay. */
 export async function detachEverything(state: ReplicationInputs & Pick<ReplicationState, "notDetached">): Promise<void> {
-    const others = (state.notDetached ?? []).filter((left) => !state.replicas.some((r) => r.name === left.name));
-    await detachAll([...state.replicas, ...others], state, deadlineOf(state));
+    const pending = (state.notDetached ?? []).filter((left) => !state.replicas.some((r) => r.name === left.name));
+    await detachAll(state.replicas, state, deadlineOf(state), pending, (line) => seedLog.write(line));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import * as mysql from "mysql2/promise";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
-import { binlogFiles, ioThreadId, isMaria, ownTransactions, replicaStatus } from "../support/sql";
+import { binlogFiles, ioThreadId, isMaria, ownTransactions, replicaStatus, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
 import { statementHooks } from "../../components/replication/session";
@@ -366,11 +367,30 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
         assert.deepEqual(kept.notDetached?.map((e) => e.name), ["db003"]);
         assert.notEqual(await replicaStatus(db003), undefined, "db003's channel is gone although its reset failed");
         if (kind === "mysql") assert.equal(Number((await db003.query<{ s: number }>("SELECT @@super_read_only AS s"))[0].s), 1, "db003 left with super_read_only OFF");
-        // The same config again is a change (the detach is still to do), and the run does it.
+        // The same config again is a change (the detach is still to do).
         assert.equal((await provider.diff!("id", kept, out)).changes, true);
+
+        // A former member that refuses the provider now (its root password changed by hand) fails no run: it stays
+        // on the list, and a delete of the set would not be blocked by it either.
+        const changed = "changed-by-hand-3";
+        await writeByHand(db003, "SET SESSION sql_log_bin = 0", `ALTER USER 'root'@'%' IDENTIFIED BY '${changed}'`);
+        try {
+            const refusing = (await provider.update!("id", kept, out)).outs as ReplicationState;
+            assert.deepEqual(refusing.notDetached?.map((e) => e.name), ["db003"]);
+            assert.equal(refusing.healthy, true, JSON.stringify(refusing.replicaStatus));
+        } finally {
+            const byHand = await mysql.createConnection({ host: db003.host, port: db003.port, user: "root", password: changed });
+            try {
+                for (const sql of [kind === "mysql" ? "SET GLOBAL super_read_only = OFF" : "DO 0", "SET SESSION sql_log_bin = 0", `ALTER USER 'root'@'%' IDENTIFIED BY ${byHand.escape(db003.rootPassword)}`]) await byHand.query(sql);
+            } finally {
+                await byHand.end();
+            }
+        }
+        // With its password back, the next run detaches it (and raises super_read_only, lowered by the hand edit).
         const done = (await provider.update!("id", kept, out)).outs as ReplicationState;
         assert.equal(done.notDetached, undefined);
         assert.equal(await replicaStatus(db003), undefined, "db003 still replicates after the next run");
+        if (kind === "mysql") assert.equal(Number((await db003.query<{ s: number }>("SELECT @@super_read_only AS s"))[0].s), 1, "db003 left with super_read_only OFF");
         assert.equal((await provider.diff!("id", done, out)).changes, false);
     });
 });

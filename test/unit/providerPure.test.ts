@@ -165,12 +165,20 @@ describe("planUpdate", () => {
         assert.equal(plan.previousSource?.name, "db001");
         assert.deepEqual(plan.dropAccounts, []);
     });
-    test("a replica whose detach failed at the last run is detached again, once, unless it is back in the set", () => {
+    test("a replica whose detach failed at the last run is detached again, unless it is back in the set", () => {
         const olds = { ...inputs({ replicas: [endpoint("db002", 3307)] }), notDetached: [endpoint("db003", 3308), endpoint("db004", 3309)] } as unknown as ReplicationInputs;
         assert.deepEqual(planUpdate(olds, inputs({ replicas: [endpoint("db002", 3307)] })).detach.map((e) => e.name), ["db003", "db004"]);
-        // db003 back: not detached; db002 leaving now and db004 still pending: both, each once.
-        const again = { ...olds, replicas: [endpoint("db002", 3307), endpoint("db004", 3309)] } as unknown as ReplicationInputs;
-        assert.deepEqual(planUpdate(again, inputs({ replicas: [endpoint("db003", 3308)] })).detach.map((e) => e.name), ["db002", "db004"]);
+        // db003 back: not detached; db002 leaving now and db004 still pending: both.
+        const plan = planUpdate(olds, inputs({ replicas: [endpoint("db003", 3308)] }));
+        assert.deepEqual(plan.detach.map((e) => e.name), ["db002", "db004"]);
+        // Only db004 left at an earlier run: a refusal of its never fails the run.
+        assert.deepEqual(plan.pendingDetach, ["db004"]);
+    });
+    test("a replica whose detach failed is not tried where a declared member answers now (its address was reused)", () => {
+        const olds = { ...inputs({ replicas: [endpoint("db002", 3307)] }), notDetached: [endpoint("db003", 3308)] } as unknown as ReplicationInputs;
+        const plan = planUpdate(olds, inputs({ replicas: [endpoint("db002", 3307), endpoint("db004", 3308)] }));
+        assert.deepEqual(plan.detach, []);
+        assert.equal(plan.pendingDetach, undefined);
     });
     test("no source change: no previous source", () => {
         assert.equal(planUpdate(inputs(), inputs({ replicationPassword: "new-secret" })).previousSource, undefined);
