@@ -447,8 +447,8 @@ async function templateHome(runtime: FlavorRuntime, file: string, args: string[]
 
 /**
  * The flavor's initialised datadir; servers start from copies of it. Made once per machine, not once per test
- * file: twelve integration files each installing their flavors (three in most) cost about three minutes of a CI
- * run, and the I/O of a MySQL install at every file's start. Made in a private directory and renamed into place whole, so a
+ * file: an install takes a few seconds per flavor and file (about 15 s a file under load), with the I/O of a MySQL
+ * install at every file's start. Made in a private directory and renamed into place whole, so a
  * process sees either no template or a finished one; when two processes race, the first rename wins and the
  * other uses it. The copies are never started on the template itself (startCluster copies it first).
  */
