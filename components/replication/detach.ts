@@ -74,10 +74,11 @@ export async function connectLeaving(
             const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS), options.alsoTrusted);
             member.session.deadline = deadline;
             try {
-                // Empty on a server started without it (not by this program): nothing to compare.
+                // Empty on a server started without it (not by this program): nothing to compare for a member leaving
+                // now; for one that left at an earlier run (its container may be gone), not proof enough to detach it.
                 const reported = String((await scalar(member.session, "SELECT @@GLOBAL.report_host")) ?? "");
-                if (reported === "" || reported === endpoint.name) return member;
-                warn(`warning: ${endpoint.name} was not detached: the server at ${endpoint.host}:${endpoint.port} is ${reported} now`);
+                if (reported === endpoint.name || (reported === "" && !pending.has(endpoint.name))) return member;
+                warn(`warning: ${endpoint.name} was not detached: the server at ${endpoint.host}:${endpoint.port} is ${reported || "a server without report_host"} now`);
             } catch (error) {
                 await closeAll([member]);
                 throw error;
@@ -112,16 +113,11 @@ export async function connectLeaving(
 }
 
 /**
- * Detaches each member in parallel, and makes sure it stays super-read-only (a member whose earlier detach reset
- * the channel but could not raise it again has no channel left to detach). Returns the ones that failed, with why.
+ * Detaches each member in parallel; returns the ones that failed, with why. A member without a channel is not
+ * touched: its read-only state is left as found (someone may have detached it by hand to use it elsewhere).
  */
 export async function tryDetaching(members: Member[]): Promise<Array<{ member: Member; why: string }>> {
-    const results = await Promise.allSettled(
-        members.map(async (member) => {
-            await detachChannel(member);
-            if (member.dialect.superReadOnly) await query(member.session, "SET GLOBAL super_read_only = ON");
-        }),
-    );
+    const results = await Promise.allSettled(members.map(detachChannel));
     return results.flatMap((r, i) => (r.status === "rejected" ? [{ member: members[i], why: describe(r.reason) }] : []));
 }
 

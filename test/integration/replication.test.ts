@@ -371,7 +371,7 @@ describe(`update that changes the source (a replica promoted) ${T}`, () => {
         assert.equal((await provider.diff!("id", kept, out)).changes, true);
 
         // A former member that refuses the provider now (its root password changed by hand) fails no run: it stays
-        // on the list, and a delete of the set would not be blocked by it either.
+        // on the list.
         const changed = "changed-by-hand-3";
         await writeByHand(db003, "SET SESSION sql_log_bin = 0", `ALTER USER 'root'@'%' IDENTIFIED BY '${changed}'`);
         try {
