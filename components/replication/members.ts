@@ -63,13 +63,6 @@ export function isGone(error: unknown): boolean {
     return /Timed out .* to accept connections|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(describe(error));
 }
 
-/** A session whose server went away under it (shut down, restarted, killed our connection). */
-export function isConnectionLost(error: unknown): boolean {
-    const code = String((error as { code?: string }).code ?? "");
-    return ["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "EPIPE", "ER_SERVER_SHUTDOWN", "ER_CONNECTION_KILLED"].includes(code) ||
-        /Connection lost|server closed the connection|shutdown in progress/i.test(describe(error));
-}
-
 export async function tlsAvailable(member: Member): Promise<boolean> {
     const rows = await query<{ Variable_name: string; Value: string }>(member.session, "SHOW GLOBAL VARIABLES LIKE 'have_ssl'");
     if (rows.length > 0) return String(rows[0].Value).toUpperCase() === "YES";

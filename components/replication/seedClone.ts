@@ -37,7 +37,7 @@ import {
     makeReadOnly,
     withoutBinlog,
 } from "./dialect";
-import { connectMember, isConnectionLost, readThreads, type Member } from "./members";
+import { connectMember, readThreads, type Member } from "./members";
 import { channelTarget, replicationAccountHosts } from "./route";
 import { cleanUp, closeQuietly, describe, pause, pollUntil, query } from "./session";
 import type { ReplicationInputs } from "./types";
@@ -180,6 +180,12 @@ async function ensureClonePlugin(member: Member): Promise<void> {
     if (!row) for (const statement of INSTALL_CLONE_PLUGIN) await query(member.session, statement);
     const [now] = await query<{ status: string }>(member.session, CLONE_PLUGIN_STATUS);
     if (String(now?.status) !== "ACTIVE") throw new Error(`${member.endpoint.name}: the clone plugin is ${now ? String(now.status) : "not installed"} after INSTALL PLUGIN`);
+}
+
+function isConnectionLost(error: unknown): boolean {
+    const code = String((error as { code?: string }).code ?? "");
+    return ["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "EPIPE", "ER_SERVER_SHUTDOWN", "ER_CONNECTION_KILLED"].includes(code) ||
+        /Connection lost|server closed the connection|shutdown in progress/i.test(describe(error));
 }
 
 /** Reconnects until the replica serves again with the clone Completed; a failed clone throws with its error. */
