@@ -3,9 +3,13 @@
 #   test/unit         pure logic and the resource graph under Pulumi mocks (no servers), files in parallel
 #   test/integration  the replication provider against real servers on loopback, for each flavor of the test
 #                     matrix (test/support/servers.ts: MySQL 9.7 and MariaDB 11.8 under chroot, the host's
-#                     MariaDB 10.11), one file at a time (--test-concurrency=1: clusters must not overlap)
+#                     MariaDB 10.11), one file at a time (--test-concurrency=1: its timing windows stay its own)
 #   test/e2e          the declared containers on a real Docker engine with each test image, one file at a time
 #                     (skipped loudly when no engine answers, unless E2E_REQUIRED=1)
+# Integration and e2e run side by side: they share nothing (chroot servers on ports below the ephemeral range
+# against containers on the engine's networks and kernel-chosen ports) and both mostly wait on servers, so the
+# 2-core machine runs them together in about the time of the longer one. TEST_STAGES_SERIAL=1 runs them one after
+# the other. Each stage's output is printed whole when it ends.
 # Every stage runs even when an earlier one failed; the exit status is non-zero when any failed.
 # Needs root (chroot), mariadb-server, openssl, debootstrap; for e2e a Docker engine. `bash .ci/run` installs
 # and starts all of that on a fresh Debian/Ubuntu machine and builds the images and root filesystems first.
@@ -14,25 +18,58 @@ cd "$(dirname "$0")/.."
 npx tsc --noEmit -p tsconfig.json || exit 1
 node scripts/lint.mjs || exit 1
 
-# Each stage's output is also kept, so that a failure's details (the reporter's "failing tests" section, with
-# errors and stacks) are printed again at the very end: a CI that shows only the tail of the log still shows why.
+# Each stage's output is kept, so that a failure's details (the reporter's "failing tests" section, with errors and
+# stacks) are printed again at the very end: a CI that shows only the tail of the log still shows why.
 logs=$(mktemp -d) || exit 1
 trap 'rm -rf "$logs"' EXIT
-failed=()
-stage() {
+# Runs one stage into its log and leaves its outcome in $logs/NAME.status (0 passed).
+run_stage() {
     local name="$1" started=$SECONDS
     shift
+    node --import tsx --test --test-reporter=spec "$@" > "$logs/$name.log" 2>&1
+    echo $? > "$logs/$name.status"
+    echo $((SECONDS - started)) > "$logs/$name.seconds"
+}
+# Prints a finished stage's output and outcome.
+report_stage() {
+    local name="$1"
     echo "::: npm test: $name"
-    if node --import tsx --test --test-reporter=spec "$@" 2>&1 | tee "$logs/$name.log"; then
-        echo "::: npm test: $name passed in $((SECONDS - started))s"
+    cat "$logs/$name.log"
+    if [ "$(cat "$logs/$name.status")" = 0 ]; then
+        echo "::: npm test: $name passed in $(cat "$logs/$name.seconds")s"
     else
-        echo "::: npm test: $name FAILED after $((SECONDS - started))s"
-        failed+=("$name")
+        echo "::: npm test: $name FAILED after $(cat "$logs/$name.seconds")s"
     fi
 }
-stage unit test/unit/*.test.ts
-stage integration --test-concurrency=1 test/integration/*.test.ts
-stage e2e --test-concurrency=1 test/e2e/*.test.ts
+
+run_stage unit test/unit/*.test.ts
+report_stage unit
+if [ "${TEST_STAGES_SERIAL:-}" = 1 ]; then
+    run_stage integration --test-concurrency=1 test/integration/*.test.ts
+    report_stage integration
+    run_stage e2e --test-concurrency=1 test/e2e/*.test.ts
+    report_stage e2e
+else
+    echo "::: npm test: integration and e2e side by side (each printed when it ends)"
+    run_stage integration --test-concurrency=1 test/integration/*.test.ts &
+    run_stage e2e --test-concurrency=1 test/e2e/*.test.ts &
+    # Report whichever ends first as soon as it ends.
+    pending=(integration e2e)
+    while [ "${#pending[@]}" -gt 0 ]; do
+        wait -n 2>/dev/null
+        left=()
+        for name in "${pending[@]}"; do
+            if [ -f "$logs/$name.status" ]; then report_stage "$name"; else left+=("$name"); fi
+        done
+        pending=("${left[@]}")
+    done
+    wait
+fi
+
+failed=()
+for name in unit integration e2e; do
+    [ "$(cat "$logs/$name.status")" = 0 ] || failed+=("$name")
+done
 if [ "${#failed[@]}" -gt 0 ]; then
     for name in "${failed[@]}"; do
         log="$logs/$name.log"
