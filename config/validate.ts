@@ -4,7 +4,6 @@
  */
 import { isIP } from "node:net";
 import {
-    DEFAULTS,
     FAILOVER_MODES,
     ROUTER_MODES,
     SEED_METHODS,
@@ -21,6 +20,7 @@ import {
     type TlsMode,
 } from "./types";
 import { checkPlacement, hostsKey } from "./hosts";
+import { DEFAULTS, FLAVORS, KEY_NAMES, range, RESTART_POLICIES, TLS_MODES, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
@@ -46,9 +46,9 @@ export class ConfigError extends Error {
 /** The raw config: every key optional, values as YAML gives them (strings, numbers, booleans, objects). */
 export type RawConfig = Record<string, unknown>;
 
-const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
-const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
-const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
+/** Stands for the value of a key the stack set as a secret (config/load.ts), so that no problem shows it. */
+export const SECRET_VALUE = Symbol("secret config value");
+
 /** The restart policies under which a member's container comes back after its server stops by itself (a clone's end). */
 export const CLONE_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always"];
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
@@ -65,6 +65,7 @@ function defaultDataOwner(repository: string | undefined): string {
 export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const problems: ConfigProblem[] = [];
     const problem = (key: string, value: unknown, fix: string) => problems.push({ key, value, fix });
+    unknownKeys(raw, problems);
 
     const image = stringKey(raw, "image", DEFAULTS.image, problem);
     const reference = parseImageReference(image);
@@ -147,11 +148,11 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         );
     }
 
-    const tlsValidityDays = integerKey(raw, "tlsValidityDays", DEFAULTS.tlsValidityDays, 2, 3650, problem);
-    const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);
-    const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
+    const tlsValidityDays = integerKey(raw, "tlsValidityDays", problem);
+    const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", problem);
+    const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", problem);
     const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
-    const heartbeatIntervalMs = integerKey(raw, "heartbeatIntervalMs", DEFAULTS.heartbeatIntervalMs, 0, 3_600_000, problem);
+    const heartbeatIntervalMs = integerKey(raw, "heartbeatIntervalMs", problem);
     // The event scheduler counts in whole seconds.
     if (heartbeatIntervalMs !== 0 && heartbeatIntervalMs % 1000 !== 0) {
         problem("heartbeatIntervalMs", heartbeatIntervalMs, "use whole seconds in ms (1000, 2000, …), or 0 to turn the heartbeat off");
@@ -220,6 +221,40 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     };
 }
 
+/** Keys no table entry names (config/keys.ts): a typo would silently run the default. */
+function unknownKeys(raw: RawConfig, problems: ConfigProblem[]): void {
+    for (const key of Object.keys(raw)) {
+        if (KEY_NAMES.includes(key)) continue;
+        const near = closestKey(key);
+        const fix = `not a key of this program: ${near ? `did you mean ${near}? ` : ""}Remove it (pulumi config rm ${key})${near ? ` and set ${near}` : ""}; README's Configuration lists every key`;
+        if (raw[key] === SECRET_VALUE) problems.push({ key, value: "(secret)", fix, secret: true });
+        else problems.push({ key, value: raw[key], fix });
+    }
+}
+
+/** The known key nearest to `key` (case aside, at most 2 edits or a third of its length), or undefined. */
+export function closestKey(key: string, names: readonly string[] = KEY_NAMES): string | undefined {
+    let best: { name: string; distance: number } | undefined;
+    for (const name of names) {
+        const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+        if (!best || distance < best.distance) best = { name, distance };
+    }
+    return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.name : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours count 1. */
+function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
+}
+
 /**
  * router, routerImage, writerPort, readerPort, routerHost: the endpoints' ports must clash with nothing the set
  * publishes on the router's host (the one local engine, or with hosts the router's host).
@@ -234,8 +269,8 @@ function routerKeys(
     if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
     const routerImage = stringKey(raw, "routerImage", DEFAULTS.routerImage, problem);
     if (!parseImageReference(routerImage)) problem("routerImage", routerImage, `write a Docker image reference such as \`${DEFAULTS.routerImage}\``);
-    const writerPort = integerKey(raw, "writerPort", DEFAULTS.writerPort, 1, 65535, problem);
-    const readerPort = integerKey(raw, "readerPort", DEFAULTS.readerPort, 1, 65535, problem);
+    const writerPort = integerKey(raw, "writerPort", problem);
+    const readerPort = integerKey(raw, "readerPort", problem);
     const routerHost = routerHostKey(raw, router, hosts, problem);
     if (router === "haproxy") {
         if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
@@ -470,9 +505,11 @@ function stringKey(raw: RawConfig, key: string, fallback: string, problem: Repor
     return value;
 }
 
-function integerKey(raw: RawConfig, key: string, fallback: number, min: number, max: number, problem: Report): number {
+function integerKey(raw: RawConfig, key: ConfigKeyName & keyof typeof DEFAULTS, problem: Report): number {
     const value = raw[key];
+    const fallback = DEFAULTS[key] as number;
     if (value === undefined) return fallback;
+    const [min, max] = range(key);
     const number = wholeNumber(value);
     if (!Number.isInteger(number) || number < min || number > max) {
         problem(key, value, `use a whole number from ${min} to ${max}`);
