@@ -19,7 +19,9 @@ import {
     type StorageSettings,
     type TlsMode,
 } from "./types";
-import { checkPlacement, hostsKey } from "./hosts";
+import { checkPlacement, hostsKey, looksLikeIPv4 } from "./hosts";
+import { ROUTER_CHECK_USER } from "../components/router/render";
+import { CLONE_DONOR_USER } from "../components/replication/dialect";
 import { DEFAULTS, FLAVORS, KEY_NAMES, range, RESTART_POLICIES, TLS_MODES, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
@@ -120,11 +122,18 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const replicationUser = stringKey(raw, "replicationUser", DEFAULTS.replicationUser, problem);
     if (replicationUser.length === 0 || replicationUser.length > 32) {
         problem("replicationUser", replicationUser, "use a user name of 1 to 32 characters");
+    } else if (reservedAccount(replicationUser)) {
+        problem(
+            "replicationUser",
+            replicationUser,
+            `${reservedAccount(replicationUser)}: the provider gives the replication account its own password and drops it on every member when the user changes; ` +
+                `use an account of its own, e.g. ${DEFAULTS.replicationUser}`,
+        );
     }
     const replicationUserHost = stringKey(raw, "replicationUserHost", DEFAULTS.replicationUserHost, problem);
     if (replicationUserHost.length > 255) problem("replicationUserHost", replicationUserHost, "use at most 255 characters");
     (hosts ?? []).forEach((h, index) => {
-        if (replicationUserHost === "" && h.address !== "" && !isIP(h.address)) {
+        if (replicationUserHost === "" && h.address !== "" && !isIP(h.address) && !looksLikeIPv4(h.address)) {
             problem(
                 `hosts[${index}].address`,
                 h.address,
@@ -191,7 +200,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
 
     const router = routerKeys(raw, members, hosts, problem);
 
-    checkPasswords(raw, replicationUser, flavor, problems);
+    checkPasswords(raw, replicationUser, flavor, version, image, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
@@ -267,48 +276,49 @@ function routerKeys(
 ): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort" | "routerHost"> {
     const router = stringKey(raw, "router", DEFAULTS.router, problem) as RouterMode;
     if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
+    if (router !== "haproxy") {
+        // One rule for every router key: without a router it would be ignored. The engine writes each declared
+        // default into the stack's config, so only a value other than the default can be the user's.
+        const unused = ROUTER_KEYS.filter((key) => raw[key] !== undefined && String(raw[key]) !== String(DEFAULTS[key]));
+        for (const key of unused) problem(key, raw[key], `remove it, or set router to haproxy: it configures the router, and router is ${router}`);
+        return { router, routerImage: DEFAULTS.routerImage, writerPort: DEFAULTS.writerPort, readerPort: DEFAULTS.readerPort };
+    }
     const routerImage = stringKey(raw, "routerImage", DEFAULTS.routerImage, problem);
     if (!parseImageReference(routerImage)) problem("routerImage", routerImage, `write a Docker image reference such as \`${DEFAULTS.routerImage}\``);
     const writerPort = integerKey(raw, "writerPort", problem);
     const readerPort = integerKey(raw, "readerPort", problem);
-    const routerHost = routerHostKey(raw, router, hosts, problem);
-    if (router === "haproxy") {
-        if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
-        // With hosts, the members publishing on the router host's address: those on its host, and those on any
-        // other host at the same address (a second engine on that machine), as checkPlacement pairs address:port.
-        const routerAddress = hosts?.find((h) => h.name === routerHost)?.address;
-        const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost || (routerAddress !== undefined && hosts.find((h) => h.name === m.host)?.address === routerAddress);
-        for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
-            const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
-            if (index >= 0) {
-                const where = !hosts ? "" : members[index].host === routerHost ? ` on the router's host ${routerHost}` : ` on the router's host's address ${routerAddress}`;
-                problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
-            }
+    const routerHost = routerHostKey(raw, hosts, problem);
+    if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
+    // With hosts, the members publishing on the router host's address: those on its host, and those on any
+    // other host at the same address (a second engine on that machine), as checkPlacement pairs address:port.
+    const routerAddress = hosts?.find((h) => h.name === routerHost)?.address;
+    const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost || (routerAddress !== undefined && hosts.find((h) => h.name === m.host)?.address === routerAddress);
+    for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
+        const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
+        if (index >= 0) {
+            const where = !hosts ? "" : members[index].host === routerHost ? ` on the router's host ${routerHost}` : ` on the router's host's address ${routerAddress}`;
+            problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
         }
     }
     return { router, routerImage, writerPort, readerPort, ...(routerHost !== undefined ? { routerHost } : {}) };
 }
 
+/** The keys that configure the router: refused when there is none. */
+const ROUTER_KEYS = ["routerImage", "writerPort", "readerPort", "routerHost"] as const;
+
 /**
- * routerHost: with hosts and router haproxy, the host the router runs on, default the first of hosts (a fixed
- * host, not the source's: the endpoints must not move when the source does). Refused anywhere else.
+ * routerHost (router haproxy): with hosts, the host the router runs on, default the first of hosts (a fixed host,
+ * not the source's: the endpoints must not move when the source does). Refused without hosts.
  */
-function routerHostKey(raw: RawConfig, router: RouterMode, hosts: HostSettings[] | undefined, problem: Report): string | undefined {
+function routerHostKey(raw: RawConfig, hosts: HostSettings[] | undefined, problem: Report): string | undefined {
     const value = raw.routerHost;
-    if (value !== undefined) {
-        if (!hosts) {
-            problem("routerHost", value, "remove it, or list the Docker hosts under hosts ({name, docker, address}): without hosts the router runs on the local engine");
-            return undefined;
-        }
-        if (router !== "haproxy") {
-            problem("routerHost", value, "remove it, or set router to haproxy: it names the host the router runs on");
-            return undefined;
-        }
+    if (!hosts) {
+        if (value !== undefined) problem("routerHost", value, "remove it, or list the Docker hosts under hosts ({name, docker, address}): without hosts the router runs on the local engine");
+        return undefined;
     }
-    if (!hosts || router !== "haproxy") return undefined;
     if (value === undefined) return hosts[0]?.name;
     if (typeof value !== "string" || !hosts.some((h) => h.name === value)) {
-        problem("routerHost", value, `name one of hosts: ${hosts.map((h) => h.name).join(", ")} (default: the first)`);
+        problem("routerHost", value, `name one of hosts: ${[...new Set(hosts.map((h) => h.name))].join(", ")} (default: the first)`);
         return undefined;
     }
     return value;
@@ -330,6 +340,18 @@ function hostTlsProblem(problem: Report): void {
 
 type Report = (key: string, value: unknown, fix: string) => void;
 
+/**
+ * Why `user` cannot be the replication account, or undefined: the administrative account the provider connects
+ * as, the servers' own system accounts, and the accounts this project creates for itself.
+ */
+export function reservedAccount(user: string): string | undefined {
+    if (user === "root") return "root is the account the provider administers every member with";
+    if (/^(mysql|mariadb)\./.test(user)) return `${user} is one of the server's own system accounts (mysql.*, mariadb.sys)`;
+    if (user === ROUTER_CHECK_USER) return `${user} is the router's health-check account (no password, no privilege)`;
+    if (user === CLONE_DONOR_USER) return `${user} is the account this project's clone seeding creates on the source`;
+    return undefined;
+}
+
 /** The shortest password accepted: error messages are redacted by the password's text (redact.ts), which a
  * short password would match inside ordinary words and names (`repl` in `user 'repl'@…`). */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -342,7 +364,14 @@ export const MAX_MYSQL_SOURCE_PASSWORD_LENGTH = 32;
  * are never part of the settings). Unset means generated (24 characters). The problem shows the length, never
  * the value.
  */
-function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor | undefined, problems: ConfigProblem[]): void {
+function checkPasswords(
+    raw: RawConfig,
+    replicationUser: string,
+    flavor: Flavor | undefined,
+    version: ServerVersion | undefined,
+    image: string,
+    problems: ConfigProblem[],
+): void {
     for (const key of ["rootPassword", "replicationPassword"] as const) {
         const value = raw[key];
         if (value === undefined) continue;
@@ -362,6 +391,13 @@ function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor 
             secret(
                 `use at most ${MAX_MYSQL_SOURCE_PASSWORD_LENGTH} bytes (UTF-8; ä counts 2): MySQL refuses a longer SOURCE_PASSWORD / MASTER_PASSWORD ` +
                     "(ER_CHANGE_SOURCE_PASSWORD_LENGTH), or remove the key to have one generated: pulumi config rm replicationPassword",
+                described,
+            );
+        } else if (key === "rootPassword" && flavor !== "mariadb" && version?.major === 5 && /['\\]/.test(value)) {
+            // The 5.7 entrypoints paste MYSQL_ROOT_PASSWORD into SQL unescaped: the server never initialises.
+            secret(
+                `the ${image} entrypoint (MySQL/Percona 5.7) puts the root password into SQL unescaped and fails to initialise with ' or \\ in it: ` +
+                    "choose one without them, or remove the key to have one generated: pulumi config rm rootPassword",
                 described,
             );
         } else if (key === "replicationPassword" && value === replicationUser) {
@@ -406,7 +442,9 @@ function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSet
         }
         const role = m.role;
         if (role !== "source" && role !== "replica") {
-            const hint = role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : "";
+            const near = typeof role === "string" ? closestKey(role, ["source", "replica"]) : undefined;
+            const hint =
+                role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : near ? `: did you mean ${near}?` : "";
             problem(`${key}.role`, role, `use source or replica${hint}`);
         }
         const serverId = wholeNumber(m.serverId);
@@ -440,6 +478,8 @@ function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSet
     duplicates(members, (m) => m.serverId, "serverId", "give every member its own server id", problem);
     // With hosts, ports are unique per host address (config/hosts.ts checkPlacement).
     if (!placed) duplicates(members, (m) => m.hostPort, "hostPort", "give every member its own host port", problem);
+    // A misspelt role is reported once, on its entry: counting sources and replicas without it would only echo it.
+    if (members.some((m) => m.role !== "source" && m.role !== "replica")) return members;
     const sources = members.filter((m) => m.role === "source");
     if (members.length > 0 && sources.length !== 1) {
         problem("members", sources.map((m) => m.name), "mark exactly one member with role: source (the runbook's master)");

@@ -248,7 +248,7 @@ describe("validateConfig: other keys", () => {
     test("every problem is reported at once, not only the first", () => {
         const error = refusal({ storage: "nfs", bindAddress: "localhost", members: members({ role: "master" }) });
         const keys = error.problems.map((p) => p.key);
-        for (const key of ["storage", "bindAddress", "members[0].role", "members"]) assert.ok(keys.includes(key), `${key} missing from ${keys}`);
+        for (const key of ["storage", "bindAddress", "members[0].role"]) assert.ok(keys.includes(key), `${key} missing from ${keys}`);
         assert.match(error.message, /^Invalid stack config \(\d+ problems\); nothing was created:/);
     });
 });
