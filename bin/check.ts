@@ -28,7 +28,7 @@ Options:
 Exit codes: 0 every replica healthy · 1 a replica unhealthy · 2 outputs unreadable, not matching the
 contract, or bad arguments.`;
 
-/** Exit codes, as documented in --help and README.md (Stack outputs). */
+/** Exit codes, as documented in --help and README.md (Outputs). */
 const EXIT = { healthy: 0, unhealthy: 1, unreadable: 2 } as const;
 
 /** A failure that ends the check with exit code 2; its problems are printed one per line. */
