@@ -4,9 +4,6 @@
  */
 import { isIP } from "node:net";
 import {
-    FAILOVER_MODES,
-    ROUTER_MODES,
-    SEED_METHODS,
     type SeedMethod,
     RUNBOOK_MEMBERS,
     type FailoverMode,
@@ -22,7 +19,7 @@ import {
 import { checkPlacement, hostsKey, looksLikeIPv4 } from "./hosts";
 import { ROUTER_CHECK_USER } from "../components/router/render";
 import { CLONE_DONOR_USER } from "../components/replication/dialect";
-import { DEFAULTS, FLAVORS, KEY_NAMES, range, RESTART_POLICIES, TLS_MODES, type ConfigKeyName } from "./keys";
+import { choices, DEFAULTS, KEY_NAMES, range, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
@@ -78,12 +75,12 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     // Flavor and version: stated in config, else read from the image reference.
     let flavor: Flavor | undefined;
     if (raw.flavor !== undefined) {
-        if (FLAVORS.includes(raw.flavor as Flavor)) flavor = raw.flavor as Flavor;
-        else problem("flavor", raw.flavor, `use one of ${FLAVORS.join(", ")}`);
+        if (choices("flavor").includes(raw.flavor as Flavor)) flavor = raw.flavor as Flavor;
+        else problem("flavor", raw.flavor, `use one of ${choices("flavor").join(", ")}`);
     } else if (reference) {
         flavor = flavorFromRepository(reference.repository);
         if (!flavor) {
-            problem("flavor", undefined, `the image \`${image}\` does not say which server it runs; set flavor to one of ${FLAVORS.join(", ")}`);
+            problem("flavor", undefined, `the image \`${image}\` does not say which server it runs; set flavor to one of ${choices("flavor").join(", ")}`);
         }
     }
     let version: ServerVersion | undefined;
@@ -144,7 +141,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     });
 
     const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
-    if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
+    if (!choices("replicationTls").includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${choices("replicationTls").join(", ")}`);
     // MySQL Community binaries before 5.7.28 are built with yaSSL (MySQL 5.7 manual, "SSL Library-Dependent
     // Capabilities"): TLS 1.0/1.1 only, which Node (the provider's client) refuses, and no subjectAltName check.
     // Percona Server builds with OpenSSL.
@@ -169,12 +166,12 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
     const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
-    if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
+    if (!choices("restartPolicy").includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${choices("restartPolicy").join(", ")}`);
     const failover = stringKey(raw, "failover", DEFAULTS.failover, problem) as FailoverMode;
-    if (!FAILOVER_MODES.includes(failover)) problem("failover", failover, `use one of ${FAILOVER_MODES.join(", ")}`);
+    if (!choices("failover").includes(failover)) problem("failover", failover, `use one of ${choices("failover").join(", ")}`);
 
     const seedMethod = stringKey(raw, "seedMethod", DEFAULTS.seedMethod, problem) as SeedMethod;
-    if (!SEED_METHODS.includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${SEED_METHODS.join(", ")}`);
+    if (!choices("seedMethod").includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${choices("seedMethod").join(", ")}`);
     if (seedMethod === "clone" && flavor && version && !cloneCapable(flavor, version)) {
         problem(
             "seedMethod",
@@ -275,7 +272,7 @@ function routerKeys(
     problem: Report,
 ): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort" | "routerHost"> {
     const router = stringKey(raw, "router", DEFAULTS.router, problem) as RouterMode;
-    if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
+    if (!choices("router").includes(router)) problem("router", router, `use one of ${choices("router").join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
     if (router !== "haproxy") {
         // One rule for every router key: without a router it would be ignored. The engine writes each declared
         // default into the stack's config, so only a value other than the default can be the user's.

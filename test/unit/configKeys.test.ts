@@ -10,7 +10,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, DEFAULTS, choices, range } from "../../config/keys";
 import { loadConfig, PLAIN_KEYS } from "../../config/load";
-import { validateConfig } from "../../config/validate";
+import { ConfigError, validateConfig } from "../../config/validate";
 import type { ProjectConfigType } from "../support/engineConfig";
 
 const REPO = join(__dirname, "..", "..");
@@ -57,6 +57,35 @@ describe("config/keys.ts: the one table of config keys", () => {
         }
         assert.deepEqual(choices("replicationTls"), ["verify", "auto", "on", "off"]);
         assert.deepEqual(range("writerPort"), [1, 65535]);
+    });
+
+    test("each key's validator is what validates it: a value outside its list or range is refused by name, its bounds pass", () => {
+        const refusedKeys = (raw: Record<string, unknown>) => {
+            try {
+                validateConfig(raw);
+                return [];
+            } catch (error) {
+                return (error as ConfigError).problems.map((p) => p.key);
+            }
+        };
+        for (const k of CONFIG_KEYS) {
+            const validator = "validator" in k ? k.validator : undefined;
+            if (!validator) continue;
+            // Router keys count only with a router; auto TLS so that any image passes.
+            const base = { router: "haproxy", replicationTls: "auto", ...(k.name === "flavor" ? { version: "10.11.6" } : {}) };
+            if ("oneOf" in validator) {
+                assert.deepEqual(refusedKeys({ ...base, [k.name]: "not-one-of-them" }), [k.name], k.name);
+                for (const value of validator.oneOf) {
+                    const fitting = k.name === "seedMethod" && value === "clone" ? { image: "mysql:8.0.36" } : {};
+                    assert.deepEqual(refusedKeys({ ...base, ...fitting, [k.name]: value }), [], `${k.name}: ${value}`);
+                }
+            } else {
+                const [min, max] = validator.range;
+                assert.deepEqual(refusedKeys({ ...base, [k.name]: min - 1 }), [k.name], `${k.name} below its range`);
+                assert.deepEqual(refusedKeys({ ...base, [k.name]: max + 1 }), [k.name], `${k.name} above its range`);
+                for (const value of [min, max]) assert.deepEqual(refusedKeys({ ...base, [k.name]: value }), [], `${k.name}: ${value}`);
+            }
+        }
     });
 
     test("DEFAULTS is the table's defaults, and the validator applies them: an empty config is every default", () => {
