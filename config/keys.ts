@@ -5,7 +5,8 @@
  * Rules that involve several keys (a router port against the members' ports, a seed method against the version)
  * live in validate.ts.
  */
-import { FAILOVER_MODES, ROUTER_MODES, SEED_METHODS, type Flavor, type TlsMode } from "./types";
+// Types only: types.ts re-exports DEFAULTS and the lists below from here.
+import type { FailoverMode, Flavor, RouterMode, SeedMethod, TlsMode } from "./types";
 
 /** Pulumi's config types (Pulumi.yaml `type:`). */
 export type KeyType = "string" | "integer" | "boolean" | "array" | "object";
@@ -34,6 +35,9 @@ export const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
 export const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
 export const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
 export const STORAGE_MODES = ["volume", "hostPath"] as const;
+export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
+export const SEED_METHODS: readonly SeedMethod[] = ["auto", "clone", "dump", "none"];
+export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
 
 export const CONFIG_KEYS = [
     { name: "image", type: "string", default: "percona:5.7.30", description: "Image of every member. Its repository and tag give flavor and version unless those are set." },

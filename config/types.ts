@@ -116,13 +116,11 @@ export interface ReplicaSetSettings {
 }
 
 export type RouterMode = "none" | "haproxy";
-export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
-
 export type SeedMethod = "auto" | "clone" | "dump" | "none";
-export const SEED_METHODS: readonly SeedMethod[] = ["auto", "clone", "dump", "none"];
-
 export type FailoverMode = "safe" | "force";
-export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
+
+// The keys' values and defaults live in the one table of config keys (keys.ts imports only types from here).
+export { DEFAULTS, FAILOVER_MODES, ROUTER_MODES, SEED_METHODS } from "./keys";
 
 /** The runbook topology: one source and two replicas. */
 export const RUNBOOK_MEMBERS: readonly MemberSettings[] = Object.freeze([
