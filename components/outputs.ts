@@ -107,8 +107,15 @@ export function topologySummary(source: string, replicas: string[], network: str
 // Pure: no I/O, no Pulumi. The field tables below are checked against the interfaces at compile time.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The JSON type a contract field must have; "boolean?" may also be absent (a field older stacks lack). */
-type FieldKind = "string" | "boolean" | "number|null" | "boolean?";
+/**
+ * The JSON type a contract field must have. A field added after the first release ends in "?": older stacks lack
+ * it, so it may be absent when read back (the contract only ever adds fields). An absent "string?" reads as ""
+ * and "number|null?" as null (not measured); an absent "boolean?" stays absent (its type says so).
+ */
+type FieldKind = "string" | "boolean" | "number|null" | "boolean?" | "string?" | "number|null?";
+
+/** What an absent later field reads as. */
+const ABSENT: Partial<Record<FieldKind, unknown>> = { "string?": "", "number|null?": null };
 
 const SOURCE_FIELDS = {
     member: "string",
@@ -130,12 +137,12 @@ const REPLICA_FIELDS = {
     retrievedGtidSet: "string",
     executedGtidSet: "string",
     probeLagMs: "number|null",
-    heartbeatLagMs: "number|null",
-    errantGtids: "string",
+    heartbeatLagMs: "number|null?",
+    errantGtids: "string?",
     serverVersion: "string",
     dialect: "string",
-    seededBy: "string",
-    seededAt: "string",
+    seededBy: "string?",
+    seededAt: "string?",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
 
 const ENDPOINT_FIELDS = {
@@ -170,11 +177,12 @@ export function parseStackOutputs(value: unknown): ParseResult {
     }
     const healthy = readField(top, "healthy", "", "boolean", problems) as boolean;
     const topology = readField(top, "topology", "", "string", problems) as string;
-    // Optional: stacks made before the router existed have no endpoints output.
+    // Added after the first release, so optional: stacks made before the router (or verified TLS) lack them.
     const endpoints = top.endpoints === undefined ? undefined : (readFields(top.endpoints, "endpoints", ENDPOINT_FIELDS, problems) as Endpoints | undefined);
+    const caCertificate = top.caCertificate === undefined ? undefined : (readField(top, "caCertificate", "", "string", problems) as string);
 
     if (problems.length > 0 || !source) return { ok: false, problems };
-    return { ok: true, outputs: { source, replicas, healthy, topology, ...(endpoints ? { endpoints } : {}) } };
+    return { ok: true, outputs: { source, replicas, healthy, topology, ...(endpoints ? { endpoints } : {}), ...(caCertificate !== undefined ? { caCertificate } : {}) } };
 }
 
 /** Options of judge(). */
@@ -324,7 +332,10 @@ function readFields(value: unknown, path: string, fields: Record<string, FieldKi
     const before = problems.length;
     const out: Record<string, unknown> = {};
     for (const [name, kind] of Object.entries(fields)) {
-        if (kind === "boolean?" && obj[name] === undefined) continue;
+        if (kind.endsWith("?") && obj[name] === undefined) {
+            if (kind in ABSENT) out[name] = ABSENT[kind];
+            continue;
+        }
         out[name] = readField(obj, name, path, kind, problems);
     }
     return problems.length === before ? out : undefined;
@@ -333,7 +344,7 @@ function readFields(value: unknown, path: string, fields: Record<string, FieldKi
 function readField(obj: Record<string, unknown>, name: string, parent: string, kind: FieldKind, problems: string[]): unknown {
     const path = parent === "" ? name : `${parent}.${name}`;
     const value = obj[name];
-    const fits = kind === "number|null" ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind.replace("?", "");
+    const fits = kind.startsWith("number|null") ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind.replace("?", "");
     if (!fits) problems.push(value === undefined ? `${path}: missing (expected ${describeKind(kind)})` : `${path}: expected ${describeKind(kind)}, got ${describeValue(value)}`);
     return value;
 }
@@ -349,7 +360,7 @@ function expectObject(value: unknown, path: string, problems: string[]): Record<
 }
 
 function describeKind(kind: FieldKind): string {
-    return kind === "number|null" ? "number or null" : kind.replace("?", "");
+    return kind.startsWith("number|null") ? "number or null" : kind.replace("?", "");
 }
 
 /** A short rendering of a wrong-typed scalar, e.g. `"Yes"`, `3`, `null`, `object`. */
