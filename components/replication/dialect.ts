@@ -545,8 +545,17 @@ export const EVENT_SCHEDULER_ON = "SET GLOBAL event_scheduler = ON";
 export const HEARTBEAT_TABLE_EXISTS =
     "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'heartbeat'";
 
-/** This member's clock minus the last beat it holds, in microseconds (no row: no beat applied yet). */
-export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS us FROM ${HEARTBEAT_TABLE} WHERE id = 1`;
+/** The server's clock as microseconds since the epoch (UTC_TIMESTAMP: no time zone in the way). */
+const EPOCH_US = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+
+/**
+ * This member's clock minus the last beat it holds, in microseconds (no row: no beat applied yet), and its clock
+ * (`now_us`, read at the same statement: clock.ts corrects the first by the second's offset).
+ */
+export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS us, ${EPOCH_US} AS now_us FROM ${HEARTBEAT_TABLE} WHERE id = 1`;
+
+/** The member's clock, microseconds since the epoch. */
+export const CLOCK_NOW = `SELECT ${EPOCH_US} AS now_us`;
 
 /** Schemas a server creates itself; anything else on a replica is user data. */
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];
