@@ -106,16 +106,26 @@ export function accountChangeInWindow(events: BinlogEvent[], end: number, comple
     return changed || (!complete && inWindow.length === events.length);
 }
 
+/** ER_PLUGIN_IS_NOT_LOADED: the account's authentication plugin is not on the replica. */
+const PLUGIN_NOT_LOADED = 1524;
+
 /**
- * An account statement's failure without its text: the server's error code and message, with every quoted or hex
- * literal replaced (a syntax error quotes the statement from the hash on).
+ * An account statement's failure without its text: the server's error code and message, with every hash-like literal
+ * replaced (a syntax error quotes the statement from the hash on). Short words (a plugin's, an account's name)
+ * stay: the hashes these statements carry are 41 characters and more.
  */
 export function accountError(replica: string, who: string, error: unknown): Error {
     const e = error as { code?: string; errno?: number; message?: string };
     // query() appends the statement it ran; what comes before is the member's name and the server's words.
     const said = String(e.message ?? error).split(" (while running: ")[0].replace(/^[^:]*: /, "");
-    const scrubbed = said.replace(/'(?:[^'\\]|\\.|'')*'/g, "'…'").replace(/\b0x[0-9a-f]+/gi, "0x…").replace(/\*[0-9A-F]{40}/gi, "*…");
-    const failure = new Error(`${replica}: making the source's account ${who} on the replica failed: ${scrubbed}`);
+    const scrubbed = said
+        .replace(/'((?:[^'\\]|\\.|'')*)'/g, (quoted, inner: string) => (inner.length > 16 ? "'…'" : quoted))
+        .replace(/\b0x[0-9a-f]+/gi, "0x…")
+        .replace(/\*[0-9A-F]{40}/gi, "*…")
+        // A hash whose quotes a syntax error's own quoting broke ('near 'USING 'hash'' at line 1').
+        .replace(/[A-Za-z0-9+/=$.]{20,}/g, "…");
+    const hint = e.errno === PLUGIN_NOT_LOADED ? " (the account's authentication plugin is loaded on the source, not on this replica: load it on every member, then run again)" : "";
+    const failure = new Error(`${replica}: making the source's account ${who} on the replica failed: ${scrubbed}${hint}`);
     Object.assign(failure, { code: e.code, errno: e.errno });
     return failure;
 }

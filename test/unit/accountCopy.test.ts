@@ -131,5 +131,13 @@ describe("accountError: an account statement's failure without its text", () => 
         assert.equal((error as { errno?: number }).errno, 1064);
         const maria = accountError("db003", "app@%", new Error("db003: ER_X: near '*6C7A370C07660BC788681B3238D93E08BD74303C' and *6C7A370C07660BC788681B3238D93E08BD74303C"));
         assert.doesNotMatch(maria.message, /6C7A370C/);
+        const ed = accountError("db003", "app@%", new Error("db003: ER_X: near 'USING 'ZIzPY2jGT4zlSC8zVyQYOvlUEWyhfT1xtCfBvb3jrSA'' at line 1"));
+        assert.doesNotMatch(ed.message, /ZIzPY2/);
+    });
+    test("a plugin the replica lacks is named, with what to do", () => {
+        const failure = Object.assign(new Error("db003: ER_PLUGIN_IS_NOT_LOADED: Plugin 'ed25519' is not loaded (while running: DROP USER IF EXISTS 'app'@'%';\nCREATE USER `app`@`%` IDENTIFIED VIA ed25519 USING 'ZIzPY2jGT4zlSC8zVyQYOvlUEWyhfT1xtCfBvb3jrSA')"), { errno: 1524 });
+        const error = accountError("db003", "app@%", failure);
+        assert.match(error.message, /Plugin 'ed25519' is not loaded \(the account's authentication plugin is loaded on the source, not on this replica/);
+        assert.doesNotMatch(error.message, /ZIzPY2/);
     });
 });

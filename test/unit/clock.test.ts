@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { clockReading, correctHeartbeatLag } from "../../components/replication/clock";
-import { judge } from "../../components/outputs";
+import { judge, parseStackOutputs } from "../../components/outputs";
 import { stackOutputs } from "../support/stackOutputs";
 
 const names = { replica: "db002", source: "db001" };
@@ -72,5 +72,23 @@ describe("judge: a lag that cannot be told never passes --max-lag", () => {
         const verdict = judge(stackOutputs({ db002: { heartbeatLagMs: -5000, secondsBehindSource: 0 } }), { maxLagSeconds: 1 });
         assert.equal(verdict.healthy, false);
         assert.match(verdict.reasons[0], /^db002: lag unknown with a max lag of 1 s: the heartbeat lag reads -5000 ms/);
+    });
+});
+
+describe("the contract: clockSkewMs and heartbeatError", () => {
+    test("optional when read back (older stacks lack them), typed when present", () => {
+        const older = JSON.parse(JSON.stringify(stackOutputs()));
+        for (const status of Object.values(older.replicas) as Array<Record<string, unknown>>) {
+            delete status.clockSkewMs;
+            delete status.heartbeatError;
+        }
+        assert.equal(parseStackOutputs(older).ok, true);
+        const current = parseStackOutputs(stackOutputs({ db002: { clockSkewMs: -12, heartbeatError: "" } }));
+        assert.equal(current.ok && current.outputs.replicas.db002.clockSkewMs, -12);
+        const wrong = parseStackOutputs(JSON.parse(JSON.stringify(stackOutputs({ db002: { clockSkewMs: "12" as unknown as number, heartbeatError: 3 as unknown as string } }))));
+        assert.deepEqual(wrong.ok ? [] : wrong.problems, [
+            'replicas.db002.clockSkewMs: expected number or null, got "12"',
+            "replicas.db002.heartbeatError: expected string, got 3",
+        ]);
     });
 });
