@@ -47,10 +47,18 @@ export interface ReplicaStatus {
     probeLagMs: number | null;
     /**
      * The replica's clock minus the last heartbeat it applied (the source writes its NOW(6) every
-     * heartbeatIntervalMs), in ms: true lag, also while the IO thread is stalled. null before the first heartbeat,
-     * or with the heartbeat off. Members are assumed to share a clock (one host; NTP across hosts).
+     * heartbeatIntervalMs), in ms, corrected by the two servers' clocks as the provider read them (clockSkewMs): true
+     * lag, also while the IO thread is stalled. Never negative. null before the first heartbeat, with the heartbeat
+     * off, or when it cannot be told (heartbeatError says why).
      */
     heartbeatLagMs: number | null;
+    /**
+     * This replica's clock minus its source's, in ms, each read by the provider against its own clock in one round
+     * trip; null when one could not be read. Optional when read back: stacks made before it lack it.
+     */
+    clockSkewMs?: number | null;
+    /** Why heartbeatLagMs is null although a heartbeat was read (the clocks moved); "" otherwise. Optional when read back. */
+    heartbeatError?: string;
     /** Transactions this replica holds that the source lacks (someone wrote to it), "" when none. */
     errantGtids: string;
     /** VERSION() of the live server. */
@@ -138,6 +146,8 @@ const REPLICA_FIELDS = {
     executedGtidSet: "string",
     probeLagMs: "number|null",
     heartbeatLagMs: "number|null?",
+    clockSkewMs: "number|null?",
+    heartbeatError: "string?",
     errantGtids: "string?",
     serverVersion: "string",
     dialect: "string",
@@ -265,10 +275,13 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
     if (!s.sqlRunning) why.push("SQL thread not running");
     if (s.lastSqlError !== "") why.push(`SQL error: ${s.lastSqlError}`);
     if (s.errantGtids !== "") why.push(`errant transactions: ${s.errantGtids}`);
-    // The heartbeat is the true lag (Seconds_Behind_Source reads 0 while the IO thread is stalled).
-    const lag = s.heartbeatLagMs !== null ? Math.round(s.heartbeatLagMs) / 1000 : s.secondsBehindSource;
+    // The heartbeat is the true lag (Seconds_Behind_Source reads 0 while the IO thread is stalled). One that cannot
+    // be told (the clocks moved; a negative figure from an older provider) is unknown, not Seconds_Behind_Source's 0.
+    const untold = heartbeatUntold(s);
+    const lag = untold ? null : s.heartbeatLagMs !== null ? Math.round(s.heartbeatLagMs) / 1000 : s.secondsBehindSource;
     if (max !== undefined) {
-        if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
+        if (untold) why.push(`lag unknown with a max lag of ${max} s: ${untold}`);
+        else if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
         else if (lag !== null && lag > max) why.push(`lag ${lag} s over the limit ${max} s`);
     }
     return {
@@ -284,6 +297,13 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
         healthy: why.length === 0 && replicaHealthy(s),
         reasons: why.map((reason) => `${member}: ${reason}`),
     };
+}
+
+/** Why the heartbeat lag cannot be told, or "" when it can (or there is none). */
+function heartbeatUntold(s: ReplicaStatus): string {
+    if (s.heartbeatError) return s.heartbeatError;
+    if (s.heartbeatLagMs !== null && s.heartbeatLagMs < 0) return `the heartbeat lag reads ${s.heartbeatLagMs} ms: a beat from the future (the members' clocks disagree)`;
+    return "";
 }
 
 /** Longest error text shown in a table cell; the reasons carry the full text. */
