@@ -461,7 +461,7 @@ async function guarded<T>(secrets: Array<string | undefined>, run: () => Promise
 function scrubbed(state: ReplicationState): ReplicationState {
     const secrets = [state.rootPassword, state.replicationPassword];
     const replicaStatus = Object.fromEntries(
-        Object.entries(state.replicaStatus ?? {}).map(([name, s]) => [name, { ...s, lastIoError: redact(s.lastIoError, secrets), lastSqlError: redact(s.lastSqlError, secrets) }]),
+        Object.entries(state.replicaStatus ?? {}).map(([name, s]) => [name, { ...s, lastIoError: redact(s.lastIoError ?? "", secrets), lastSqlError: redact(s.lastSqlError ?? "", secrets) }]),
     );
     return { ...state, replicaStatus };
 }

@@ -99,12 +99,16 @@ export interface ConnectOptions {
 
 /**
  * The timeout error of connectWithin. `serverAnswered`: some attempt got an answer from a server (an error
- * packet: it is alive, only busy or refusing), as opposed to none ever reaching one (it is gone).
+ * packet: it is alive, only busy or refusing), as opposed to none ever reaching one (it is gone). A plain Error
+ * with a property, not a subclass: the engine runs a serialized copy of this module, where a subclass of Error
+ * does not survive as one.
  */
-export class ConnectTimeout extends Error {
-    constructor(message: string, readonly serverAnswered: boolean) {
-        super(message);
-    }
+export interface ConnectTimeout extends Error {
+    serverAnswered: boolean;
+}
+
+export function connectTimeout(message: string, serverAnswered: boolean): ConnectTimeout {
+    return Object.assign(new Error(message), { serverAnswered });
 }
 
 /**
@@ -181,7 +185,7 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
         await pause(Math.min(backoff(attempt, 50, 500), Math.max(0, (answered ? deadline : goneAt) - Date.now())));
     }
     const waited = ((Date.now() - started) / 1000).toFixed(1);
-    throw new ConnectTimeout(
+    throw connectTimeout(
         `Timed out after ${waited}s waiting for ${endpoint.name} to accept connections at ${endpoint.host}:${endpoint.port}` +
             (answered ? " (it answers, but refuses the connection: it is running)" : "") +
             `; last error: ${lastError}`,

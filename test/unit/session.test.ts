@@ -4,7 +4,7 @@
  */
 import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { answeredByServer, ConnectTimeout, connectWithin, DeadlineExceeded, query, statementHooks, type Session } from "../../components/replication/session";
+import { answeredByServer, connectTimeout, connectWithin, DeadlineExceeded, query, statementHooks, type Session } from "../../components/replication/session";
 import { isGone } from "../../components/replication/members";
 
 /** A session over a stand-in connection that records what it was asked to run and answers at once. */
@@ -96,13 +96,12 @@ describe("issue 29: down means unreachable, not busy", () => {
             (e: unknown) => e,
         );
         assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
-        assert.ok(error instanceof ConnectTimeout);
-        assert.equal(error.serverAnswered, false);
+        assert.equal((error as { serverAnswered?: boolean }).serverAnswered, false);
         assert.equal(isGone(error), true);
     });
 
     test("a server that answered with an error is not gone, whatever the text says", () => {
-        const busy = new ConnectTimeout("Timed out after 30.0s waiting for db001 to accept connections at 127.0.0.1:3306; last error: ER_CON_COUNT_ERROR: Too many connections", true);
+        const busy = connectTimeout("Timed out after 30.0s waiting for db001 to accept connections at 127.0.0.1:3306; last error: ER_CON_COUNT_ERROR: Too many connections", true);
         assert.equal(isGone(busy), false);
         assert.equal(isGone(Object.assign(new Error("Host '10.0.0.1' is blocked because of many connection errors"), { errno: 1129, code: "ER_HOST_IS_BLOCKED" })), false);
         assert.equal(isGone(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:3306"), { errno: -111, code: "ECONNREFUSED" })), true);
