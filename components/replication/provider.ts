@@ -357,7 +357,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         const fencePending = [...stillUnfenced, ...leftBehind.filter((e) => !stillUnfenced.some((p) => p.name === e.name))];
         for (const former of fencePending) {
             warn(`warning: ${former.name}, the source before a failover to ${source.endpoint.name}, is no longer a member and has not been made read-only yet ` +
-                "(unreachable): every pulumi up tries again, and the set reads unhealthy until it is done");
+                "(unreachable, or refusing the provider): every pulumi up tries again, and the set reads unhealthy until it is done");
         }
         const fenced = [
             ...inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || refusing.has(name) || keptFenced.has(name)),

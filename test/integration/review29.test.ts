@@ -19,6 +19,7 @@ import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../s
 import { executed, isMaria, replicaStatus, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
+import { statementHooks } from "../../components/replication/session";
 import type { ReplicationInputs, ReplicationState } from "../../components/replication/types";
 
 const APP_SECRET = "N3w-app-secret";
@@ -110,6 +111,7 @@ for (const flavor of MATRIX) {
         });
         after(async () => {
             seedLog.write = write;
+            delete statementHooks.beforeStatement;
             await cluster?.destroy();
         });
 
@@ -212,46 +214,60 @@ for (const flavor of MATRIX) {
             assert.deepEqual(await Promise.all([db001, db002, db003].map(executed)), history);
         });
 
-        it(`point 1/6: a failover whose dead source is dropped from members records it as fenced, reports it until fenced, and fences it when it comes back writable ${T}`, async () => {
-            await db002.stop(true);
-            const toDb001 = quiet({ source: endpointOf(db001), replicas: [endpointOf(db003)] });
-            const { outs } = await provider.update!(id, state, toDb001);
-            const failed = outs as ReplicationState;
-            assert.deepEqual(failed.fenced, ["db002"]);
-            assert.equal(failed.healthy, false, "a former source not fenced yet must keep the set unhealthy");
-            assert.equal((await refresh(failed)).healthy, false);
-            assert.equal(provider.diff ? (await provider.diff(id, failed, toDb001)).changes : true, true, "the next pulumi up must try again");
-            // It comes back WRITABLE (not the read-only start every member gets): someone's configuration, or a restart by hand.
-            await db002.start();
-            await db002.query(isMaria(db002) ? "SET GLOBAL read_only = OFF" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF");
-            assert.equal(await readOnly(db002), 0);
-            const again = (await provider.update!(id, failed, toDb001)).outs as ReplicationState;
-            assert.equal(await readOnly(db002), 1, "the former source was not fenced");
-            if (!isMaria(db002)) assert.equal(Number((await db002.query<{ s: number }>("SELECT @@GLOBAL.super_read_only AS s"))[0].s), 1);
-            assert.deepEqual(again.fenced, []);
-            assert.equal(again.healthy, true, JSON.stringify(again));
-            assert.deepEqual(await writable([db001, db002, db003]), ["db001"]);
-            // db002 rejoins as a replica of db001.
-            const back = await provider.update!(id, again, quiet({ source: endpointOf(db001), replicas: [endpointOf(db002), endpointOf(db003)] }));
-            assert.equal(back.outs!.healthy, true, JSON.stringify(back.outs!.replicaStatus));
-            state = back.outs as ReplicationState;
-        });
-
         it(`point 6: a declared old source that comes back WRITABLE after a failover is fenced and rejoined ${T}`, async () => {
-            await db001.stop(true);
-            const toDb002 = quiet({ source: endpointOf(db002), replicas: [endpointOf(db001), endpointOf(db003)] });
-            const { outs } = await provider.update!(id, state, toDb002);
-            assert.deepEqual((outs as ReplicationState).fenced, ["db001"]);
+            // db002 is the source (the test before): it dies, db001 is declared the source, db002 stays a member.
+            await db002.stop(true);
+            const toDb001 = quiet({ source: endpointOf(db001), replicas: [endpointOf(db002), endpointOf(db003)] });
+            const { outs } = await provider.update!(id, state, toDb001);
+            assert.deepEqual((outs as ReplicationState).fenced, ["db002"]);
             assert.equal(outs!.healthy, false);
-            await db001.start();
-            await db001.query(isMaria(db001) ? "SET GLOBAL read_only = OFF" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF");
-            assert.equal(await readOnly(db001), 0);
-            const again = (await provider.update!(id, outs as ReplicationState, toDb002)).outs as ReplicationState;
-            assert.equal(await readOnly(db001), 1, "the old source was not fenced");
+            // It comes back WRITABLE (not the read-only start every member gets): someone's configuration, a start by hand.
+            await db002.start();
+            await db002.query(isMaria(db002) ? "DO 0" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF");
+            assert.equal(await readOnly(db002), 0);
+            // Fenced before anything else: a run cut right after its first step (at its first read of db003) has made
+            // db002 read-only already; the rejoin that follows (which makes a replica read-only too) never ran.
+            statementHooks.beforeStatement = (member, sql) => {
+                if (member === "db003" && sql === "SELECT @@GLOBAL.read_only") throw new Error("interrupted before the first read of db003");
+            };
+            try {
+                await assert.rejects(provider.update!(id, outs as ReplicationState, toDb001), /interrupted before/);
+            } finally {
+                delete statementHooks.beforeStatement;
+            }
+            assert.equal(await readOnly(db002), 1, "the old source was not fenced first");
+            const again = (await provider.update!(id, outs as ReplicationState, toDb001)).outs as ReplicationState;
+            assert.equal(await readOnly(db002), 1, "the old source was not fenced");
             assert.deepEqual(again.fenced, []);
             assert.equal(again.healthy, true, JSON.stringify(again.replicaStatus));
-            assert.equal((await replicaStatus(db001))?.source, `127.0.0.1:${db002.port}`);
-            assert.deepEqual(await writable([db001, db002, db003]), ["db002"]);
+            assert.equal((await replicaStatus(db002))?.source, `127.0.0.1:${db001.port}`);
+            assert.deepEqual(await writable([db001, db002, db003]), ["db001"]);
+            state = again;
+        });
+
+        it(`point 1/6: a failover whose dead source is dropped from members records it as fenced, reports it until fenced, and fences it when it comes back writable ${T}`, async () => {
+            // db001 is the source (the test before): it dies and leaves the members in the same update, db003 promoted.
+            await db001.stop(true);
+            const toDb003 = quiet({ source: endpointOf(db003), replicas: [endpointOf(db002)] });
+            const { outs } = await provider.update!(id, state, toDb003);
+            const failed = outs as ReplicationState;
+            assert.deepEqual(failed.fenced, ["db001"]);
+            assert.equal(failed.healthy, false, "a former source not fenced yet must keep the set unhealthy");
+            assert.equal((await refresh(failed)).healthy, false);
+            assert.equal((await provider.diff!(id, failed, toDb003)).changes, true, "the next pulumi up must try again");
+            await db001.start();
+            await db001.query(isMaria(db001) ? "DO 0" : "SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF");
+            assert.equal(await readOnly(db001), 0);
+            const again = (await provider.update!(id, failed, toDb003)).outs as ReplicationState;
+            assert.equal(await readOnly(db001), 1, "the former source was not fenced");
+            if (!isMaria(db001)) assert.equal(Number((await db001.query<{ s: number }>("SELECT @@GLOBAL.super_read_only AS s"))[0].s), 1);
+            assert.deepEqual(again.fenced, []);
+            assert.equal(again.healthy, true, JSON.stringify(again));
+            assert.deepEqual(await writable([db001, db002, db003]), ["db003"]);
+            // db001 rejoins as a replica of db003.
+            const back = await provider.update!(id, again, quiet({ source: endpointOf(db003), replicas: [endpointOf(db001), endpointOf(db002)] }));
+            assert.equal(back.outs!.healthy, true, JSON.stringify(back.outs!.replicaStatus));
+            state = back.outs as ReplicationState;
         });
     });
 }
