@@ -1,12 +1,13 @@
 /**
- * Failover step: the declared source changed and the previous source cannot be reached. Every reachable
- * replica first applies all it has received; the candidate must then hold every transaction any of them holds
+ * Failover step: the declared source changed and the previous source is down: it never answered the provider (one
+ * that answers with an error is running, and is refused: provider.ts), and no replica's IO thread is connected to it
+ * (refuseIfStillReached). Every reachable replica first applies all it has received; the candidate must then hold every transaction any of them holds
  * (a replica holding an unfinished copy aside: its GTIDs claim rows it may lack), or the failover is refused naming
  * the replica that is further ahead (nothing written anywhere). Only then is the candidate detached from the dead
  * source, ready to be made writable.
  *
- * The dead member is fenced: it is reported unhealthy until it returns, and when it does, it is made read-only
- * before anything else and rejoined as a replica, unless it committed transactions that never reached the
+ * The dead member is fenced, whether or not it is still declared: it is reported unhealthy until it returns, and
+ * when it does, it is made read-only before anything else and (if still declared) rejoined as a replica, unless it committed transactions that never reached the
  * others (lost writes), which keeps it fenced with those transactions listed. Nothing is discarded.
  */
 import { stoppedForGood } from "./attach";

@@ -10,6 +10,7 @@
  *   verify.ts      probe row applied by every replica
  *   observe.ts     read (refresh), read-only
  *   detach.ts      replicas leaving the set, delete
+ *   owner.ts       which resource owns the set: each run claims it, a replaced resource's delete leaves it alone
  *
  * The engine serializes this object's code into the stack state and runs it from there, so it captures
  * nothing but code: mysql2 is required inside the functions, and passwords only ever arrive as inputs.
