@@ -263,7 +263,10 @@ export function judge(outputs: StackOutputs, options: JudgeOptions = {}): Verdic
     }
     if (replicas.length === 0) reasons.push("no replicas in the outputs");
     if (reasons.length === 0 && !outputs.healthy) {
-        reasons.push("the stack output `healthy` is false although every replica looks healthy (stale outputs? try --refresh)");
+        reasons.push(
+            "the stack output `healthy` is false although every replica looks healthy: a former source that a failover left behind and " +
+                "that is no longer a member is not fenced yet (the last pulumi up warned, naming it), or the outputs are stale (try --refresh)",
+        );
     }
     return { healthy: reasons.length === 0, maxLagSeconds: max ?? null, source: outputs.source, replicas, reasons };
 }

@@ -1,5 +1,6 @@
 /** Step of update and delete: replicas that leave the set stop replicating and forget their channel. Data stays. */
 import { closeAll, connectMember, isGone, readThreads, type Member } from "./members";
+import { otherOwner, readClaims } from "./owner";
 import { cleanUp, describe, query, scalar } from "./session";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -15,18 +16,40 @@ export type Warn = (line: string) => void;
  * (replicas that left at an earlier run and whose detach failed then) are tried too, but never fail the delete:
  * a former member that refuses us now must not block `pulumi destroy`.
  */
-export async function detachAll(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, pending: MemberEndpoint[] = [], warn: Warn = () => undefined): Promise<void> {
+export async function detachAll(
+    endpoints: MemberEndpoint[],
+    inputs: ReplicationInputs,
+    deadline: number,
+    pending: MemberEndpoint[] = [],
+    warn: Warn = () => undefined,
+    owner?: string,
+): Promise<void> {
+    // The claims as the deleted resource's source holds them (owner.ts); a source that is gone or refuses has none to tell.
+    const sourceClaims = owner ? await claimsAt(inputs.source, inputs, deadline) : new Map<string, string>();
     const results = await Promise.allSettled([
-        ...endpoints.map((e) => detachReplica(e, inputs, deadline, warn)),
+        ...endpoints.map((e) => detachReplica(e, inputs, deadline, warn, owner === undefined ? undefined : { owner, sourceClaims })),
         detachPending(pending, inputs, deadline, warn),
     ]);
     const failures = results.flatMap((r) => (r.status === "rejected" ? [describe(r.reason)] : []));
     if (failures.length > 0) throw new Error(failures.join("\n"));
 }
 
-async function detachReplica(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number, warn: Warn): Promise<void> {
+async function detachReplica(
+    endpoint: MemberEndpoint,
+    inputs: ReplicationInputs,
+    deadline: number,
+    warn: Warn,
+    ownership?: { owner: string; sourceClaims: Map<string, string> },
+): Promise<void> {
     const { members } = await connectLeaving([endpoint], inputs, deadline, { warn });
     try {
+        if (ownership && members.length > 0) {
+            const claimant = otherOwner(endpoint.name, ownership.owner, [await readClaims(members[0]), ownership.sourceClaims]);
+            if (claimant !== undefined) {
+                warn(`${endpoint.name} is left replicating: it belongs to ${claimant} now (this resource, ${ownership.owner}, was replaced)`);
+                return;
+            }
+        }
         const failed = await tryDetaching(members);
         if (failed.length > 0) throw new Error(failed.map((f) => f.why).join("\n"));
     } finally {
@@ -42,6 +65,18 @@ async function detachPending(pending: MemberEndpoint[], inputs: ReplicationInput
         for (const endpoint of refused) warn(`warning: ${endpoint.name} left the set earlier and could not be detached; detach it by hand (STOP REPLICA; RESET REPLICA ALL)`);
     } finally {
         await closeAll(members);
+    }
+}
+
+/** The claims a member holds (owner.ts), or none when it cannot be reached in a few seconds. */
+async function claimsAt(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number): Promise<Map<string, string>> {
+    const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + DETACH_CONNECT_CAP_MS), undefined, { goneAfterMs: 3000 }).catch(() => undefined);
+    if (!member) return new Map();
+    try {
+        member.session.deadline = deadline;
+        return await readClaims(member).catch(() => new Map<string, string>());
+    } finally {
+        await closeAll([member]);
     }
 }
 

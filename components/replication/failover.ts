@@ -1,12 +1,13 @@
 /**
- * Failover step: the declared source changed and the previous source cannot be reached. Every reachable
- * replica first applies all it has received; the candidate must then hold every transaction any of them holds
+ * Failover step: the declared source changed and the previous source is down: it never answered the provider (one
+ * that answers with an error is running, and is refused: provider.ts), and no replica's IO thread is connected to it
+ * (refuseIfStillReached). Every reachable replica first applies all it has received; the candidate must then hold every transaction any of them holds
  * (a replica holding an unfinished copy aside: its GTIDs claim rows it may lack), or the failover is refused naming
  * the replica that is further ahead (nothing written anywhere). Only then is the candidate detached from the dead
  * source, ready to be made writable.
  *
- * The dead member is fenced: it is reported unhealthy until it returns, and when it does, it is made read-only
- * before anything else and rejoined as a replica, unless it committed transactions that never reached the
+ * The dead member is fenced, whether or not it is still declared: it is reported unhealthy until it returns, and
+ * when it does, it is made read-only before anything else and (if still declared) rejoined as a replica, unless it committed transactions that never reached the
  * others (lost writes), which keeps it fenced with those transactions listed. Nothing is discarded.
  */
 import { stoppedForGood } from "./attach";
@@ -16,7 +17,9 @@ import { MARIA_REPLICA_POSITIONS, makeReadOnly } from "./dialect";
 import { mergeMariaStates } from "./gtid";
 import { executedSet, holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { missingOn } from "./switchover";
-import { query, scalar } from "./session";
+import { backoff, pause, query, scalar } from "./session";
+import { channelAddress } from "./route";
+import type { MemberEndpoint } from "./types";
 
 /** Waits until the member has applied everything its IO thread received (retrieved ⊆ executed). */
 async function applyEverythingReceived(member: Member, deadline: number): Promise<void> {
@@ -90,6 +93,36 @@ async function claimedSet(member: Member): Promise<string> {
     if (member.dialect.name !== "mariadb") return executedSet(member);
     const [positions] = await query<{ applied: string; state: string }>(member.session, MARIA_REPLICA_POSITIONS);
     return mergeMariaStates([String(positions?.state ?? ""), String(positions?.applied ?? "")]);
+}
+
+/**
+ * Before a failover: the previous source did not answer the provider, but the provider's view is not the set's
+ * (a network path of its own, a firewall). A replica whose IO thread is still connected to it (Replica_IO_Running /
+ * Slave_IO_Running: Yes) proves it runs, and a failover would leave it writable beside the new source. Waits, with
+ * the run's deadline, until no replica is connected to it any more (a source that just died: the replicas notice at
+ * once when its process is gone, within replica_net_timeout when its host is), or refuses, naming who still reaches it.
+ */
+export async function refuseIfStillReached(previous: MemberEndpoint, candidate: Member, replicas: Member[], unreachable: string, deadline: number): Promise<void> {
+    const started = Date.now();
+    // A second before the deadline: the last look must still be allowed to run its statements.
+    const waitUntil = deadline - 1000;
+    for (let attempt = 0; ; attempt++) {
+        const reaching: string[] = [];
+        for (const member of [candidate, ...replicas]) {
+            const threads = await readThreads(member);
+            if (threads.configured && threads.ioState === "Yes" && threads.source === channelAddress(previous, member.endpoint)) reaching.push(member.endpoint.name);
+        }
+        if (reaching.length === 0) return;
+        if (Date.now() >= waitUntil) {
+            throw new Error(
+                `refusing to fail over from ${previous.name} to ${candidate.endpoint.name}: the provider cannot reach ${previous.name} (${unreachable}), ` +
+                    `but ${reaching.join(", ")} still replicate${reaching.length === 1 ? "s" : ""} from it (IO thread connected, for ` +
+                    `${((Date.now() - started) / 1000).toFixed(0)}s of waiting): it is running, and would stay writable beside ${candidate.endpoint.name}. ` +
+                    `Nothing was changed on any member. Let the provider reach ${previous.name} for a switchover (it is fenced first), or stop it to fail over.`,
+            );
+        }
+        await pause(Math.min(backoff(attempt, 100, 1000), Math.max(0, waitUntil - Date.now())));
+    }
 }
 
 /** Detaches the candidate from the dead source. */

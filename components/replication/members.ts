@@ -13,7 +13,7 @@ import {
     type ServerIdentity,
 } from "./dialect";
 import { mariaErrantGtids, formatMariaGtids, mariaSharedPosition, mergeMariaStates, mysqlGtidOrigins, type ReplicaHistory } from "./gtid";
-import { closeQuietly, connectWithin, describe, query, scalar, type ConnectOptions, type Session } from "./session";
+import { answeredByServer, closeQuietly, connectWithin, describe, query, scalar, type ConnectOptions, type ConnectTimeout, type Session } from "./session";
 import { defaultChannelRow, parseReplicaStatus, type ReplicaThreads } from "./status";
 import type { MemberEndpoint, ReplicationInputs } from "./types";
 
@@ -29,9 +29,9 @@ export interface Member {
  * `alsoTrusted`: during a rotation the provider trusts the previous CA as well, since members still present
  * certificates it signed until they reload.
  */
-export async function connectMember(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number, alsoTrusted?: string): Promise<Member> {
+export async function connectMember(endpoint: MemberEndpoint, inputs: ReplicationInputs, deadline: number, alsoTrusted?: string, options: ConnectOptions = {}): Promise<Member> {
     const trustedCa = inputs.tls === "verify" && inputs.tlsCertificates ? [inputs.tlsCertificates.ca, alsoTrusted ?? ""].join("\n").trim() : undefined;
-    const session = await connectWithin(endpoint, { user: inputs.rootUser, password: inputs.rootPassword, trustedCa }, deadline);
+    const session = await connectWithin(endpoint, { user: inputs.rootUser, password: inputs.rootPassword, trustedCa }, deadline, options);
     session.secrets.push(inputs.replicationPassword);
     try {
         const [row] = await query<{ v: string; c: string }>(session, "SELECT VERSION() AS v, @@version_comment AS c");
@@ -58,9 +58,15 @@ export async function closeAll(members: Array<Member | undefined>): Promise<void
     await Promise.all(members.map((m) => closeQuietly(m?.session)));
 }
 
-/** A connection failure that means the server is not there (as opposed to refusing us). */
+/**
+ * A connection failure that means the server is not there: no attempt reached a server. One that answered with an
+ * error (1040 Too many connections, 1129 host blocked, a refused login) is running, busy or refusing us: not gone.
+ */
 export function isGone(error: unknown): boolean {
-    return /Timed out .* to accept connections|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(describe(error));
+    // Read by property, not instanceof: the engine runs a serialized copy of these modules.
+    const answered = (error as Partial<ConnectTimeout> | undefined)?.serverAnswered;
+    if (typeof answered === "boolean") return !answered && /Timed out .* to accept connections/.test(describe(error));
+    return !answeredByServer(error) && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(describe(error));
 }
 
 export async function tlsAvailable(member: Member): Promise<boolean> {

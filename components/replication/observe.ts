@@ -70,7 +70,7 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
         });
         const seeded = state.seeded ?? {};
         return {
-            ...stateOf(inputsOf(state), sourceStatus, withSeedRecords(Object.fromEntries(statuses), seeded), state.tlsInUse, state.fenced ?? []),
+            ...stateOf(inputsOf(state), sourceStatus, withSeedRecords(Object.fromEntries(statuses), seeded), state.tlsInUse, state.fenced ?? [], state.fencePending ?? []),
             seeded,
             ...(state.notDetached?.length ? { notDetached: state.notDetached } : {}),
         };

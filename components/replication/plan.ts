@@ -24,6 +24,8 @@ export interface ConvergeOptions {
     previousSource?: MemberEndpoint;
     /** Members a failover fenced: made read-only first whenever they answer, then rejoined if they can be. */
     fenced: string[];
+    /** Former sources a failover left behind that are no longer declared: made read-only whenever they answer. */
+    fencePending?: MemberEndpoint[];
     /**
      * The certificates were re-issued: every member reloads its TLS files, and the previous CA is trusted for
      * this run too (a member presents its old certificate until it reloads or its container is replaced).
@@ -33,6 +35,8 @@ export interface ConvergeOptions {
     seeded?: Record<string, SeedRecord>;
     /** Rows of the router's check account the new inputs no longer declare: dropped on the source, binlogged. */
     dropRouterCheck?: Array<{ user: string; host: string }>;
+    /** The id of the resource this run is for: it claims every declared member (owner.ts). */
+    owner?: string;
 }
 
 export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
@@ -166,7 +170,9 @@ export function diffInputs(olds: Partial<ReplicationState>, news: Partial<Replic
     const unhealthy = olds.healthy === false;
     // So is a set that still has a replica to detach (it left the set, and its detach failed at the last run).
     const leftAttached = (olds.notDetached ?? []).length > 0;
-    return { changes: changed.length > 0 || unhealthy || leftAttached, replaces: [], deleteBeforeReplace: false, stables: [] };
+    // So is a set with a former source still to fence (fencePending).
+    const leftWritable = (olds.fencePending ?? []).length > 0;
+    return { changes: changed.length > 0 || unhealthy || leftAttached || leftWritable, replaces: [], deleteBeforeReplace: false, stables: [] };
 }
 
 /**
@@ -222,6 +228,7 @@ export function planUpdate(olds: ReplicationInputs, news: ReplicationInputs): Co
         dropAccounts: olds.replicationUser !== news.rootUser ? dropped : [],
         previousSource: sourceMoved ? olds.source : undefined,
         fenced: (olds as Partial<ReplicationState>).fenced ?? [],
+        fencePending: (olds as Partial<ReplicationState>).fencePending ?? [],
         ...(news.tls === "verify" && news.tlsCertificates && olds.tlsCertificates?.revision !== news.tlsCertificates.revision
             ? { rotateTls: { previousCa: olds.tlsCertificates?.ca ?? "" } }
             : {}),

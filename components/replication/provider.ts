@@ -10,6 +10,7 @@
  *   verify.ts      probe row applied by every replica
  *   observe.ts     read (refresh), read-only
  *   detach.ts      replicas leaving the set, delete
+ *   owner.ts       which resource owns the set: each run claims it, a replaced resource's delete leaves it alone
  *
  * The engine serializes this object's code into the stack state and runs it from there, so it captures
  * nothing but code: mysql2 is required inside the functions, and passwords only ever arrive as inputs.
@@ -19,9 +20,11 @@ import { attachReplica, preflightReplicas } from "./attach";
 import { connectLeaving, detachAll, tryDetaching } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable, type ChannelTlsFiles } from "./dialect";
 import { heartbeatLag, keepHeartbeat, readClock } from "./heartbeat";
-import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
+import { fence, fencedReason, preflightFailover, promoteAfterFailover, refuseIfStillReached } from "./failover";
 import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
 import { observe } from "./observe";
+import { claimSet } from "./owner";
+import { redact } from "./redact";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
 import { replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
@@ -30,7 +33,7 @@ import { planSeeds, refuseUnfinishedCopyAsSource, seedLog, seedReplicas } from "
 import { finishInterruptedClone } from "./seedClone";
 import { withSeedRecords } from "./seedPlan";
 import type { ReplicaStatus } from "../outputs";
-import { describe, query } from "./session";
+import { describe, query, scalar } from "./session";
 import { preflightSwitchover, switchSource } from "./switchover";
 import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
 import { verifyReplication } from "./verify";
@@ -64,10 +67,18 @@ async function actingSource(replicas: Member[]): Promise<Member | undefined> {
 }
 
 /**
- * A member that may be down (the previous source, fenced members) is given this long to answer before the run
- * goes on without it: the failover was asked for by config, and a fenced member is tried again at the next run.
+ * A member that may be down (the previous source, fenced members) that has not answered at all within this long
+ * (connection refused, unreachable, no handshake) is taken for down, as far as the provider can tell. A previous
+ * source is then still asked about of the replicas before any failover (refuseIfStillReached).
  */
-const DOWN_CAP_MS = 1000;
+const DOWN_CAP_MS = 3000;
+
+/**
+ * A member that may be down but answers, with an error (1040 Too many connections, 1129 host blocked): it is
+ * running. It is tried this long for a connection (a fenced member: it is tried again at the next run) before the
+ * run goes on (fenced) or refuses (the previous source).
+ */
+const BUSY_CAP_MS = 30000;
 
 /** The time a leaving replica's detach (three statements) gets at the end of a run, past the run's deadline. */
 const DETACH_STEP_MS = 15000;
@@ -75,24 +86,30 @@ const DETACH_STEP_MS = 15000;
 interface ConnectedSet {
     /** Connected members, in the order given (the declared source first). */
     members: Member[];
-    /** Members allowed to be down that did not answer, with why. */
+    /** Members allowed to be down that never answered, with why. */
     down: Map<string, string>;
+    /** Members allowed to be down that answered with an error until the cap: running, refusing the provider. */
+    refusing: Map<string, string>;
 }
 
 /**
  * Opens every connection in parallel. A member in `mayBeDown` (the previous source, fenced members) that does
- * not answer within DOWN_CAP_MS is reported down; any other failure ends the run (closing what opened).
+ * not answer within DOWN_CAP_MS is reported down, one that answers with errors until BUSY_CAP_MS refusing; any
+ * other failure ends the run (closing what opened).
  */
 async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, mayBeDown: Set<string>, alsoTrusted?: string): Promise<ConnectedSet> {
     const settled = await Promise.allSettled(
-        endpoints.map((e) => connectMember(e, inputs, mayBeDown.has(e.name) ? Math.min(deadline, Date.now() + DOWN_CAP_MS) : deadline, alsoTrusted)),
+        endpoints.map((e) => mayBeDown.has(e.name)
+            ? connectMember(e, inputs, Math.min(deadline, Date.now() + BUSY_CAP_MS), alsoTrusted, { goneAfterMs: DOWN_CAP_MS })
+            : connectMember(e, inputs, deadline, alsoTrusted)),
     );
     const down = new Map<string, string>();
+    const refusing = new Map<string, string>();
     const fatal: string[] = [];
     settled.forEach((s, i) => {
         if (s.status === "fulfilled") return;
-        if (mayBeDown.has(endpoints[i].name) && isGone(s.reason)) down.set(endpoints[i].name, describe(s.reason));
-        else fatal.push(describe(s.reason));
+        if (!mayBeDown.has(endpoints[i].name)) fatal.push(describe(s.reason));
+        else (isGone(s.reason) ? down : refusing).set(endpoints[i].name, describe(s.reason));
     });
     const members = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     // The short cap was for answering; once connected, a member's statements have the run's deadline.
@@ -101,7 +118,17 @@ async function connectSet(endpoints: MemberEndpoint[], inputs: ReplicationInputs
         await closeAll(members);
         throw new Error(fatal.join("\n"));
     }
-    return { members, down };
+    return { members, down, refusing };
+}
+
+/** The refusal of a source change whose previous source is running but does not let the provider in. */
+function aliveButRefusing(previous: string, candidate: string, why: string): Error {
+    return new Error(
+        `refusing to change the source from ${previous} to ${candidate}: ${previous} is running (it answers, but refuses ` +
+            `the provider's connection: ${why}), so it cannot be failed over from (it would stay writable: two sources), ` +
+            `nor fenced for a switchover. Nothing was changed on any member. Let the provider in (a free connection under ` +
+            `max_connections, FLUSH HOSTS for a blocked host) and run again for a switchover; a failover is for a source that is down.`,
+    );
 }
 
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
@@ -126,7 +153,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         throw reasons.length === 1 ? reasons[0] : new Error(reasons.map(describe).join("\n"));
     }
     const { members: leaving, refused: leftRefusing } = leftSet.value;
-    const { members, down } = declaredSet.value;
+    const { members, down, refusing } = declaredSet.value;
     const [source, ...replicas] = members;
     if (source?.endpoint.name !== inputs.source.name) {
         await closeAll([...members, ...leaving]);
@@ -134,6 +161,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
     }
     let previousOutsideSet: Member | undefined;
     try {
+        // A previous source that answers but refuses us is running: neither failed over from nor fenced.
+        if (previousEndpoint && refusing.has(previousEndpoint.name)) throw aliveButRefusing(previousEndpoint.name, source.endpoint.name, refusing.get(previousEndpoint.name)!);
         refuseUnusableInputs(inputs, members);
         await refuseUnfinishedCopyAsSource(source);
         // verify: every connection above already proved that the member presents the stack's certificate.
@@ -147,9 +176,16 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                     "Nothing was changed.",
             );
         }
-        // 0. Members fenced by a failover that are back: read-only (and no heartbeat) before anything else.
+        // 0. Members fenced by a failover that are back: read-only (and no heartbeat) before anything else; former
+        //    sources a failover left behind that are no longer declared too (then they are done with).
         const fencedBack = replicas.filter((r) => options.fenced.includes(r.endpoint.name));
         for (const member of fencedBack) await fence(member);
+        const stillUnfenced = await fenceFormerSources(
+            (options.fencePending ?? []).filter((e) => e.name !== inputs.source.name && !inputs.replicas.some((r) => r.name === e.name)),
+            inputs,
+            deadline,
+            alsoTrusted,
+        );
 
         // 1. A source change: with the previous source up, a switchover (check every member, fence the previous
         //    source, let the candidate catch up); with it down, a failover (every replica applies what it has, the
@@ -163,15 +199,20 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             previous = replicas.find((r) => sameEndpoint(r.endpoint, previousEndpoint));
             if (!previous && !down.has(previousEndpoint.name) && !inputs.replicas.some((r) => r.name === previousEndpoint.name)) {
                 // It left the set in the same update: reach it on its own.
-                previousOutsideSet = await connectMember(previousEndpoint, inputs, Math.min(deadline, Date.now() + DOWN_CAP_MS), alsoTrusted).catch((error) => {
-                    if (!isGone(error)) throw error;
+                const cap = Math.min(deadline, Date.now() + BUSY_CAP_MS);
+                previousOutsideSet = await connectMember(previousEndpoint, inputs, cap, alsoTrusted, { goneAfterMs: DOWN_CAP_MS }).catch((error) => {
+                    if (!isGone(error)) throw aliveButRefusing(previousEndpoint.name, source.endpoint.name, describe(error));
                     down.set(previousEndpoint.name, describe(error));
                     return undefined;
                 });
                 if (previousOutsideSet) previousOutsideSet.session.deadline = deadline;
                 previous = previousOutsideSet;
             }
-            if (!previous && down.has(previousEndpoint.name)) failedOver = previousEndpoint.name;
+            if (!previous && down.has(previousEndpoint.name)) {
+                // The provider cannot reach it; the replicas may: one whose IO thread is still connected to it says it runs.
+                await refuseIfStillReached(previousEndpoint, source, unfenced, down.get(previousEndpoint.name)!, deadline);
+                failedOver = previousEndpoint.name;
+            }
         }
         if (previous) {
             const switchover = { candidate: source, previous, others: unfenced.filter((r) => r !== previous) };
@@ -267,6 +308,8 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
         await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs));
         await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
+        // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
+        if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
@@ -304,17 +347,61 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                 statuses.set(endpoint.name, sidelinedStatus(endpoint, fencedReason(endpoint.name, source.endpoint.name, `unreachable (${why}); it is made read-only and rejoins as a replica at the first run after it is back`)));
             }
         }
+        for (const endpoint of inputs.replicas) {
+            const why = refusing.get(endpoint.name);
+            if (why !== undefined) {
+                statuses.set(endpoint.name, sidelinedStatus(endpoint, fencedReason(endpoint.name, source.endpoint.name, `running but refusing the provider (${why}), so not made read-only yet: it is tried again at the next run`)));
+            }
+        }
         const ordered = Object.fromEntries(inputs.replicas.filter((e) => statuses.has(e.name)).map((e) => [e.name, statuses.get(e.name)!]));
-        const fenced = inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || keptFenced.has(name));
+        // A previous source left behind by this failover that is no longer declared is fenced all the same, at the first run that reaches it.
+        const leftBehind = failedOver && !inputs.replicas.some((r) => r.name === failedOver) && previousEndpoint ? [previousEndpoint] : [];
+        const fencePending = [...stillUnfenced, ...leftBehind.filter((e) => !stillUnfenced.some((p) => p.name === e.name))];
+        for (const former of fencePending) {
+            warn(`warning: ${former.name}, the source before a failover to ${source.endpoint.name}, is no longer a member and has not been made read-only yet ` +
+                "(unreachable, or refusing the provider): every pulumi up tries again, and the set reads unhealthy until it is done");
+        }
+        const fenced = [
+            ...inputs.replicas.map((e) => e.name).filter((name) => down.has(name) || refusing.has(name) || keptFenced.has(name)),
+            ...fencePending.map((e) => e.name),
+        ];
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
         return {
-            ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced),
+            ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced, fencePending),
             seeded: kept,
             ...(notDetached.length > 0 ? { notDetached } : {}),
         };
     } finally {
         await closeAll([...members, previousOutsideSet, ...leaving]);
     }
+}
+
+/**
+ * Former sources a failover left behind that are no longer declared: each one that answers is fenced (no heartbeat,
+ * read-only); returns those still to do (down, or refusing the provider), kept in the state until done.
+ */
+async function fenceFormerSources(pending: MemberEndpoint[], inputs: ReplicationInputs, deadline: number, alsoTrusted?: string): Promise<MemberEndpoint[]> {
+    const left: MemberEndpoint[] = [];
+    await Promise.all(pending.map(async (endpoint) => {
+        const member = await connectMember(endpoint, inputs, Math.min(deadline, Date.now() + BUSY_CAP_MS), alsoTrusted, { goneAfterMs: DOWN_CAP_MS }).catch((error) => {
+            seedLog.write(`warning: ${endpoint.name} (a former source to fence) cannot be reached: ${describe(error)}`);
+            return undefined;
+        });
+        if (!member) {
+            left.push(endpoint);
+            return;
+        }
+        member.session.deadline = deadline;
+        try {
+            // The server at that address must still be that member (report_host), as for a detach.
+            const reported = String((await scalar(member.session, "SELECT @@GLOBAL.report_host")) ?? "");
+            if (reported === "" || reported === endpoint.name) await fence(member);
+            else seedLog.write(`warning: ${endpoint.name} was not fenced: the server at ${endpoint.host}:${endpoint.port} is ${reported} now`);
+        } finally {
+            await closeAll([member]);
+        }
+    }));
+    return left;
 }
 
 /** tls verify: the files each replica's channel uses (paths on the replica). */
@@ -344,10 +431,41 @@ function refuseUnusableInputs(inputs: ReplicationInputs, members: Member[]): voi
     }
 }
 
-/** Stops and forgets every replica's channel. Data, the probe schema and the account stay. */
-export async function detachEverything(state: ReplicationInputs & Pick<ReplicationState, "notDetached">): Promise<void> {
+/**
+ * Stops and forgets every replica's channel, except on replicas another resource claims (owner.ts: `owner` is the
+ * deleted resource's id). Data, the probe schema and the account stay.
+ */
+export async function detachEverything(state: ReplicationInputs & Pick<ReplicationState, "notDetached">, owner?: string): Promise<void> {
     const pending = (state.notDetached ?? []).filter((left) => !state.replicas.some((r) => r.name === left.name));
-    await detachAll(state.replicas, state, deadlineOf(state), pending, (line) => seedLog.write(line));
+    await detachAll(state.replicas, state, deadlineOf(state), pending, (line) => seedLog.write(line), owner);
+}
+
+/** A resource id of its own, so that a replacement's delete can tell the new resource's claims from its own. */
+function newResourceId(inputs: ReplicationInputs): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const crypto = require("node:crypto") as typeof import("node:crypto");
+    return `${inputs.source.name}-replicaset-${crypto.randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * The last guard before the engine: an error it reports holds neither an input password nor any password literal a
+ * server quoted (redact.ts); every step redacts already, this covers what a step may have missed.
+ */
+async function guarded<T>(secrets: Array<string | undefined>, run: () => Promise<T>): Promise<T> {
+    try {
+        return await run();
+    } catch (error) {
+        throw new Error(redact(describe(error), secrets));
+    }
+}
+
+/** The same guard for the statuses a run reports (plain outputs). */
+function scrubbed(state: ReplicationState): ReplicationState {
+    const secrets = [state.rootPassword, state.replicationPassword];
+    const replicaStatus = Object.fromEntries(
+        Object.entries(state.replicaStatus ?? {}).map(([name, s]) => [name, { ...s, lastIoError: redact(s.lastIoError ?? "", secrets), lastSqlError: redact(s.lastSqlError ?? "", secrets) }]),
+    );
+    return { ...state, replicaStatus };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -361,16 +479,18 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider = {
         return diffInputs(olds, news);
     },
     async create(inputs: ReplicationInputs) {
-        const outs = await converge(inputs, plainRun());
-        return { id: `${inputs.source.name}-replicaset`, outs };
+        const id = newResourceId(inputs);
+        const outs = await guarded([inputs.rootPassword, inputs.replicationPassword], () => converge(inputs, { ...plainRun(), owner: id }));
+        return { id, outs: scrubbed(outs) };
     },
     async read(id: string, props: ReplicationState) {
-        return { id, props: await observe(props) };
+        return { id, props: scrubbed(await guarded([props.rootPassword, props.replicationPassword], () => observe(props))) };
     },
-    async update(_id: string, olds: ReplicationState, news: ReplicationInputs) {
-        return { outs: await converge(news, planUpdate(olds, news)) };
+    async update(id: string, olds: ReplicationState, news: ReplicationInputs) {
+        const outs = await guarded([news.rootPassword, news.replicationPassword, olds.rootPassword, olds.replicationPassword], () => converge(news, { ...planUpdate(olds, news), owner: id }));
+        return { outs: scrubbed(outs) };
     },
-    async delete(_id: string, props: ReplicationState) {
-        await detachEverything(props);
+    async delete(id: string, props: ReplicationState) {
+        await guarded([props.rootPassword, props.replicationPassword], () => detachEverything(props, id));
     },
 };

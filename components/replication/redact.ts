@@ -14,6 +14,11 @@
  * the length rule: config (validate.ts) and the provider's check refuse passwords shorter than 8 characters,
  * so a password cannot be a user name such as `repl` that every "user 'repl'@…" message holds.
  * Short secrets are still redacted here (the function does not trust its callers to have checked).
+ *
+ * Passwords the provider was never given are redacted too: whatever a server quotes as a password literal in an
+ * account statement — an application's `ALTER USER app IDENTIFIED BY '…'` that a replica failed to apply, quoted
+ * in its Last_SQL_Error as the source binlogged it (MariaDB: as typed; MySQL: the hash, `AS '…'`) — is replaced by
+ * `[secret]`, whoever's it is (redactPasswordLiterals).
  */
 import * as SqlString from "sqlstring";
 
@@ -22,6 +27,10 @@ export const REDACTED = "[secret]";
 const WORD = /[A-Za-z0-9_]/;
 
 export function redact(text: string, secrets: Array<string | undefined>): string {
+    return redactPasswordLiterals(redactSecrets(text, secrets));
+}
+
+function redactSecrets(text: string, secrets: Array<string | undefined>): string {
     const spans: Array<[number, number]> = [];
     for (const secret of secrets) {
         if (!secret) continue;
@@ -57,4 +66,63 @@ function widen(text: string, start: number, end: number): [number, number] {
     if (WORD.test(text[start])) while (start > 0 && WORD.test(text[start - 1])) start--;
     if (WORD.test(text[end - 1])) while (end < text.length && WORD.test(text[end])) end++;
     return [start, end];
+}
+
+/**
+ * What introduces a password literal in SQL as servers quote it back: `IDENTIFIED BY`, `IDENTIFIED BY PASSWORD`,
+ * `IDENTIFIED WITH|VIA plugin BY|AS|USING` (optionally `PASSWORD(`), `PASSWORD(`, `SET PASSWORD [FOR u] =`,
+ * `MASTER_PASSWORD =` / `SOURCE_PASSWORD =`, and ALTER USER's `REPLACE` (the current password). Case-insensitive.
+ */
+const PASSWORD_INTRODUCER = new RegExp(
+    [
+        "\\bIDENTIFIED\\s+(?:(?:WITH|VIA)\\s+(?:'[^']*'|\"[^\"]*\"|`[^`]*`|\\w+)\\s+)?(?:BY|AS|USING)(?:\\s+PASSWORD)?(?:\\s*\\()?",
+        "\\bPASSWORD\\s*\\(",
+        "\\bSET\\s+PASSWORD(?:\\s+FOR\\s+\\S+)?\\s*=",
+        "\\b(?:MASTER|SOURCE)_PASSWORD\\s*=",
+        "\\bREPLACE(?=\\s+['\"])",
+    ].join("|"),
+    "gi",
+);
+
+/**
+ * Replaces the content of every password literal (see PASSWORD_INTRODUCER) with [secret], the quotes kept: a
+ * quoted string ('…' or "…", with backslash escapes and doubled quotes as SQL reads them), a hex literal (0x…,
+ * X'…'). A literal that does not end (a message that cut the statement short, or a doubled quote that closes both
+ * the literal and the message's own quoting) is redacted to the end of the text: never less than the password.
+ */
+export function redactPasswordLiterals(text: string): string {
+    let result = "";
+    let done = 0;
+    PASSWORD_INTRODUCER.lastIndex = 0;
+    for (let match = PASSWORD_INTRODUCER.exec(text); match !== null; match = PASSWORD_INTRODUCER.exec(text)) {
+        let at = match.index + match[0].length;
+        while (at < text.length && /\s/.test(text[at])) at++;
+        const literal = literalAt(text, at);
+        if (!literal) continue;
+        result += text.slice(done, literal.start) + REDACTED;
+        done = literal.end;
+        PASSWORD_INTRODUCER.lastIndex = Math.max(literal.end, PASSWORD_INTRODUCER.lastIndex);
+    }
+    return result + text.slice(done);
+}
+
+/** The content span [start, end) of the literal starting at `at`, or undefined when none starts there. */
+function literalAt(text: string, at: number): { start: number; end: number } | undefined {
+    const hex = /^(?:0x[0-9A-Fa-f]+|[Xx]'[0-9A-Fa-f]*'?)/.exec(text.slice(at));
+    if (hex) return { start: at, end: at + hex[0].length };
+    const quote = text[at];
+    if (quote !== "'" && quote !== '"') return undefined;
+    for (let i = at + 1; i < text.length; i++) {
+        if (text[i] === "\\") {
+            i++;
+            continue;
+        }
+        if (text[i] !== quote) continue;
+        if (text[i + 1] === quote) {
+            i++;
+            continue;
+        }
+        return { start: at + 1, end: i };
+    }
+    return { start: at + 1, end: text.length };
 }

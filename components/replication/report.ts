@@ -60,11 +60,22 @@ export function stateOf(
     replicaStatus: Record<string, ReplicaStatus>,
     tlsInUse: boolean,
     fenced: string[] = [],
+    fencePending: MemberEndpoint[] = [],
 ): ReplicationState {
     // A read-only source (restarted since the last run: every member starts read-only) is unhealthy too, so the
-    // next `pulumi up` after a refresh converges it (diffInputs) and makes it writable.
-    const healthy = Object.values(replicaStatus).every(replicaHealthy) && sourceWritable(sourceStatus);
-    return { ...inputs, sourceStatus, replicaStatus, healthy, tlsInUse, fenced, observedAt: new Date().toISOString() };
+    // next `pulumi up` after a refresh converges it (diffInputs) and makes it writable. So is a set with a former
+    // source not fenced yet (it may take writes).
+    const healthy = Object.values(replicaStatus).every(replicaHealthy) && sourceWritable(sourceStatus) && fencePending.length === 0;
+    return {
+        ...inputs,
+        sourceStatus,
+        replicaStatus,
+        healthy,
+        tlsInUse,
+        fenced,
+        ...(fencePending.length > 0 ? { fencePending } : {}),
+        observedAt: new Date().toISOString(),
+    };
 }
 
 /** The status of a member the provider cannot use: unreachable, or fenced. */

@@ -89,6 +89,36 @@ export function describe(error: unknown): string {
 export interface ConnectOptions {
     /** Several statements in one round trip (queryMany): only for statements the provider builds itself. */
     multipleStatements?: boolean;
+    /**
+     * A member that may be down (a previous source, a fenced member): give up after this many ms if the server has
+     * not answered at all by then (refused, unreachable, timed out). One that answers, even with an error (1040 Too
+     * many connections, 1129 host blocked, ...), is alive and is tried until the deadline.
+     */
+    goneAfterMs?: number;
+}
+
+/**
+ * The timeout error of connectWithin. `serverAnswered`: some attempt got an answer from a server (an error
+ * packet: it is alive, only busy or refusing), as opposed to none ever reaching one (it is gone). A plain Error
+ * with a property, not a subclass: the engine runs a serialized copy of this module, where a subclass of Error
+ * does not survive as one.
+ */
+export interface ConnectTimeout extends Error {
+    serverAnswered: boolean;
+}
+
+export function connectTimeout(message: string, serverAnswered: boolean): ConnectTimeout {
+    return Object.assign(new Error(message), { serverAnswered });
+}
+
+/**
+ * Whether a failed attempt was answered by a server: its error carries a server error number (1040, 1045, 1129,
+ * ...). Node's socket errors carry a negative errno or none; mysql2's connect timeout none; the client-side
+ * CR_* numbers (2000-2999) are not the server's word.
+ */
+export function answeredByServer(error: unknown): boolean {
+    const errno = (error as { errno?: unknown }).errno;
+    return typeof errno === "number" && errno > 0 && !(errno >= 2000 && errno < 3000);
 }
 
 /**
@@ -99,9 +129,12 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mysql = require("mysql2/promise") as typeof import("mysql2/promise");
     const started = Date.now();
+    const goneAt = options.goneAfterMs === undefined ? deadline : Math.min(deadline, started + options.goneAfterMs);
     let lastError = "no attempt made";
+    let answered = false;
     for (let attempt = 0; ; attempt++) {
-        const remaining = deadline - Date.now();
+        // Until a server has answered, the member may be gone: the shorter limit holds.
+        const remaining = (answered ? deadline : goneAt) - Date.now();
         if (remaining <= 0) break;
         try {
             const connection = await mysql.createConnection({
@@ -139,6 +172,7 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
             return { endpoint, connection, secrets: [credentials.password], deadline };
         } catch (error) {
             lastError = redact(describe(error), [credentials.password]);
+            if (answeredByServer(error)) answered = true;
             const code = (error as { code?: string }).code ?? "";
             if (isCertificateRefusal(code, lastError)) throw new Error(certificateRefusal(endpoint, lastError));
             if (FATAL_CONNECT_ERRORS.includes(code)) {
@@ -148,12 +182,14 @@ export async function connectWithin(endpoint: Endpoint, credentials: Credentials
                 );
             }
         }
-        await pause(Math.min(backoff(attempt, 50, 500), Math.max(0, deadline - Date.now())));
+        await pause(Math.min(backoff(attempt, 50, 500), Math.max(0, (answered ? deadline : goneAt) - Date.now())));
     }
     const waited = ((Date.now() - started) / 1000).toFixed(1);
-    throw new Error(
-        `Timed out after ${waited}s waiting for ${endpoint.name} to accept connections at ${endpoint.host}:${endpoint.port}; ` +
-            `last error: ${lastError}`,
+    throw connectTimeout(
+        `Timed out after ${waited}s waiting for ${endpoint.name} to accept connections at ${endpoint.host}:${endpoint.port}` +
+            (answered ? " (it answers, but refuses the connection: it is running)" : "") +
+            `; last error: ${lastError}`,
+        answered,
     );
 }
 

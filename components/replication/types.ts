@@ -109,6 +109,11 @@ export interface ReplicationState extends ReplicationInputs {
      * reported unhealthy until a run rejoins them.
      */
     fenced?: string[];
+    /**
+     * Former sources a failover left behind that are no longer declared members (dropped in the same update) and
+     * that no run has made read-only yet: each run tries (they are in `fenced` too), and the set is unhealthy until then.
+     */
+    fencePending?: MemberEndpoint[];
     /** Whether replication ran over TLS, as resolved from `tls` and the source's capabilities. */
     tlsInUse: boolean;
     /** Replicas seeded from a copy of the source: how and when (kept across refreshes). */

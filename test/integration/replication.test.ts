@@ -179,10 +179,11 @@ describe(`provider on 1 source + 2 replicas ${T}`, () => {
     it(`delete succeeds when a server is already gone, and still detaches the others ${T}`, async () => {
         // Attached again first: the delete above removed every channel, and a delete with nothing to do
         // proves nothing.
-        const { outs } = await provider.create!(inputsFor(cluster, { replicationPassword: "a brand new pässword" }));
+        const { id, outs } = await provider.create!(inputsFor(cluster, { replicationPassword: "a brand new pässword" }));
         assert.equal(outs.healthy, true);
         await cluster.byName("db003").stop(true);
-        await provider.delete!("id", { ...outs, deadlineSeconds: 10 });
+        // The id the create returned, as the engine passes it: the delete detaches only what that resource owns (owner.ts).
+        await provider.delete!(id, { ...outs, deadlineSeconds: 10 });
         assert.equal(await replicaStatus(cluster.byName("db002")), undefined, "db002 still replicates");
     });
 });

@@ -255,3 +255,13 @@ describe("tls verify (issue #13)", () => {
         assert.equal(diffInputs({ ...inputs({ tls: "verify", tlsCertificates: certs("r1") }), healthy: true }, inputs({ tls: "verify", tlsCertificates: certs("r1") })).changes, false);
     });
 });
+
+describe("issue 29: a former source left behind by a failover, no longer declared (fencePending)", () => {
+    test("makes the same config a change until it is fenced, and is handed to the next run", () => {
+        const olds = { ...inputs(), healthy: true, replicaStatus: {}, fenced: ["db009"], fencePending: [endpoint("db009", 3310)] } as unknown as ReplicationInputs;
+        assert.equal(diffInputs(olds, inputs()).changes, true);
+        assert.equal(diffInputs({ ...olds, fencePending: undefined } as unknown as ReplicationInputs, inputs()).changes, false);
+        assert.deepEqual(planUpdate(olds, inputs()).fencePending?.map((e) => e.name), ["db009"]);
+        assert.deepEqual(planUpdate(olds, inputs()).fenced, ["db009"]);
+    });
+});

@@ -62,3 +62,49 @@ describe("defect 8: redaction by substring garbles messages and leaks short secr
         assert.equal(redact("user 'repl'@'%' with repl", ["repl"]), `user '${REDACTED}'@'%' with ${REDACTED}`);
     });
 });
+
+describe("issue 29: password literals in server error text are redacted, whoever's they are", () => {
+    // MariaDB 10.11.19's Last_SQL_Error for an application's ALTER USER that a replica lacking the account fails to
+    // apply (seen in test/integration/review29.test.ts): the statement as typed, inside the message's own quotes.
+    const mariaApplyError =
+        "1396: Error 'Operation ALTER USER failed for 'app'@'%'' on query. Default database: ''. " +
+        "Query: 'ALTER USER 'app'@'%' IDENTIFIED BY 'N3w-app-secret''";
+
+    test("a password the provider was never given is replaced, with no secret passed", () => {
+        const clean = redact(mariaApplyError, []);
+        assert.ok(!clean.includes("N3w-app-secret"), clean);
+        assert.match(clean, /Operation ALTER USER failed for 'app'@'%'.*IDENTIFIED BY '\[secret\]/);
+    });
+
+    test("every form that introduces a password literal", () => {
+        const cases: Array<[string, string]> = [
+            ["CREATE USER 'a'@'%' IDENTIFIED BY 'pw-one-1' REQUIRE NONE", "CREATE USER 'a'@'%' IDENTIFIED BY '[secret]' REQUIRE NONE"],
+            ["identified by \"pw-two-2\"", 'identified by "[secret]"'],
+            ["IDENTIFIED BY PASSWORD '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'", "IDENTIFIED BY PASSWORD '[secret]'"],
+            ["IDENTIFIED WITH 'caching_sha2_password' AS '$A$005$salt-and-hash'", "IDENTIFIED WITH 'caching_sha2_password' AS '[secret]'"],
+            ["IDENTIFIED WITH caching_sha2_password BY 'pw-three-3'", "IDENTIFIED WITH caching_sha2_password BY '[secret]'"],
+            ["IDENTIFIED WITH mysql_native_password AS 0x2A3134", "IDENTIFIED WITH mysql_native_password AS [secret]"],
+            ["IDENTIFIED VIA ed25519 USING PASSWORD('pw-four-4')", "IDENTIFIED VIA ed25519 USING PASSWORD('[secret]')"],
+            ["SET PASSWORD FOR 'a'@'%' = PASSWORD('pw-five-5')", "SET PASSWORD FOR 'a'@'%' = PASSWORD('[secret]')"],
+            ["SET PASSWORD FOR 'a'@'%' = 'pw-six-6'", "SET PASSWORD FOR 'a'@'%' = '[secret]'"],
+            ["ALTER USER a IDENTIFIED BY 'new-pw-7' REPLACE 'old-pw-7' RETAIN CURRENT PASSWORD", "ALTER USER a IDENTIFIED BY '[secret]' REPLACE '[secret]' RETAIN CURRENT PASSWORD"],
+            ["CHANGE MASTER TO MASTER_PASSWORD = 'pw-8', MASTER_PORT = 3306", "CHANGE MASTER TO MASTER_PASSWORD = '[secret]', MASTER_PORT = 3306"],
+            ["CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='pw-9'", "CHANGE REPLICATION SOURCE TO SOURCE_PASSWORD='[secret]'"],
+            // Escapes as SQL reads them: the literal ends at its real closing quote.
+            ["IDENTIFIED BY 'O\\'Brien''s-pw' ACCOUNT LOCK", "IDENTIFIED BY '[secret]' ACCOUNT LOCK"],
+        ];
+        for (const [text, expected] of cases) assert.equal(redact(text, []), expected);
+    });
+
+    test("a literal cut short by the message is redacted to the end, never less", () => {
+        assert.equal(redact("near 'IDENTIFIED BY 'half-a-passw", []), "near 'IDENTIFIED BY '[secret]");
+    });
+
+    test("text without a password literal is left alone, and redacting twice changes nothing", () => {
+        for (const text of ["REPLACE INTO `replicaset_probe`.`probe` VALUES ('x')", "Access denied for user 'repl'@'127.0.0.1' (using password: YES)", "the password policy"]) {
+            assert.equal(redact(text, []), text);
+        }
+        const once = redact(mariaApplyError, ["N3w-app-secret"]);
+        assert.equal(redact(once, ["N3w-app-secret"]), once);
+    });
+});

@@ -4,7 +4,8 @@
  */
 import { describe, test, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { DeadlineExceeded, query, statementHooks, type Session } from "../../components/replication/session";
+import { answeredByServer, connectTimeout, connectWithin, DeadlineExceeded, query, statementHooks, type Session } from "../../components/replication/session";
+import { isGone } from "../../components/replication/members";
 
 /** A session over a stand-in connection that records what it was asked to run and answers at once. */
 function fakeSession(deadline: number, secrets: string[] = []): { session: Session; ran: string[] } {
@@ -77,5 +78,35 @@ describe("certificate refusals (tls verify)", () => {
         assert.equal(isCertificateRefusal("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:3306"), false);
         const message = certificateRefusal({ name: "db001", host: "127.0.0.1", port: 3306 }, "unable to verify the first certificate");
         assert.match(message, /^db001 \(127\.0\.0\.1:3306\) presented a TLS certificate the provider does not trust: unable to verify the first certificate\. .*names 127\.0\.0\.1.*Nothing was changed\.$/);
+    });
+});
+
+describe("issue 29: down means unreachable, not busy", () => {
+    test("a port nobody listens on is gone after goneAfterMs, well before the deadline", async () => {
+        const { createServer } = await import("node:net");
+        const port = await new Promise<number>((resolve) => {
+            const server = createServer().listen(0, "127.0.0.1", () => {
+                const { port } = server.address() as { port: number };
+                server.close(() => resolve(port));
+            });
+        });
+        const started = Date.now();
+        const error = await connectWithin({ name: "db001", host: "127.0.0.1", port }, { user: "root", password: "root-secret" }, Date.now() + 60_000, { goneAfterMs: 500 }).then(
+            () => assert.fail("connected"),
+            (e: unknown) => e,
+        );
+        assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+        assert.equal((error as { serverAnswered?: boolean }).serverAnswered, false);
+        assert.equal(isGone(error), true);
+    });
+
+    test("a server that answered with an error is not gone, whatever the text says", () => {
+        const busy = connectTimeout("Timed out after 30.0s waiting for db001 to accept connections at 127.0.0.1:3306; last error: ER_CON_COUNT_ERROR: Too many connections", true);
+        assert.equal(isGone(busy), false);
+        assert.equal(isGone(Object.assign(new Error("Host '10.0.0.1' is blocked because of many connection errors"), { errno: 1129, code: "ER_HOST_IS_BLOCKED" })), false);
+        assert.equal(isGone(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:3306"), { errno: -111, code: "ECONNREFUSED" })), true);
+        assert.equal(answeredByServer({ errno: 1040 }), true);
+        assert.equal(answeredByServer({ errno: -111 }), false);
+        assert.equal(answeredByServer({ code: "ETIMEDOUT" }), false);
     });
 });
