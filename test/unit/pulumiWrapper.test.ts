@@ -16,9 +16,7 @@ import { createServer, type Server } from "node:http";
 import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod, symlink, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pbkdf2Sync, createDecipheriv } from "node:crypto";
-import { readFileSync } from "node:fs";
-import * as yaml from "js-yaml";
+import { decryptsWith, stackSalt } from "../support/passphrase";
 import { DEV_PASSPHRASE, resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
 
 const REPO = join(__dirname, "../..");
@@ -441,32 +439,11 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     });
 });
 
-/**
- * The passphrase secrets manager's check of a passphrase against a stack's `encryptionsalt`, as pulumi/pulumi does it
- * (pkg/secrets/passphrase/manager.go symmetricCrypterFromPhraseAndState; sdk/go/common/resource/config/crypt.go):
- * state `v1:<salt b64>:v1:<nonce b64>:<AES-256-GCM of "pulumi", tag appended, b64>`, key PBKDF2-SHA256(passphrase,
- * salt, 1,000,000 iterations, 32 bytes). A stack config with a salt is used as it is (NewPromptingPassphraseSecretsManager
- * "If we have a salt, we can just use it"), and not saved again (needsSaveProjectStackAfterSecretManger).
- */
-function decryptsWith(passphrase: string, state: string): boolean {
-    const [version, salt, innerVersion, nonce, sealed] = state.split(":");
-    if (version !== "v1" || innerVersion !== "v1") return false;
-    const key = pbkdf2Sync(passphrase, Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
-    const bytes = Buffer.from(sealed, "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    try {
-        return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString("utf8") === "pulumi";
-    } catch {
-        return false;
-    }
-}
-
 describe("Pulumi.dev.yaml carries the dev passphrase's salt (the first run rewrites no tracked file)", () => {
     it("its encryptionsalt opens with DEV_PASSPHRASE and with nothing else", () => {
-        const stack = yaml.load(readFileSync(join(REPO, "Pulumi.dev.yaml"), "utf8")) as { encryptionsalt?: string };
-        assert.ok(stack.encryptionsalt, "Pulumi.dev.yaml has no encryptionsalt");
-        assert.equal(decryptsWith(DEV_PASSPHRASE, stack.encryptionsalt), true);
-        assert.equal(decryptsWith("another passphrase", stack.encryptionsalt), false);
+        const salt = stackSalt(REPO, "dev");
+        assert.ok(salt, "Pulumi.dev.yaml has no encryptionsalt");
+        assert.equal(decryptsWith(DEV_PASSPHRASE, salt), true);
+        assert.equal(decryptsWith("another passphrase", salt), false);
     });
 });

@@ -14,6 +14,8 @@ import { dirname, join, resolve } from "node:path";
 import { PLAIN_KEYS } from "../../config/load";
 import { DEFAULTS } from "../../config/types";
 import { judge, parseStackOutputs } from "../../components/outputs";
+import * as yaml from "js-yaml";
+import { decryptsWith, stackSalt } from "../support/passphrase";
 
 const ROOT = resolve(__dirname, "../..");
 const README = "README.md";
@@ -137,6 +139,23 @@ describe("README.md", () => {
         const quickstart = section(readme, "## Quickstart").join("\n");
         for (const needed of ["npm run up", "PULUMI_CONFIG_PASSPHRASE=", "PULUMI_BACKEND_URL=", "pulumi stack select dev --create", ".pulumi-cli/"]) {
             assert.ok(quickstart.includes(needed), `the quickstart lacks ${needed}`);
+        }
+    });
+
+    it("every passphrase the quickstarts and the example workflow set for the dev stack opens Pulumi.dev.yaml's salt", () => {
+        // Pulumi checks any passphrase against a stack file's encryptionsalt ("incorrect passphrase" otherwise).
+        const salt = stackSalt(ROOT, "dev");
+        assert.ok(salt, "Pulumi.dev.yaml has no encryptionsalt");
+        const quickstart = section(readme, "## Quickstart").join("\n");
+        const set = [...quickstart.matchAll(/^\s*(?:export\s+)?PULUMI_CONFIG_PASSPHRASE=('[^']*'|"[^"]*"|\S+)/gm)].map((m) => m[1].replace(/^['"]|['"]$/g, ""));
+        assert.ok(set.length >= 2, `both quickstarts set PULUMI_CONFIG_PASSPHRASE (found ${set.length})`);
+        assert.match(quickstart, /pulumi stack select dev --create/);
+        for (const passphrase of set) assert.equal(decryptsWith(passphrase, salt), true, `the quickstart's PULUMI_CONFIG_PASSPHRASE=${passphrase} does not open the dev stack`);
+        const workflow = yaml.load(read(".github/workflows/replicaset.yml")) as { jobs: Record<string, { env?: Record<string, string> }> };
+        for (const [name, job] of Object.entries(workflow.jobs)) {
+            if (job.env?.STACK !== "dev") continue;
+            const passphrase = String(job.env.PULUMI_CONFIG_PASSPHRASE);
+            assert.equal(decryptsWith(passphrase, salt), true, `workflow job ${name}: PULUMI_CONFIG_PASSPHRASE ${passphrase} does not open the dev stack`);
         }
     });
 
