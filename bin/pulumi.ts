@@ -7,15 +7,16 @@
  *    else the project-local one in .pulumi-cli/<version>/, else that one is installed with the Automation API
  *    (PulumiCommand.install), in the version of the pinned @pulumi/pulumi; an install that fails or passes its
  *    deadline ends here (exit 2) with what to do instead;
- * 3. the stack is `--stack NAME` (or `-s NAME`) among the arguments, else $PULUMI_STACK, else dev;
+ * 3. the stack is `--stack NAME` among the arguments, in any form pulumi reads (`-s NAME`, `-sNAME`, `-s=NAME`, the
+ *    last one given), else $PULUMI_STACK, else dev;
  * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails (never logged in), the children get PULUMI_BACKEND_URL
  *    set to a project-local file backend in .pulumi-state/, for this run only (no `pulumi login`, which every
  *    project of the user would then share), and it says so;
  * 5. when PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE are both unset or empty, the dev stack gets
  *    its documented, public passphrase (README: Secrets); any other stack is refused (exit 2) with how to set one,
  *    unless its backend is Pulumi Cloud (whose own secrets provider needs none);
- * 6. it selects the stack, creating it when it does not exist, and passes `--stack` with it to the verb; outside a
- *    terminal (stdin or stdout not a TTY) it adds --non-interactive.
+ * 6. it selects the stack, creating it when it does not exist, and passes `--stack` with it to the verb, last, so
+ *    that pulumi acts on that stack; outside a terminal (stdin or stdout not a TTY) it adds --non-interactive.
  * Anything else after the verb is passed to pulumi (e.g. `npm run up -- --yes`); the exit code is pulumi's, and a
  * failing step says which one failed.
  *
@@ -213,17 +214,80 @@ export async function chooseBackend(cli: Cli, env: NodeJS.ProcessEnv, root: stri
     return env.PULUMI_BACKEND_URL;
 }
 
-/** `--stack NAME`, `--stack=NAME`, `-s NAME` among pulumi arguments: the stack, and the arguments without it. */
+/**
+ * The flags of `pulumi up|preview|destroy|refresh` (and pulumi's global ones) that take a value, from
+ * pkg/cmd/pulumi/operations/{up,preview,destroy,refresh}.go and pkg/cmd/pulumi/pulumi.go: their value (the next
+ * argument, or the rest of a short cluster) is never read as a flag. Flags whose value is optional (NoOptDefVal:
+ * --refresh, --suppress-permalink, --attach-debugger) and the boolean ones take none.
+ */
+const VALUE_FLAGS = new Set([
+    "stack", "config", "message", "target", "exclude", "parallel", "cwd", "verbose", "client", "color", "config-file",
+    "event-log", "exec-agent", "exec-kind", "import-file", "import-pending-creates", "memprofilerate", "otel-traces",
+    "output", "plan", "policy-pack", "policy-pack-config", "profiling", "replace", "save-plan", "secrets-provider",
+    "target-replace", "tracing", "tracing-header",
+]);
+/** Their shorthands: -s stack, -c config, -m message, -t target, -x exclude, -p parallel, -C cwd, -v verbose. */
+const VALUE_SHORTHANDS = new Set(["s", "c", "m", "t", "x", "p", "C", "v"]);
+
+/**
+ * The stack among pulumi arguments, read as pulumi's flag parser (spf13/pflag) reads them — `--stack NAME`,
+ * `--stack=NAME`, `-s NAME`, `-sNAME`, `-s=NAME`, `-s` at the end of a cluster of short flags (`-ys NAME`), the
+ * last one given winning, nothing after `--` — and the arguments without it.
+ */
 export function stackArgument(args: string[]): { stack?: string; rest: string[] } {
     const rest: string[] = [];
     let stack: string | undefined;
+    const needsName = (flag: string): never => {
+        throw new WrapperError(`${flag} needs a stack name, e.g. ${flag} prod`);
+    };
     for (let i = 0; i < args.length; i++) {
         const arg = args[i];
-        if (arg === "--stack" || arg === "-s") {
-            if (args[i + 1] === undefined || args[i + 1].startsWith("-")) throw new WrapperError(`${arg} needs a stack name, e.g. ${arg} prod`);
-            stack = args[++i];
-        } else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-        else rest.push(arg);
+        if (arg === "--") {
+            rest.push(...args.slice(i));
+            break;
+        }
+        if (arg.startsWith("--")) {
+            const [name, value] = arg.slice(2).split(/=(.*)/s, 2);
+            if (name === "stack") {
+                if (value !== undefined) stack = value;
+                else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(arg);
+                else stack = args[++i];
+                continue;
+            }
+            rest.push(arg);
+            // `--message VALUE`: the next argument is the value, whatever it looks like.
+            if (value === undefined && VALUE_FLAGS.has(name) && i + 1 < args.length) rest.push(args[++i]);
+            continue;
+        }
+        if (!arg.startsWith("-") || arg.length === 1) {
+            rest.push(arg);
+            continue;
+        }
+        // A cluster of short flags: each letter a flag, up to the first that takes a value (the rest, after an
+        // optional '=', or else the next argument).
+        const cluster = arg.slice(1);
+        let kept = "";
+        let consumedNext = false;
+        let j = 0;
+        for (; j < cluster.length; j++) {
+            const letter = cluster[j];
+            if (!VALUE_SHORTHANDS.has(letter)) {
+                kept += letter;
+                continue;
+            }
+            const inline = cluster.slice(j + 1).replace(/^=/, "");
+            if (letter === "s") {
+                if (inline !== "") stack = inline;
+                else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(`-${kept}s`);
+                else stack = args[++i];
+            } else {
+                kept += cluster.slice(j);
+                consumedNext = inline === "";
+            }
+            break;
+        }
+        if (kept !== "") rest.push(`-${kept}`);
+        if (consumedNext && i + 1 < args.length) rest.push(args[++i]);
     }
     return { stack, rest };
 }
@@ -314,7 +378,9 @@ export async function runWrapper(argv: string[], options: WrapperOptions): Promi
         return selected;
     }
     // At a terminal, pulumi asks before it changes anything; elsewhere (CI, no stdin) it must be told --yes.
-    const args = [action, ...(options.interactive ? [] : ["--non-interactive"]), "--stack", stack, ...rest];
+    // --stack goes last (before a `--`): pulumi takes the last one given, so it acts on the stack selected here.
+    const end = rest.indexOf("--") < 0 ? rest.length : rest.indexOf("--");
+    const args = [action, ...(options.interactive ? [] : ["--non-interactive"]), ...rest.slice(0, end), "--stack", stack, ...rest.slice(end)];
     const code = await run(cli, args, env, options.root, "inherit");
     if (code !== 0) options.log(`\`pulumi ${action} --stack ${stack}\` failed (exit ${code})`);
     return code;

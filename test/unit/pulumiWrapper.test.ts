@@ -17,7 +17,7 @@ import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod, symlink, acce
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decryptsWith, stackSalt } from "../support/passphrase";
-import { DEV_PASSPHRASE, resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
+import { DEV_PASSPHRASE, resolveCli, runWrapper, stackArgument, WrapperError, type Installer } from "../../bin/pulumi";
 
 const REPO = join(__dirname, "../..");
 
@@ -175,7 +175,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
                 [["whoami", "--verbose", "--non-interactive"], null],
                 [["stack", "select", "--non-interactive", "--create", "dev"], backend],
                 // No terminal here (like CI): pulumi is told not to prompt, and the user's --yes is passed through.
-                [["up", "--non-interactive", "--stack", "dev", "--yes"], backend],
+                [["up", "--non-interactive", "--yes", "--stack", "dev"], backend],
             ],
         );
         assert.ok(await exists(join(project, ".pulumi-state")));
@@ -207,10 +207,51 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             assert.equal(run.code, 0, run.stderr);
             assert.deepEqual(run.calls.slice(1).map((c) => c.argv), [
                 ["stack", "select", "--non-interactive", "--create", "staging"],
-                ["up", "--non-interactive", "--stack", "staging", "--yes"],
+                ["up", "--non-interactive", "--yes", "--stack", "staging"],
             ]);
         }
         assert.equal((await inProcess(["up", "--stack"], { FAKE_LOGGED_IN: "1" })).code, 2);
+    });
+
+    it("reads --stack as pulumi's flag parser does (pflag): -sNAME, -s=NAME, after other short flags, the last one given", () => {
+        // pulumi's verbs take -s/--stack as a string flag (pkg/cmd/pulumi/operations/up.go StringVarP "stack", "s"); pflag
+        // (parseSingleShortArg) reads `-sNAME`, `-s=NAME` and `-s NAME`, a cluster of short flags up to the first that
+        // takes a value, and a flag given twice keeps its last value.
+        for (const [args, stack, rest] of [
+            [["-sprod"], "prod", []],
+            [["-s=prod"], "prod", []],
+            [["--stack", "dev", "--stack", "prod"], "prod", []],
+            [["-s", "dev", "--yes", "-sprod"], "prod", ["--yes"]],
+            [["--stack=dev", "-s=prod"], "prod", []],
+            [["-ys", "prod"], "prod", ["-y"]],
+            [["-yfsprod"], "prod", ["-yf"]],
+            [["-yfs=prod", "--diff"], "prod", ["-yf", "--diff"]],
+            // A value of another flag is not a stack: -m takes the next argument, or the rest of its cluster.
+            [["-m", "-sprod"], undefined, ["-m", "-sprod"]],
+            [["-mss"], undefined, ["-mss"]],
+            [["--message", "-s prod"], undefined, ["--message", "-s prod"]],
+            [["-p4"], undefined, ["-p4"]],
+            // After `--` nothing is a flag.
+            [["--", "-sprod"], undefined, ["--", "-sprod"]],
+        ] as const) {
+            assert.deepEqual(stackArgument([...args]), { stack, rest }, JSON.stringify(args));
+        }
+        for (const args of [["-s"], ["--stack"], ["-ys"], ["--stack", "--yes"]]) assert.throws(() => stackArgument(args), WrapperError, JSON.stringify(args));
+    });
+
+    it("-sprod and -s=prod are refused without a passphrase like --stack prod, and pulumi acts on the stack the wrapper selected", async () => {
+        for (const args of [["up", "-sprod"], ["up", "-s=prod"], ["up", "--stack", "dev", "-sprod"], ["up", "-ysprod"]]) {
+            const run = await inProcess(args, { FAKE_LOGGED_IN: "1" });
+            assert.equal(run.code, 2, JSON.stringify(args));
+            assert.match(run.stderr, /^stack prod needs a passphrase of its own/);
+            assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
+        }
+        const run = await inProcess(["up", "-ysstaging", "--diff"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "mine" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(run.calls.slice(1).map((c) => c.argv), [
+            ["stack", "select", "--non-interactive", "--create", "staging"],
+            ["up", "--non-interactive", "-y", "--diff", "--stack", "staging"],
+        ]);
     });
 
     it("a failing CLI step says which step failed and exits non-zero (PULUMI_CLI=/bin/false)", async () => {
@@ -266,7 +307,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         assert.deepEqual(empty.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev"]);
         const staging = await inProcess(["up", "--yes"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "staging", PULUMI_CONFIG_PASSPHRASE: "mine" });
         assert.deepEqual(staging.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "staging"]);
-        assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "staging", "--yes"]);
+        assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--yes", "--stack", "staging"]);
     });
 
     it("PULUMI_CONFIG_PASSPHRASE_FILE set: no passphrase is added; PULUMI_CONFIG_PASSPHRASE empty and no file: the dev default", async () => {
@@ -282,7 +323,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     it("destroy and refresh go through the same path", async () => {
         for (const action of ["destroy", "refresh"]) {
             const run = await inProcess([action, "--yes"], { FAKE_LOGGED_IN: "1" });
-            assert.deepEqual(run.calls.at(-1)?.argv, [action, "--non-interactive", "--stack", "dev", "--yes"]);
+            assert.deepEqual(run.calls.at(-1)?.argv, [action, "--non-interactive", "--yes", "--stack", "dev"]);
         }
     });
 
@@ -364,7 +405,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
                 `not logged in to a Pulumi backend: using file://${root}/.pulumi-state for this run (PULUMI_BACKEND_URL; nothing is remembered). Plain pulumi reaches this stack with the same PULUMI_BACKEND_URL.`,
             ]);
             const calls = await readCalls(log);
-            assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev", "--yes"]);
+            assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--yes", "--stack", "dev"]);
             assert.ok(calls.every((c) => c.cli === "installed" && c.path === `${join(folder, "bin")}:${emptyBin}`), JSON.stringify(calls));
 
             // The next run finds it: no second install, no install message.
