@@ -73,6 +73,15 @@ describe("keys the program does not know are refused, with the closest known key
         assert.ok(!error.message.includes("s3cr3t-t0ken-value"));
     });
 
+    test("the value of a key whose closest known key is a secret one is not shown, even when it was set in clear", () => {
+        for (const [typo, meant] of [["rootPasword", "rootPassword"], ["replicationPasswrd", "replicationPassword"], ["hostTSL", "hostTls"]] as const) {
+            const error = loadRefusal({ [`${PROJECT}:${typo}`]: "Hunter2-is-my-root" });
+            const line = lines(error)[0];
+            assert.ok(line.startsWith(`  - ${typo} = (not shown: close to the secret key ${meant}): not a key of this program: did you mean ${meant}?`), line);
+            assert.ok(!error.message.includes("Hunter2"), error.message);
+        }
+    });
+
     test("other namespaces and every known key pass; the dev stack loads", () => {
         assert.equal(load({ "docker:host": "unix:///var/run/docker.sock", "aws:region": "eu-west-1", ...readStackConfig("dev").cli }).settings.image, "percona:5.7.30");
     });
