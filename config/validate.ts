@@ -17,8 +17,7 @@ import {
     type TlsMode,
 } from "./types";
 import { checkPlacement, hostsKey, looksLikeIPv4 } from "./hosts";
-import { ROUTER_CHECK_USER } from "../components/router/render";
-import { CLONE_DONOR_USER } from "../components/replication/dialect";
+import { CLONE_DONOR_USER, ROUTER_CHECK_USER } from "./accounts";
 import { choices, DEFAULTS, KEY_NAMES, range, SECRET_KEY_NAMES, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 

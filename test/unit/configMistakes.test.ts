@@ -9,8 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { closestKey, ConfigError, validateConfig, type RawConfig } from "../../config/validate";
 import { loadConfig } from "../../config/load";
 import { KEY_NAMES } from "../../config/keys";
-import { ROUTER_CHECK_USER } from "../../components/router/render";
-import { CLONE_DONOR_USER } from "../../components/replication/dialect";
+import { CLONE_DONOR_USER, ROUTER_CHECK_USER } from "../../config/accounts";
 import { readStackConfig } from "../support/pulumiMocks";
 
 const PROJECT = "mysql-replicaset";
