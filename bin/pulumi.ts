@@ -9,9 +9,10 @@
  *    deadline ends here (exit 2) with what to do instead;
  * 3. the stack is `--stack NAME` among the arguments, in any form pulumi reads (`-s NAME`, `-sNAME`, `-s=NAME`, the
  *    last one given), else $PULUMI_STACK, else dev;
- * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails (never logged in), the children get PULUMI_BACKEND_URL
- *    set to a project-local file backend in .pulumi-state/, for this run only (no `pulumi login`, which every
- *    project of the user would then share), and it says so;
+ * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails and there is no login at all (no PULUMI_ACCESS_TOKEN, no
+ *    `current` in pulumi's credentials.json), the children get PULUMI_BACKEND_URL set to a project-local file
+ *    backend in .pulumi-state/, for this run only (no `pulumi login`, which every project of the user would then
+ *    share), and it says so; when whoami fails despite a login, it stops (exit 2) with whoami's error;
  * 5. when PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE are both unset or empty, the dev stack gets
  *    its documented, public passphrase (README: Secrets); any other stack is refused (exit 2) with how to set one,
  *    unless its backend is Pulumi Cloud (whose own secrets provider needs none);
@@ -27,7 +28,7 @@ import { constants as fsConstants } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { request, type RequestOptions } from "node:http";
 import { createRequire } from "node:module";
-import { constants as osConstants } from "node:os";
+import { constants as osConstants, userInfo } from "node:os";
 import path from "node:path";
 
 /** The project folder (Pulumi.yaml), where every pulumi command runs. */
@@ -187,26 +188,83 @@ export function olderThan(a: string, b: string): boolean {
     return false;
 }
 
-/** Runs `cli args`, its output captured; resolves with its exit code and stdout (a start failure counts as 127). */
-function capture(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string }> {
+/** Runs `cli args`, its output captured; resolves with its exit code, stdout and stderr (a start failure counts as 127). */
+function capture(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(cli.command, args, { cwd, env, stdio: ["ignore", "pipe", "ignore"] });
+        const child = spawn(cli.command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
+        let stderr = "";
         child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.on("error", () => resolve({ code: 127, stdout }));
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.on("error", (error) => resolve({ code: 127, stdout, stderr: error.message }));
+        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
     });
 }
 
 /**
- * The backend the children use: PULUMI_BACKEND_URL when set; the user's login when `pulumi whoami` answers; else a
- * project-local file backend, passed as PULUMI_BACKEND_URL for this run only (a `pulumi login` would be remembered
+ * The Pulumi credentials files that may hold a login, as pulumi finds its own (sdk/go/common/workspace/creds.go
+ * getCredsFilePath): `$PULUMI_CREDENTIALS_PATH/credentials.json`, else `$PULUMI_HOME/credentials.json`, else
+ * `~/.pulumi/credentials.json`. Go's user.Current() reads the home from the account database, which may differ from
+ * $HOME: both are looked at then.
+ */
+export function credentialsFiles(env: NodeJS.ProcessEnv): string[] {
+    const folder = env.PULUMI_CREDENTIALS_PATH || env.PULUMI_HOME;
+    if (folder) return [path.join(folder, "credentials.json")];
+    const homes = new Set<string>();
+    try {
+        homes.add(userInfo().homedir);
+    } catch {
+        // No account entry: Go falls back to $HOME too.
+    }
+    if (env.HOME) homes.add(env.HOME);
+    return [...homes].map((home) => path.join(home, ".pulumi", "credentials.json"));
+}
+
+/**
+ * Why the user counts as logged in to a Pulumi backend, or undefined when not at all: PULUMI_ACCESS_TOKEN set, or a
+ * credentials file whose `current` (the login in use, creds.go Credentials) is set. A file pulumi keeps encrypted
+ * (securestore) cannot be read here, and counts as a login.
+ */
+export async function existingLogin(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+    if (env.PULUMI_ACCESS_TOKEN) return "PULUMI_ACCESS_TOKEN is set";
+    for (const file of credentialsFiles(env)) {
+        let text: string;
+        try {
+            text = await readFile(file, "utf8");
+        } catch {
+            continue;
+        }
+        let current: unknown;
+        try {
+            current = (JSON.parse(text) as { current?: unknown } | null)?.current;
+        } catch {
+            return `${file} holds credentials`;
+        }
+        if (typeof current === "string" && current !== "") return `${file}: current ${current}`;
+    }
+    return undefined;
+}
+
+/**
+ * The backend the children use: PULUMI_BACKEND_URL when set; the user's login when `pulumi whoami` answers; a
+ * WrapperError when it does not although there is a login; else (never logged in) a project-local file backend, passed as PULUMI_BACKEND_URL for this run only (a `pulumi login` would be remembered
  * in ~/.pulumi and move the user's other projects to this folder). Returns the backend's URL when known.
  */
 export async function chooseBackend(cli: Cli, env: NodeJS.ProcessEnv, root: string, log: (line: string) => void): Promise<string | undefined> {
     if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
     const whoami = await capture(cli, ["whoami", "--verbose", "--non-interactive"], env, root);
     if (whoami.code === 0) return /Backend URL:\s*(\S+)/.exec(whoami.stdout)?.[1];
+    // A login whose whoami failed (network, expired token) must not move this run to an empty local backend, where
+    // it would make a new stack and a second set.
+    const login = await existingLogin(env);
+    if (login) {
+        const said = whoami.stderr.trim().replace(/\s*\n\s*/g, " | ") || "(it printed nothing)";
+        throw new WrapperError(
+            `\`pulumi whoami\` failed (exit ${whoami.code}) although you are logged in (${login}): ${said}\n` +
+                "Nothing was run. Fix the login (check the network, or run `pulumi login` again, or renew PULUMI_ACCESS_TOKEN), " +
+                `or choose a backend for this run with PULUMI_BACKEND_URL (file://${path.join(root, STATE_FOLDER)} is this folder's), and run this again`,
+        );
+    }
     const state = path.join(root, STATE_FOLDER);
     await mkdir(state, { recursive: true });
     env.PULUMI_BACKEND_URL = `file://${state}`;

@@ -40,7 +40,7 @@ interface Run {
 
 /**
  * A stand-in `pulumi` named `name` in `dir`: appends one JSON line per call to $FAKE_LOG; `whoami` fails unless
- * FAKE_LOGGED_IN is set (a machine that never logged in), and prints FAKE_BACKEND_URL as its backend; `version`
+ * FAKE_LOGGED_IN is set (printing FAKE_WHOAMI_ERROR when set), and prints FAKE_BACKEND_URL as its backend; `version`
  * prints FAKE_VERSION; the verb in FAKE_FAIL exits 3.
  */
 async function standIn(dir: string, name: string): Promise<string> {
@@ -54,7 +54,10 @@ const env = process.env;
 fs.appendFileSync(env.FAKE_LOG, JSON.stringify({ cli: ${JSON.stringify(name)}, argv: process.argv.slice(2),
     passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? null, passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE ?? null,
     backend: env.PULUMI_BACKEND_URL ?? null, path: env.PATH }) + "\\n");
-if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) process.exit(1);
+if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) {
+    if (env.FAKE_WHOAMI_ERROR) console.error("error: " + env.FAKE_WHOAMI_ERROR);
+    process.exit(1);
+}
 if (process.argv[2] === "whoami" && env.FAKE_BACKEND_URL) console.log("User: someone\\nBackend URL: " + env.FAKE_BACKEND_URL);
 if (process.argv[2] === "version" && env.FAKE_VERSION) console.log(env.FAKE_VERSION);
 if (process.argv[2] === env.FAKE_FAIL) process.exit(3);
@@ -97,6 +100,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     let docker: Server;
     let pinned: string;
     let offline: boolean;
+    /** A Pulumi home with no credentials: the machine never logged in, whatever the user running the tests did. */
+    let noLogin: string;
 
     before(async () => {
         work = await mkdtemp(join(tmpdir(), "wrapper-"));
@@ -108,6 +113,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         await standIn(pathBin, "path");
         emptyBin = join(work, "empty-bin");
         await mkdir(emptyBin);
+        noLogin = join(work, "no-login");
+        await mkdir(noLogin);
         pinned = (JSON.parse(await readFile(join(REPO, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
         // A Docker engine as far as the wrapper can tell: GET /_ping answers on the socket.
         dockerSocket = join(work, "docker.sock");
@@ -127,7 +134,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
             const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
                 cwd,
-                env: { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env },
+                env: { PATH: `${pathBin}:${emptyBin}`, HOME: work, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env },
             });
             let out = "";
             let err = "";
@@ -148,7 +155,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const log = join(work, `calls-${Math.random().toString(36).slice(2)}.log`);
         const started = Date.now();
         const lines: string[] = [];
-        const fullEnv = { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env };
+        const fullEnv = { PATH: `${pathBin}:${emptyBin}`, HOME: work, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env };
         let code: number;
         try {
             code = await runWrapper(args, { root: project, env: fullEnv, interactive: false, log: (line) => lines.push(line) });
@@ -295,6 +302,38 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         assert.ok(run.calls.every((c) => c.passphrase === "mine"));
     });
 
+    it("whoami fails though a login exists (~/.pulumi/credentials.json current, or PULUMI_ACCESS_TOKEN): exit 2 with whoami's error, no local backend", async () => {
+        // pulumi's logins: <PULUMI_CREDENTIALS_PATH or PULUMI_HOME or ~/.pulumi>/credentials.json, the login in use
+        // under "current" (sdk/go/common/workspace/creds.go getCredsFilePath, Credentials).
+        const credentials = JSON.stringify({ current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-0000" } });
+        const home = join(work, "fake-home");
+        await mkdir(join(home, ".pulumi"), { recursive: true });
+        await writeFile(join(home, ".pulumi", "credentials.json"), credentials);
+        const pulumiHome = join(work, "pulumi-home");
+        await mkdir(pulumiHome, { recursive: true });
+        await writeFile(join(pulumiHome, "credentials.json"), credentials);
+        const whoamiError = "getting user info: 401 Unauthorized: token expired";
+        for (const env of [
+            { HOME: home, PULUMI_HOME: "" } as Record<string, string>,
+            { PULUMI_HOME: pulumiHome },
+            { PULUMI_CREDENTIALS_PATH: pulumiHome },
+            { PULUMI_ACCESS_TOKEN: "pul-1111" },
+        ]) {
+            const run = await inProcess(["up", "--yes"], { FAKE_WHOAMI_ERROR: whoamiError, ...env });
+            assert.equal(run.code, 2, JSON.stringify(env));
+            assert.match(run.stderr, /^`pulumi whoami` failed \(exit 1\) although you are logged in \(/, run.stderr);
+            assert.ok(run.stderr.includes(whoamiError), run.stderr);
+            assert.match(run.stderr, /pulumi login.*PULUMI_BACKEND_URL/s);
+            assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
+            assert.equal(run.calls[0].backend, null);
+        }
+        // Logged out (no current), or an empty Pulumi home: the local backend, as on a fresh machine.
+        await writeFile(join(pulumiHome, "credentials.json"), JSON.stringify({ accessTokens: {} }));
+        const loggedOut = await inProcess(["up"], { PULUMI_HOME: pulumiHome });
+        assert.equal(loggedOut.code, 0, loggedOut.stderr);
+        assert.equal(loggedOut.calls.at(-1)?.backend, `file://${project}/.pulumi-state`);
+    });
+
     it("PULUMI_BACKEND_URL set: neither asks whoami nor logs in", async () => {
         const run = await inProcess(["preview"], { PULUMI_BACKEND_URL: "file:///somewhere" });
         assert.equal(run.code, 0, run.stderr);
@@ -395,7 +434,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             const log = join(root, "calls.log");
             const lines: string[] = [];
             const installs: Array<{ root: string; version: string }> = [];
-            const env = { PATH: emptyBin, HOME: root, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}` };
+            const env = { PATH: emptyBin, HOME: root, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}` };
             const code = await runWrapper(["up", "--yes"], { root, env, interactive: false, installer: fakeInstaller(installs), log: (l) => lines.push(l) });
             assert.equal(code, 0);
             const folder = join(root, ".pulumi-cli", pinned);
