@@ -451,7 +451,9 @@ function passphraseMissing(stack: string): string {
     return (
         `stack ${stack} needs a passphrase of its own: the public dev passphrase is only for the dev stack, and it would encrypt ${stack}'s secrets. ` +
         `Set one and keep it (every later run needs the same): export PULUMI_CONFIG_PASSPHRASE='<passphrase>', ` +
-        "or put it in a file readable only by you and export PULUMI_CONFIG_PASSPHRASE_FILE=<that file>"
+        "or put it in a file readable only by you and export PULUMI_CONFIG_PASSPHRASE_FILE=<that file>. " +
+        `If an earlier npm run up made ${stack} without one, it is encrypted with the public dev passphrase: move it to yours with ` +
+        `PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} pulumi stack change-secrets-provider passphrase --stack ${stack} (it asks for the new one), then export that`
     );
 }
 

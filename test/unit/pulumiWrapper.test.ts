@@ -197,6 +197,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             const run = await inProcess([...args], { FAKE_LOGGED_IN: "1", ...env });
             assert.equal(run.code, 2, JSON.stringify(args));
             assert.match(run.stderr, /^stack prod needs a passphrase of its own: the public dev passphrase is only for the dev stack.*export PULUMI_CONFIG_PASSPHRASE=.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+            // A stack the wrapper made before 2026-12-07 is encrypted with the public passphrase: how to move it.
+            assert.ok(run.stderr.includes("PULUMI_CONFIG_PASSPHRASE=mysql-replicaset-dev pulumi stack change-secrets-provider passphrase --stack prod"), run.stderr);
             assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
         }
         // With a passphrase (or a file), prod runs; on Pulumi Cloud (its own secrets provider) none is needed.

@@ -254,6 +254,24 @@ describe("docs/ and CHANGELOG.md", () => {
         assert.deepEqual(broken, []);
     });
 
+    it("tell the wrapper as it is (it logs in nowhere) and say how stacks made before its passphrase rules move on", () => {
+        const howUpWorks = prose(read("docs/how-up-works.md"));
+        assert.doesNotMatch(howUpWorks, /`pulumi logout` undoes the login/);
+        const changelog = read("CHANGELOG.md");
+        const newest = changelog.slice(changelog.indexOf("\n### "), changelog.indexOf("\n### ", changelog.indexOf("\n### ") + 1));
+        for (const needed of [
+            "PULUMI_CONFIG_PASSPHRASE=mysql-replicaset-dev pulumi stack change-secrets-provider passphrase",
+            "encryptionsalt",
+            "pulumi config rm",
+            "replicationUser",
+            "rootPassword",
+            "router: none",
+        ]) {
+            assert.ok(newest.includes(needed), `the newest CHANGELOG day lacks ${needed}`);
+        }
+        assert.doesNotMatch(changelog.replace(/\s+/g, " "), /logs in to `\.pulumi-state\/` when you are not logged in, and uses the dev passphrase when none is set\./);
+    });
+
     it("name no reference to our own tracker (history goes to CHANGELOG.md and commits)", () => {
         const found = markdownFiles().flatMap((file) => trackerReferences(read(file)).map((r) => `${file}: ${r}`));
         assert.deepEqual(found, []);
