@@ -307,7 +307,8 @@ export function stackArgument(args: string[]): { stack?: string; rest: string[] 
         if (arg.startsWith("--")) {
             const [name, value] = arg.slice(2).split(/=(.*)/s, 2);
             if (name === "stack") {
-                if (value !== undefined) stack = value;
+                if (value === "") needsName("--stack=");
+                else if (value !== undefined) stack = value;
                 else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(arg);
                 else stack = args[++i];
                 continue;
@@ -335,7 +336,8 @@ export function stackArgument(args: string[]): { stack?: string; rest: string[] 
             }
             const inline = cluster.slice(j + 1).replace(/^=/, "");
             if (letter === "s") {
-                if (inline !== "") stack = inline;
+                if (cluster.slice(j + 1) === "=") needsName(`-${kept}s=`);
+                else if (inline !== "") stack = inline;
                 else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(`-${kept}s`);
                 else stack = args[++i];
             } else {

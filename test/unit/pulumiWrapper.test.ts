@@ -245,7 +245,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         ] as const) {
             assert.deepEqual(stackArgument([...args]), { stack, rest }, JSON.stringify(args));
         }
-        for (const args of [["-s"], ["--stack"], ["-ys"], ["--stack", "--yes"]]) assert.throws(() => stackArgument(args), WrapperError, JSON.stringify(args));
+        for (const args of [["-s"], ["--stack"], ["-ys"], ["--stack", "--yes"], ["--stack="], ["-s="]]) assert.throws(() => stackArgument(args), WrapperError, JSON.stringify(args));
     });
 
     it("-sprod and -s=prod are refused without a passphrase like --stack prod, and pulumi acts on the stack the wrapper selected", async () => {
@@ -329,6 +329,11 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
             assert.equal(run.calls[0].backend, null);
         }
+        // npm run check chooses the backend the same way: the same stop, as its exit 2 (outputs not readable).
+        const check = await wrapper([], { FAKE_WHOAMI_ERROR: whoamiError, PULUMI_ACCESS_TOKEN: "pul-1111" }, join(REPO, "bin/check.ts"), REPO);
+        assert.equal(check.code, 2, check.stderr);
+        assert.match(check.stderr, /^check: `pulumi whoami` failed \(exit 1\) although you are logged in \(PULUMI_ACCESS_TOKEN is set\)/);
+        assert.deepEqual(check.calls.map((c) => c.argv[0]), ["whoami"]);
         // Logged out (no current), or an empty Pulumi home: the local backend, as on a fresh machine.
         await writeFile(join(pulumiHome, "credentials.json"), JSON.stringify({ accessTokens: {} }));
         const loggedOut = await inProcess(["up"], { PULUMI_HOME: pulumiHome });
