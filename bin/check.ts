@@ -100,7 +100,13 @@ async function findCli(install: boolean): Promise<Cli> {
  */
 async function pulumiEnv(cli: Cli): Promise<NodeJS.ProcessEnv> {
     const env = cliEnv(cli, process.env);
-    await chooseBackend(cli, env, PROJECT_ROOT, (line) => process.stderr.write(`check: ${line}\n`));
+    try {
+        await chooseBackend(cli, env, PROJECT_ROOT, (line) => process.stderr.write(`check: ${line}\n`));
+    } catch (err) {
+        // A login whose whoami fails: no backend to read the outputs from.
+        if (err instanceof WrapperError) throw new Unreadable(err.message);
+        throw err;
+    }
     if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
     return env;
 }

@@ -7,15 +7,17 @@
  *    else the project-local one in .pulumi-cli/<version>/, else that one is installed with the Automation API
  *    (PulumiCommand.install), in the version of the pinned @pulumi/pulumi; an install that fails or passes its
  *    deadline ends here (exit 2) with what to do instead;
- * 3. the stack is `--stack NAME` (or `-s NAME`) among the arguments, else $PULUMI_STACK, else dev;
- * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails (never logged in), the children get PULUMI_BACKEND_URL
- *    set to a project-local file backend in .pulumi-state/, for this run only (no `pulumi login`, which every
- *    project of the user would then share), and it says so;
+ * 3. the stack is `--stack NAME` among the arguments, in any form pulumi reads (`-s NAME`, `-sNAME`, `-s=NAME`, the
+ *    last one given), else $PULUMI_STACK, else dev;
+ * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails and there is no login at all (no PULUMI_ACCESS_TOKEN, no
+ *    `current` in pulumi's credentials.json), the children get PULUMI_BACKEND_URL set to a project-local file
+ *    backend in .pulumi-state/, for this run only (no `pulumi login`, which every project of the user would then
+ *    share), and it says so; when whoami fails despite a login, it stops (exit 2) with whoami's error;
  * 5. when PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE are both unset or empty, the dev stack gets
  *    its documented, public passphrase (README: Secrets); any other stack is refused (exit 2) with how to set one,
  *    unless its backend is Pulumi Cloud (whose own secrets provider needs none);
- * 6. it selects the stack, creating it when it does not exist, and passes `--stack` with it to the verb; outside a
- *    terminal (stdin or stdout not a TTY) it adds --non-interactive.
+ * 6. it selects the stack, creating it when it does not exist, and passes `--stack` with it to the verb, last, so
+ *    that pulumi acts on that stack; outside a terminal (stdin or stdout not a TTY) it adds --non-interactive.
  * Anything else after the verb is passed to pulumi (e.g. `npm run up -- --yes`); the exit code is pulumi's, and a
  * failing step says which one failed.
  *
@@ -26,7 +28,7 @@ import { constants as fsConstants } from "node:fs";
 import { access, mkdir, readFile, stat } from "node:fs/promises";
 import { request, type RequestOptions } from "node:http";
 import { createRequire } from "node:module";
-import { constants as osConstants } from "node:os";
+import { constants as osConstants, userInfo } from "node:os";
 import path from "node:path";
 
 /** The project folder (Pulumi.yaml), where every pulumi command runs. */
@@ -186,26 +188,83 @@ export function olderThan(a: string, b: string): boolean {
     return false;
 }
 
-/** Runs `cli args`, its output captured; resolves with its exit code and stdout (a start failure counts as 127). */
-function capture(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string }> {
+/** Runs `cli args`, its output captured; resolves with its exit code, stdout and stderr (a start failure counts as 127). */
+function capture(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(cli.command, args, { cwd, env, stdio: ["ignore", "pipe", "ignore"] });
+        const child = spawn(cli.command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
+        let stderr = "";
         child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-        child.on("error", () => resolve({ code: 127, stdout }));
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+        child.on("error", (error) => resolve({ code: 127, stdout, stderr: error.message }));
+        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
     });
 }
 
 /**
- * The backend the children use: PULUMI_BACKEND_URL when set; the user's login when `pulumi whoami` answers; else a
- * project-local file backend, passed as PULUMI_BACKEND_URL for this run only (a `pulumi login` would be remembered
+ * The Pulumi credentials files that may hold a login, as pulumi finds its own (sdk/go/common/workspace/creds.go
+ * getCredsFilePath): `$PULUMI_CREDENTIALS_PATH/credentials.json`, else `$PULUMI_HOME/credentials.json`, else
+ * `~/.pulumi/credentials.json`. Go's user.Current() reads the home from the account database, which may differ from
+ * $HOME: both are looked at then.
+ */
+export function credentialsFiles(env: NodeJS.ProcessEnv): string[] {
+    const folder = env.PULUMI_CREDENTIALS_PATH || env.PULUMI_HOME;
+    if (folder) return [path.join(folder, "credentials.json")];
+    const homes = new Set<string>();
+    try {
+        homes.add(userInfo().homedir);
+    } catch {
+        // No account entry: Go falls back to $HOME too.
+    }
+    if (env.HOME) homes.add(env.HOME);
+    return [...homes].map((home) => path.join(home, ".pulumi", "credentials.json"));
+}
+
+/**
+ * Why the user counts as logged in to a Pulumi backend, or undefined when not at all: PULUMI_ACCESS_TOKEN set, or a
+ * credentials file whose `current` (the login in use, creds.go Credentials) is set. A file pulumi keeps encrypted
+ * (securestore) cannot be read here, and counts as a login.
+ */
+export async function existingLogin(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+    if (env.PULUMI_ACCESS_TOKEN) return "PULUMI_ACCESS_TOKEN is set";
+    for (const file of credentialsFiles(env)) {
+        let text: string;
+        try {
+            text = await readFile(file, "utf8");
+        } catch {
+            continue;
+        }
+        let current: unknown;
+        try {
+            current = (JSON.parse(text) as { current?: unknown } | null)?.current;
+        } catch {
+            return `${file} holds credentials`;
+        }
+        if (typeof current === "string" && current !== "") return `${file}: current ${current}`;
+    }
+    return undefined;
+}
+
+/**
+ * The backend the children use: PULUMI_BACKEND_URL when set; the user's login when `pulumi whoami` answers; a
+ * WrapperError when it does not although there is a login; else (never logged in) a project-local file backend, passed as PULUMI_BACKEND_URL for this run only (a `pulumi login` would be remembered
  * in ~/.pulumi and move the user's other projects to this folder). Returns the backend's URL when known.
  */
 export async function chooseBackend(cli: Cli, env: NodeJS.ProcessEnv, root: string, log: (line: string) => void): Promise<string | undefined> {
     if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
     const whoami = await capture(cli, ["whoami", "--verbose", "--non-interactive"], env, root);
     if (whoami.code === 0) return /Backend URL:\s*(\S+)/.exec(whoami.stdout)?.[1];
+    // A login whose whoami failed (network, expired token) must not move this run to an empty local backend, where
+    // it would make a new stack and a second set.
+    const login = await existingLogin(env);
+    if (login) {
+        const said = whoami.stderr.trim().replace(/\s*\n\s*/g, " | ") || "(it printed nothing)";
+        throw new WrapperError(
+            `\`pulumi whoami\` failed (exit ${whoami.code}) although you are logged in (${login}): ${said}\n` +
+                "Nothing was run. Fix the login (check the network, or run `pulumi login` again, or renew PULUMI_ACCESS_TOKEN), " +
+                `or choose a backend for this run with PULUMI_BACKEND_URL (file://${path.join(root, STATE_FOLDER)} is this folder's), and run this again`,
+        );
+    }
     const state = path.join(root, STATE_FOLDER);
     await mkdir(state, { recursive: true });
     env.PULUMI_BACKEND_URL = `file://${state}`;
@@ -213,17 +272,82 @@ export async function chooseBackend(cli: Cli, env: NodeJS.ProcessEnv, root: stri
     return env.PULUMI_BACKEND_URL;
 }
 
-/** `--stack NAME`, `--stack=NAME`, `-s NAME` among pulumi arguments: the stack, and the arguments without it. */
+/**
+ * The flags of `pulumi up|preview|destroy|refresh` (and pulumi's global ones) that take a value, from
+ * pkg/cmd/pulumi/operations/{up,preview,destroy,refresh}.go and pkg/cmd/pulumi/pulumi.go: their value (the next
+ * argument, or the rest of a short cluster) is never read as a flag. Flags whose value is optional (NoOptDefVal:
+ * --refresh, --suppress-permalink, --attach-debugger) and the boolean ones take none.
+ */
+const VALUE_FLAGS = new Set([
+    "stack", "config", "message", "target", "exclude", "parallel", "cwd", "verbose", "client", "color", "config-file",
+    "event-log", "exec-agent", "exec-kind", "import-file", "import-pending-creates", "memprofilerate", "otel-traces",
+    "output", "plan", "policy-pack", "policy-pack-config", "profiling", "replace", "save-plan", "secrets-provider",
+    "target-replace", "tracing", "tracing-header",
+]);
+/** Their shorthands: -s stack, -c config, -m message, -t target, -x exclude, -p parallel, -C cwd, -v verbose. */
+const VALUE_SHORTHANDS = new Set(["s", "c", "m", "t", "x", "p", "C", "v"]);
+
+/**
+ * The stack among pulumi arguments, read as pulumi's flag parser (spf13/pflag) reads them — `--stack NAME`,
+ * `--stack=NAME`, `-s NAME`, `-sNAME`, `-s=NAME`, `-s` at the end of a cluster of short flags (`-ys NAME`), the
+ * last one given winning, nothing after `--` — and the arguments without it.
+ */
 export function stackArgument(args: string[]): { stack?: string; rest: string[] } {
     const rest: string[] = [];
     let stack: string | undefined;
+    const needsName = (flag: string): never => {
+        throw new WrapperError(`${flag} needs a stack name, e.g. ${flag} prod`);
+    };
     for (let i = 0; i < args.length; i++) {
         const arg = args[i];
-        if (arg === "--stack" || arg === "-s") {
-            if (args[i + 1] === undefined || args[i + 1].startsWith("-")) throw new WrapperError(`${arg} needs a stack name, e.g. ${arg} prod`);
-            stack = args[++i];
-        } else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-        else rest.push(arg);
+        if (arg === "--") {
+            rest.push(...args.slice(i));
+            break;
+        }
+        if (arg.startsWith("--")) {
+            const [name, value] = arg.slice(2).split(/=(.*)/s, 2);
+            if (name === "stack") {
+                if (value === "") needsName("--stack=");
+                else if (value !== undefined) stack = value;
+                else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(arg);
+                else stack = args[++i];
+                continue;
+            }
+            rest.push(arg);
+            // `--message VALUE`: the next argument is the value, whatever it looks like.
+            if (value === undefined && VALUE_FLAGS.has(name) && i + 1 < args.length) rest.push(args[++i]);
+            continue;
+        }
+        if (!arg.startsWith("-") || arg.length === 1) {
+            rest.push(arg);
+            continue;
+        }
+        // A cluster of short flags: each letter a flag, up to the first that takes a value (the rest, after an
+        // optional '=', or else the next argument).
+        const cluster = arg.slice(1);
+        let kept = "";
+        let consumedNext = false;
+        let j = 0;
+        for (; j < cluster.length; j++) {
+            const letter = cluster[j];
+            if (!VALUE_SHORTHANDS.has(letter)) {
+                kept += letter;
+                continue;
+            }
+            const inline = cluster.slice(j + 1).replace(/^=/, "");
+            if (letter === "s") {
+                if (cluster.slice(j + 1) === "=") needsName(`-${kept}s=`);
+                else if (inline !== "") stack = inline;
+                else if (args[i + 1] === undefined || args[i + 1].startsWith("-")) needsName(`-${kept}s`);
+                else stack = args[++i];
+            } else {
+                kept += cluster.slice(j);
+                consumedNext = inline === "";
+            }
+            break;
+        }
+        if (kept !== "") rest.push(`-${kept}`);
+        if (consumedNext && i + 1 < args.length) rest.push(args[++i]);
     }
     return { stack, rest };
 }
@@ -314,7 +438,9 @@ export async function runWrapper(argv: string[], options: WrapperOptions): Promi
         return selected;
     }
     // At a terminal, pulumi asks before it changes anything; elsewhere (CI, no stdin) it must be told --yes.
-    const args = [action, ...(options.interactive ? [] : ["--non-interactive"]), "--stack", stack, ...rest];
+    // --stack goes last (before a `--`): pulumi takes the last one given, so it acts on the stack selected here.
+    const end = rest.indexOf("--") < 0 ? rest.length : rest.indexOf("--");
+    const args = [action, ...(options.interactive ? [] : ["--non-interactive"]), ...rest.slice(0, end), "--stack", stack, ...rest.slice(end)];
     const code = await run(cli, args, env, options.root, "inherit");
     if (code !== 0) options.log(`\`pulumi ${action} --stack ${stack}\` failed (exit ${code})`);
     return code;
@@ -327,7 +453,9 @@ function passphraseMissing(stack: string): string {
     return (
         `stack ${stack} needs a passphrase of its own: the public dev passphrase is only for the dev stack, and it would encrypt ${stack}'s secrets. ` +
         `Set one and keep it (every later run needs the same): export PULUMI_CONFIG_PASSPHRASE='<passphrase>', ` +
-        "or put it in a file readable only by you and export PULUMI_CONFIG_PASSPHRASE_FILE=<that file>"
+        "or put it in a file readable only by you and export PULUMI_CONFIG_PASSPHRASE_FILE=<that file>. " +
+        `If an earlier npm run up made ${stack} without one, it is encrypted with the public dev passphrase: move it to yours with ` +
+        `PULUMI_CONFIG_PASSPHRASE=${DEV_PASSPHRASE} pulumi stack change-secrets-provider passphrase --stack ${stack} (it asks for the new one), then export that`
     );
 }
 

@@ -13,7 +13,7 @@ import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, sourceWritable, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
 import { declareRouter, routerEndpoints } from "./router/declare";
-import { ROUTER_CHECK_USER } from "./router/render";
+import { ROUTER_CHECK_USER } from "../config/accounts";
 import { Replication } from "./replication/resource";
 import type { MemberEndpoint } from "./replication/types";
 import {

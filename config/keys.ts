@@ -118,6 +118,9 @@ export type ConfigKeyName = (typeof CONFIG_KEYS)[number]["name"];
 /** Every key name, for lookups. */
 export const KEY_NAMES: readonly string[] = CONFIG_KEYS.map((k) => k.name);
 
+/** The keys set with `pulumi config set --secret`. */
+export const SECRET_KEY_NAMES: readonly string[] = CONFIG_KEYS.filter((k) => "secret" in k && k.secret).map((k) => k.name);
+
 /** The table's entry for a key. */
 export function configKey(name: ConfigKeyName): ConfigKey {
     return CONFIG_KEYS.find((k) => k.name === name)!;

@@ -17,9 +17,8 @@ import {
     type TlsMode,
 } from "./types";
 import { checkPlacement, hostsKey, looksLikeIPv4 } from "./hosts";
-import { ROUTER_CHECK_USER } from "../components/router/render";
-import { CLONE_DONOR_USER } from "../components/replication/dialect";
-import { choices, DEFAULTS, KEY_NAMES, range, type ConfigKeyName } from "./keys";
+import { CLONE_DONOR_USER, ROUTER_CHECK_USER } from "./accounts";
+import { choices, DEFAULTS, KEY_NAMES, range, SECRET_KEY_NAMES, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
@@ -233,7 +232,9 @@ function unknownKeys(raw: RawConfig, problems: ConfigProblem[]): void {
         if (KEY_NAMES.includes(key)) continue;
         const near = closestKey(key);
         const fix = `not a key of this program: ${near ? `did you mean ${near}? ` : ""}Remove it (pulumi config rm ${key})${near ? ` and set ${near}` : ""}; README's Configuration lists every key`;
+        // A misspelt secret key may hold a secret set in clear: never shown when the closest key is a secret one.
         if (raw[key] === SECRET_VALUE) problems.push({ key, value: "(secret)", fix, secret: true });
+        else if (near && SECRET_KEY_NAMES.includes(near)) problems.push({ key, value: `(not shown: close to the secret key ${near})`, fix, secret: true });
         else problems.push({ key, value: raw[key], fix });
     }
 }

@@ -11,6 +11,7 @@
  * Values are escaped with sqlstring, the escaping mysql2 itself uses; nothing is concatenated raw.
  */
 import * as SqlString from "sqlstring";
+import { CLONE_DONOR_USER } from "../../config/accounts";
 
 export type Flavor = "mysql" | "percona" | "mariadb";
 export type DialectName = "mysql-5.7" | "mysql-8.0-legacy" | "mysql-8.0" | "mysql-8.4" | "mariadb";
@@ -893,9 +894,6 @@ export const CLONE_PLUGIN_STATUS = "SELECT PLUGIN_STATUS AS status FROM informat
  * replicas that have the plugin already.
  */
 export const INSTALL_CLONE_PLUGIN = withoutBinlog(["INSTALL PLUGIN clone SONAME 'mysql_clone.so'"]);
-
-/** The donor account the recipient clones with: BACKUP_ADMIN only, hosts as the replication account's. */
-export const CLONE_DONOR_USER = "replicaset_clone";
 
 /**
  * The donor account on the source, binlog off (it is the provider's, for the length of one clone; the clone copies

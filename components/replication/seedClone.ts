@@ -22,10 +22,10 @@
  * go): the next run clones again. One cut short while copying leaves it without user data (the clone's own
  * rollback), which the next run, finding the purged transactions still missing, clones again too.
  */
+import { CLONE_DONOR_USER } from "../../config/accounts";
 import {
     CLONE_NOT_RESTARTED,
     CLONE_PLUGIN_STATUS,
-    CLONE_DONOR_USER,
     CLONE_STATUS,
     cloneInstance,
     cloneRecipientSettings,

@@ -20,11 +20,11 @@
  * as with mysqldump --single-transaction.
  */
 import { accountChangeInWindow, accountError, accountReads, accountStatements, accountsToCopy, readAccounts, type BinlogEvent, type CopiedAccount } from "./accountCopy";
+import { CLONE_DONOR_USER } from "../../config/accounts";
 import {
     accountExists,
     BINLOG_END,
     binlogEventsFrom,
-    CLONE_DONOR_USER,
     createRouterCheckAccount,
     declareSeedPosition,
     createEventDisabledOnReplica,

@@ -11,7 +11,8 @@ import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
 import type { Endpoints } from "../outputs";
 import { dialAddress } from "../network";
 import { routerHostOf, routerTarget } from "../placement";
-import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
+import { ROUTER_CHECK_USER } from "../../config/accounts";
+import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
 
 /** The router container's name for a component named `name` (index.ts: the project). */
 export function routerContainerName(name: string): string {

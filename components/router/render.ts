@@ -25,9 +25,6 @@ export const READER_PORT = 6447;
 /** Where the official image (and the test image) reads its configuration: `haproxy -f <this>`. */
 export const ROUTER_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
 
-/** The health-check account: no password, no privilege, host limited to the network (the provider makes it). */
-export const ROUTER_CHECK_USER = "replicaset_check";
-
 /**
  * How the router's health check logs in:
  * - `mysql-check`: HAProxy's `option mysql-check user <u> post-41`. Its handshake response has no

@@ -20,7 +20,8 @@ import { validateConfig } from "../../config/validate";
 import { parseImageReference, versionFromTag } from "../../config/imageRef";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
-import { CHECK_TIMING, ROUTER_CHECK_USER } from "../../components/router/render";
+import { CHECK_TIMING } from "../../components/router/render";
+import { ROUTER_CHECK_USER } from "../../config/accounts";
 import { containerLogTail, DockerHooks } from "./dockerHooks";
 import { SETTLE_SECONDS, eventually, freePorts, readVersions, removeRun, runtimeSettings, stepsOf, type TestImage, testImages, valueOf } from "./support";
 

@@ -13,7 +13,8 @@ import { inputsFor, eventually, SETTLE_SECONDS } from "../support/replicationInp
 import { isMaria, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import type { ReplicationState } from "../../components/replication/types";
-import { caching2HandshakeResponse, ROUTER_CHECK_USER } from "../../components/router/render";
+import { caching2HandshakeResponse } from "../../components/router/render";
+import { ROUTER_CHECK_USER } from "../../config/accounts";
 
 /** What the server sends back to the router's caching_sha2 check (greeting, then the answer), until it closes. */
 function rawCheck(server: MariaServer): Promise<Buffer> {

@@ -9,8 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { closestKey, ConfigError, validateConfig, type RawConfig } from "../../config/validate";
 import { loadConfig } from "../../config/load";
 import { KEY_NAMES } from "../../config/keys";
-import { ROUTER_CHECK_USER } from "../../components/router/render";
-import { CLONE_DONOR_USER } from "../../components/replication/dialect";
+import { CLONE_DONOR_USER, ROUTER_CHECK_USER } from "../../config/accounts";
 import { readStackConfig } from "../support/pulumiMocks";
 
 const PROJECT = "mysql-replicaset";
@@ -71,6 +70,15 @@ describe("keys the program does not know are refused, with the closest known key
         assert.ok(shown.some((l) => l === '  - colour = "blue": not a key of this program: Remove it (pulumi config rm colour); README\'s Configuration lists every key'), shown.join("\n"));
         assert.ok(shown.some((l) => l.startsWith("  - apiToken = (secret): not a key")), shown.join("\n"));
         assert.ok(!error.message.includes("s3cr3t-t0ken-value"));
+    });
+
+    test("the value of a key whose closest known key is a secret one is not shown, even when it was set in clear", () => {
+        for (const [typo, meant] of [["rootPasword", "rootPassword"], ["replicationPasswrd", "replicationPassword"], ["hostTSL", "hostTls"]] as const) {
+            const error = loadRefusal({ [`${PROJECT}:${typo}`]: "Hunter2-is-my-root" });
+            const line = lines(error)[0];
+            assert.ok(line.startsWith(`  - ${typo} = (not shown: close to the secret key ${meant}): not a key of this program: did you mean ${meant}?`), line);
+            assert.ok(!error.message.includes("Hunter2"), error.message);
+        }
     });
 
     test("other namespaces and every known key pass; the dev stack loads", () => {

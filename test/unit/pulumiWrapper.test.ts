@@ -16,10 +16,8 @@ import { createServer, type Server } from "node:http";
 import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod, symlink, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pbkdf2Sync, createDecipheriv } from "node:crypto";
-import { readFileSync } from "node:fs";
-import * as yaml from "js-yaml";
-import { DEV_PASSPHRASE, resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
+import { decryptsWith, stackSalt } from "../support/passphrase";
+import { DEV_PASSPHRASE, resolveCli, runWrapper, stackArgument, WrapperError, type Installer } from "../../bin/pulumi";
 
 const REPO = join(__dirname, "../..");
 
@@ -42,7 +40,7 @@ interface Run {
 
 /**
  * A stand-in `pulumi` named `name` in `dir`: appends one JSON line per call to $FAKE_LOG; `whoami` fails unless
- * FAKE_LOGGED_IN is set (a machine that never logged in), and prints FAKE_BACKEND_URL as its backend; `version`
+ * FAKE_LOGGED_IN is set (printing FAKE_WHOAMI_ERROR when set), and prints FAKE_BACKEND_URL as its backend; `version`
  * prints FAKE_VERSION; the verb in FAKE_FAIL exits 3.
  */
 async function standIn(dir: string, name: string): Promise<string> {
@@ -56,7 +54,10 @@ const env = process.env;
 fs.appendFileSync(env.FAKE_LOG, JSON.stringify({ cli: ${JSON.stringify(name)}, argv: process.argv.slice(2),
     passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? null, passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE ?? null,
     backend: env.PULUMI_BACKEND_URL ?? null, path: env.PATH }) + "\\n");
-if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) process.exit(1);
+if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) {
+    if (env.FAKE_WHOAMI_ERROR) console.error("error: " + env.FAKE_WHOAMI_ERROR);
+    process.exit(1);
+}
 if (process.argv[2] === "whoami" && env.FAKE_BACKEND_URL) console.log("User: someone\\nBackend URL: " + env.FAKE_BACKEND_URL);
 if (process.argv[2] === "version" && env.FAKE_VERSION) console.log(env.FAKE_VERSION);
 if (process.argv[2] === env.FAKE_FAIL) process.exit(3);
@@ -99,6 +100,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     let docker: Server;
     let pinned: string;
     let offline: boolean;
+    /** A Pulumi home with no credentials: the machine never logged in, whatever the user running the tests did. */
+    let noLogin: string;
 
     before(async () => {
         work = await mkdtemp(join(tmpdir(), "wrapper-"));
@@ -110,6 +113,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         await standIn(pathBin, "path");
         emptyBin = join(work, "empty-bin");
         await mkdir(emptyBin);
+        noLogin = join(work, "no-login");
+        await mkdir(noLogin);
         pinned = (JSON.parse(await readFile(join(REPO, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { version: string }).version;
         // A Docker engine as far as the wrapper can tell: GET /_ping answers on the socket.
         dockerSocket = join(work, "docker.sock");
@@ -129,7 +134,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
             const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
                 cwd,
-                env: { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env },
+                env: { PATH: `${pathBin}:${emptyBin}`, HOME: work, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env },
             });
             let out = "";
             let err = "";
@@ -150,7 +155,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const log = join(work, `calls-${Math.random().toString(36).slice(2)}.log`);
         const started = Date.now();
         const lines: string[] = [];
-        const fullEnv = { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env };
+        const fullEnv = { PATH: `${pathBin}:${emptyBin}`, HOME: work, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}`, ...env };
         let code: number;
         try {
             code = await runWrapper(args, { root: project, env: fullEnv, interactive: false, log: (line) => lines.push(line) });
@@ -177,7 +182,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
                 [["whoami", "--verbose", "--non-interactive"], null],
                 [["stack", "select", "--non-interactive", "--create", "dev"], backend],
                 // No terminal here (like CI): pulumi is told not to prompt, and the user's --yes is passed through.
-                [["up", "--non-interactive", "--stack", "dev", "--yes"], backend],
+                [["up", "--non-interactive", "--yes", "--stack", "dev"], backend],
             ],
         );
         assert.ok(await exists(join(project, ".pulumi-state")));
@@ -192,6 +197,8 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             const run = await inProcess([...args], { FAKE_LOGGED_IN: "1", ...env });
             assert.equal(run.code, 2, JSON.stringify(args));
             assert.match(run.stderr, /^stack prod needs a passphrase of its own: the public dev passphrase is only for the dev stack.*export PULUMI_CONFIG_PASSPHRASE=.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+            // A stack the wrapper made before 2026-12-07 is encrypted with the public passphrase: how to move it.
+            assert.ok(run.stderr.includes("PULUMI_CONFIG_PASSPHRASE=mysql-replicaset-dev pulumi stack change-secrets-provider passphrase --stack prod"), run.stderr);
             assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
         }
         // With a passphrase (or a file), prod runs; on Pulumi Cloud (its own secrets provider) none is needed.
@@ -209,10 +216,51 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             assert.equal(run.code, 0, run.stderr);
             assert.deepEqual(run.calls.slice(1).map((c) => c.argv), [
                 ["stack", "select", "--non-interactive", "--create", "staging"],
-                ["up", "--non-interactive", "--stack", "staging", "--yes"],
+                ["up", "--non-interactive", "--yes", "--stack", "staging"],
             ]);
         }
         assert.equal((await inProcess(["up", "--stack"], { FAKE_LOGGED_IN: "1" })).code, 2);
+    });
+
+    it("reads --stack as pulumi's flag parser does (pflag): -sNAME, -s=NAME, after other short flags, the last one given", () => {
+        // pulumi's verbs take -s/--stack as a string flag (pkg/cmd/pulumi/operations/up.go StringVarP "stack", "s"); pflag
+        // (parseSingleShortArg) reads `-sNAME`, `-s=NAME` and `-s NAME`, a cluster of short flags up to the first that
+        // takes a value, and a flag given twice keeps its last value.
+        for (const [args, stack, rest] of [
+            [["-sprod"], "prod", []],
+            [["-s=prod"], "prod", []],
+            [["--stack", "dev", "--stack", "prod"], "prod", []],
+            [["-s", "dev", "--yes", "-sprod"], "prod", ["--yes"]],
+            [["--stack=dev", "-s=prod"], "prod", []],
+            [["-ys", "prod"], "prod", ["-y"]],
+            [["-yfsprod"], "prod", ["-yf"]],
+            [["-yfs=prod", "--diff"], "prod", ["-yf", "--diff"]],
+            // A value of another flag is not a stack: -m takes the next argument, or the rest of its cluster.
+            [["-m", "-sprod"], undefined, ["-m", "-sprod"]],
+            [["-mss"], undefined, ["-mss"]],
+            [["--message", "-s prod"], undefined, ["--message", "-s prod"]],
+            [["-p4"], undefined, ["-p4"]],
+            // After `--` nothing is a flag.
+            [["--", "-sprod"], undefined, ["--", "-sprod"]],
+        ] as const) {
+            assert.deepEqual(stackArgument([...args]), { stack, rest }, JSON.stringify(args));
+        }
+        for (const args of [["-s"], ["--stack"], ["-ys"], ["--stack", "--yes"], ["--stack="], ["-s="]]) assert.throws(() => stackArgument(args), WrapperError, JSON.stringify(args));
+    });
+
+    it("-sprod and -s=prod are refused without a passphrase like --stack prod, and pulumi acts on the stack the wrapper selected", async () => {
+        for (const args of [["up", "-sprod"], ["up", "-s=prod"], ["up", "--stack", "dev", "-sprod"], ["up", "-ysprod"]]) {
+            const run = await inProcess(args, { FAKE_LOGGED_IN: "1" });
+            assert.equal(run.code, 2, JSON.stringify(args));
+            assert.match(run.stderr, /^stack prod needs a passphrase of its own/);
+            assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
+        }
+        const run = await inProcess(["up", "-ysstaging", "--diff"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "mine" });
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(run.calls.slice(1).map((c) => c.argv), [
+            ["stack", "select", "--non-interactive", "--create", "staging"],
+            ["up", "--non-interactive", "-y", "--diff", "--stack", "staging"],
+        ]);
     });
 
     it("a failing CLI step says which step failed and exits non-zero (PULUMI_CLI=/bin/false)", async () => {
@@ -256,6 +304,43 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         assert.ok(run.calls.every((c) => c.passphrase === "mine"));
     });
 
+    it("whoami fails though a login exists (~/.pulumi/credentials.json current, or PULUMI_ACCESS_TOKEN): exit 2 with whoami's error, no local backend", async () => {
+        // pulumi's logins: <PULUMI_CREDENTIALS_PATH or PULUMI_HOME or ~/.pulumi>/credentials.json, the login in use
+        // under "current" (sdk/go/common/workspace/creds.go getCredsFilePath, Credentials).
+        const credentials = JSON.stringify({ current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-0000" } });
+        const home = join(work, "fake-home");
+        await mkdir(join(home, ".pulumi"), { recursive: true });
+        await writeFile(join(home, ".pulumi", "credentials.json"), credentials);
+        const pulumiHome = join(work, "pulumi-home");
+        await mkdir(pulumiHome, { recursive: true });
+        await writeFile(join(pulumiHome, "credentials.json"), credentials);
+        const whoamiError = "getting user info: 401 Unauthorized: token expired";
+        for (const env of [
+            { HOME: home, PULUMI_HOME: "" } as Record<string, string>,
+            { PULUMI_HOME: pulumiHome },
+            { PULUMI_CREDENTIALS_PATH: pulumiHome },
+            { PULUMI_ACCESS_TOKEN: "pul-1111" },
+        ]) {
+            const run = await inProcess(["up", "--yes"], { FAKE_WHOAMI_ERROR: whoamiError, ...env });
+            assert.equal(run.code, 2, JSON.stringify(env));
+            assert.match(run.stderr, /^`pulumi whoami` failed \(exit 1\) although you are logged in \(/, run.stderr);
+            assert.ok(run.stderr.includes(whoamiError), run.stderr);
+            assert.match(run.stderr, /pulumi login.*PULUMI_BACKEND_URL/s);
+            assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
+            assert.equal(run.calls[0].backend, null);
+        }
+        // npm run check chooses the backend the same way: the same stop, as its exit 2 (outputs not readable).
+        const check = await wrapper([], { FAKE_WHOAMI_ERROR: whoamiError, PULUMI_ACCESS_TOKEN: "pul-1111" }, join(REPO, "bin/check.ts"), REPO);
+        assert.equal(check.code, 2, check.stderr);
+        assert.match(check.stderr, /^check: `pulumi whoami` failed \(exit 1\) although you are logged in \(PULUMI_ACCESS_TOKEN is set\)/);
+        assert.deepEqual(check.calls.map((c) => c.argv[0]), ["whoami"]);
+        // Logged out (no current), or an empty Pulumi home: the local backend, as on a fresh machine.
+        await writeFile(join(pulumiHome, "credentials.json"), JSON.stringify({ accessTokens: {} }));
+        const loggedOut = await inProcess(["up"], { PULUMI_HOME: pulumiHome });
+        assert.equal(loggedOut.code, 0, loggedOut.stderr);
+        assert.equal(loggedOut.calls.at(-1)?.backend, `file://${project}/.pulumi-state`);
+    });
+
     it("PULUMI_BACKEND_URL set: neither asks whoami nor logs in", async () => {
         const run = await inProcess(["preview"], { PULUMI_BACKEND_URL: "file:///somewhere" });
         assert.equal(run.code, 0, run.stderr);
@@ -268,7 +353,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         assert.deepEqual(empty.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev"]);
         const staging = await inProcess(["up", "--yes"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "staging", PULUMI_CONFIG_PASSPHRASE: "mine" });
         assert.deepEqual(staging.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "staging"]);
-        assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "staging", "--yes"]);
+        assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--yes", "--stack", "staging"]);
     });
 
     it("PULUMI_CONFIG_PASSPHRASE_FILE set: no passphrase is added; PULUMI_CONFIG_PASSPHRASE empty and no file: the dev default", async () => {
@@ -284,7 +369,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     it("destroy and refresh go through the same path", async () => {
         for (const action of ["destroy", "refresh"]) {
             const run = await inProcess([action, "--yes"], { FAKE_LOGGED_IN: "1" });
-            assert.deepEqual(run.calls.at(-1)?.argv, [action, "--non-interactive", "--stack", "dev", "--yes"]);
+            assert.deepEqual(run.calls.at(-1)?.argv, [action, "--non-interactive", "--yes", "--stack", "dev"]);
         }
     });
 
@@ -356,7 +441,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             const log = join(root, "calls.log");
             const lines: string[] = [];
             const installs: Array<{ root: string; version: string }> = [];
-            const env = { PATH: emptyBin, HOME: root, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}` };
+            const env = { PATH: emptyBin, HOME: root, PULUMI_HOME: noLogin, FAKE_LOG: log, DOCKER_HOST: `unix://${dockerSocket}` };
             const code = await runWrapper(["up", "--yes"], { root, env, interactive: false, installer: fakeInstaller(installs), log: (l) => lines.push(l) });
             assert.equal(code, 0);
             const folder = join(root, ".pulumi-cli", pinned);
@@ -366,7 +451,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
                 `not logged in to a Pulumi backend: using file://${root}/.pulumi-state for this run (PULUMI_BACKEND_URL; nothing is remembered). Plain pulumi reaches this stack with the same PULUMI_BACKEND_URL.`,
             ]);
             const calls = await readCalls(log);
-            assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev", "--yes"]);
+            assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--yes", "--stack", "dev"]);
             assert.ok(calls.every((c) => c.cli === "installed" && c.path === `${join(folder, "bin")}:${emptyBin}`), JSON.stringify(calls));
 
             // The next run finds it: no second install, no install message.
@@ -441,32 +526,11 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
     });
 });
 
-/**
- * The passphrase secrets manager's check of a passphrase against a stack's `encryptionsalt`, as pulumi/pulumi does it
- * (pkg/secrets/passphrase/manager.go symmetricCrypterFromPhraseAndState; sdk/go/common/resource/config/crypt.go):
- * state `v1:<salt b64>:v1:<nonce b64>:<AES-256-GCM of "pulumi", tag appended, b64>`, key PBKDF2-SHA256(passphrase,
- * salt, 1,000,000 iterations, 32 bytes). A stack config with a salt is used as it is (NewPromptingPassphraseSecretsManager
- * "If we have a salt, we can just use it"), and not saved again (needsSaveProjectStackAfterSecretManger).
- */
-function decryptsWith(passphrase: string, state: string): boolean {
-    const [version, salt, innerVersion, nonce, sealed] = state.split(":");
-    if (version !== "v1" || innerVersion !== "v1") return false;
-    const key = pbkdf2Sync(passphrase, Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
-    const bytes = Buffer.from(sealed, "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
-    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    try {
-        return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString("utf8") === "pulumi";
-    } catch {
-        return false;
-    }
-}
-
 describe("Pulumi.dev.yaml carries the dev passphrase's salt (the first run rewrites no tracked file)", () => {
     it("its encryptionsalt opens with DEV_PASSPHRASE and with nothing else", () => {
-        const stack = yaml.load(readFileSync(join(REPO, "Pulumi.dev.yaml"), "utf8")) as { encryptionsalt?: string };
-        assert.ok(stack.encryptionsalt, "Pulumi.dev.yaml has no encryptionsalt");
-        assert.equal(decryptsWith(DEV_PASSPHRASE, stack.encryptionsalt), true);
-        assert.equal(decryptsWith("another passphrase", stack.encryptionsalt), false);
+        const salt = stackSalt(REPO, "dev");
+        assert.ok(salt, "Pulumi.dev.yaml has no encryptionsalt");
+        assert.equal(decryptsWith(DEV_PASSPHRASE, salt), true);
+        assert.equal(decryptsWith("another passphrase", salt), false);
     });
 });

@@ -14,6 +14,8 @@ import { dirname, join, resolve } from "node:path";
 import { PLAIN_KEYS } from "../../config/load";
 import { DEFAULTS } from "../../config/types";
 import { judge, parseStackOutputs } from "../../components/outputs";
+import * as yaml from "js-yaml";
+import { decryptsWith, stackSalt } from "../support/passphrase";
 
 const ROOT = resolve(__dirname, "../..");
 const README = "README.md";
@@ -140,6 +142,23 @@ describe("README.md", () => {
         }
     });
 
+    it("every passphrase the quickstarts and the example workflow set for the dev stack opens Pulumi.dev.yaml's salt", () => {
+        // Pulumi checks any passphrase against a stack file's encryptionsalt ("incorrect passphrase" otherwise).
+        const salt = stackSalt(ROOT, "dev");
+        assert.ok(salt, "Pulumi.dev.yaml has no encryptionsalt");
+        const quickstart = section(readme, "## Quickstart").join("\n");
+        const set = [...quickstart.matchAll(/^\s*(?:export\s+)?PULUMI_CONFIG_PASSPHRASE=('[^']*'|"[^"]*"|\S+)/gm)].map((m) => m[1].replace(/^['"]|['"]$/g, ""));
+        assert.ok(set.length >= 2, `both quickstarts set PULUMI_CONFIG_PASSPHRASE (found ${set.length})`);
+        assert.match(quickstart, /pulumi stack select dev --create/);
+        for (const passphrase of set) assert.equal(decryptsWith(passphrase, salt), true, `the quickstart's PULUMI_CONFIG_PASSPHRASE=${passphrase} does not open the dev stack`);
+        const workflow = yaml.load(read(".github/workflows/replicaset.yml")) as { jobs: Record<string, { env?: Record<string, string> }> };
+        for (const [name, job] of Object.entries(workflow.jobs)) {
+            if (job.env?.STACK !== "dev") continue;
+            const passphrase = String(job.env.PULUMI_CONFIG_PASSPHRASE);
+            assert.equal(decryptsWith(passphrase, salt), true, `workflow job ${name}: PULUMI_CONFIG_PASSPHRASE ${passphrase} does not open the dev stack`);
+        }
+    });
+
     it("has a glossary of the words it uses: runbook, fenced, sidelined, given up, the note, half copy, probe row, …", () => {
         const glossary = section(readme, "## Glossary").join("\n");
         for (const term of ["runbook", "fenced", "sidelined", "given up", "the note", "half copy", "probe row", "errant GTIDs", "notDetached", "seed"]) {
@@ -233,6 +252,24 @@ describe("docs/ and CHANGELOG.md", () => {
             }
         }
         assert.deepEqual(broken, []);
+    });
+
+    it("tell the wrapper as it is (it logs in nowhere) and say how stacks made before its passphrase rules move on", () => {
+        const howUpWorks = prose(read("docs/how-up-works.md"));
+        assert.doesNotMatch(howUpWorks, /`pulumi logout` undoes the login/);
+        const changelog = read("CHANGELOG.md");
+        const newest = changelog.slice(changelog.indexOf("\n### "), changelog.indexOf("\n### ", changelog.indexOf("\n### ") + 1));
+        for (const needed of [
+            "PULUMI_CONFIG_PASSPHRASE=mysql-replicaset-dev pulumi stack change-secrets-provider passphrase",
+            "encryptionsalt",
+            "pulumi config rm",
+            "replicationUser",
+            "rootPassword",
+            "router: none",
+        ]) {
+            assert.ok(newest.includes(needed), `the newest CHANGELOG day lacks ${needed}`);
+        }
+        assert.doesNotMatch(changelog.replace(/\s+/g, " "), /logs in to `\.pulumi-state\/` when you are not logged in, and uses the dev passphrase when none is set\./);
     });
 
     it("name no reference to our own tracker (history goes to CHANGELOG.md and commits)", () => {

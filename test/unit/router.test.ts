@@ -13,10 +13,10 @@ import {
     caching2HandshakeResponse,
     checkStyleFor,
     renderHaproxyConfig,
-    ROUTER_CHECK_USER,
     ROUTER_CONFIG_PATH,
     type RouterTopology,
 } from "../../components/router/render";
+import { ROUTER_CHECK_USER } from "../../config/accounts";
 import { createRouterCheckAccount, dialectFor, identifyServer } from "../../components/replication/dialect";
 import { checkInputs } from "../../components/replication/plan";
 import { parseStackOutputs } from "../../components/outputs";
