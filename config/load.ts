@@ -24,6 +24,7 @@ export const PLAIN_KEYS = [
     "readinessTimeoutSeconds",
     "verifyReplication",
     "heartbeatIntervalMs",
+    "readerMaxLagSeconds",
     "deleteDataOnDestroy",
     "checkHostPorts",
     "restartPolicy",

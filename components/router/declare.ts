@@ -11,7 +11,7 @@ import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
 import type { Endpoints } from "../outputs";
 import { dialAddress } from "../network";
 import { routerHostOf, routerTarget } from "../placement";
-import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
+import { checkFlavorFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
 
 /** The router container's name for a component named `name` (index.ts: the project). */
 export function routerContainerName(name: string): string {
@@ -32,7 +32,8 @@ export function routerConfig(s: ReplicaSetSettings): string {
         source: server(s.members.find((m) => m.role === "source")!),
         replicas: s.members.filter((m) => m.role === "replica").map(server),
         checkUser: ROUTER_CHECK_USER,
-        checkStyle: checkStyleFor(s.flavor, s.version),
+        checkFlavor: checkFlavorFor(s.flavor, s.version),
+        readerMaxLagSeconds: s.readerMaxLagSeconds,
     });
 }
 
