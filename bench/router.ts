@@ -74,7 +74,7 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
     const cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
     let router: ChildProcess | undefined;
     try {
-        const created = await replicationProvider.create!(inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER }));
+        const created = await replicationProvider.create!(inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER, routerCheckReads: ["threads", "heartbeat"] }));
         if (!created.outs.healthy) throw new Error(`router bench: the set is not healthy: ${JSON.stringify(created.outs.replicaStatus)}`);
         const [writerPort, readerPort] = [await freePort(), await freePort()];
         const at = (s: MariaServer) => ({ name: s.name, host: s.host, port: s.port });

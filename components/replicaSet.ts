@@ -12,7 +12,7 @@ import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, sourceWritable, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
-import { declareRouter, routerEndpoints } from "./router/declare";
+import { declareRouter, routerCheckReads, routerEndpoints } from "./router/declare";
 import { ROUTER_CHECK_USER } from "./router/render";
 import { Replication } from "./replication/resource";
 import type { MemberEndpoint } from "./replication/types";
@@ -196,6 +196,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,
+                routerCheckReads: s.router === "haproxy" ? routerCheckReads(s) : undefined,
                 // With hosts: where the router's checks come from (its host's subnet and address), unless the user
                 // gave the one pattern every account takes. Absent: replicationUserHost, as on one engine.
                 ...(engines.routerCheckHosts && !s.replicationUserHost ? { routerCheckHosts: engines.routerCheckHosts } : {}),

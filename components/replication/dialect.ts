@@ -558,11 +558,11 @@ export function createRouterCheckAccount(dialect: Dialect, user: string, host: s
 
 /**
  * The tables the router's checks read on this member (components/router/check.ts), each granted SELECT to the
- * check account and nothing else: the flavor's replication status tables, and the heartbeat when it exists
- * (a table grant needs the table). Binlogged like the account.
+ * check account and nothing else: the flavor's replication status tables (`threads`), and the heartbeat table
+ * (`heartbeat`: only when it exists, as a table grant needs its table). Binlogged like the account.
  */
-export function routerCheckTables(dialect: Dialect, heartbeatExists: boolean): Array<{ schema: string; table: string }> {
-    return [...CHECK_DIALECTS[CHECK_FLAVOR_OF_DIALECT[dialect.name]].statusTables, ...(heartbeatExists ? [HEARTBEAT] : [])];
+export function routerCheckTables(dialect: Dialect, reads: { threads: boolean; heartbeat: boolean }): Array<{ schema: string; table: string }> {
+    return [...(reads.threads ? CHECK_DIALECTS[CHECK_FLAVOR_OF_DIALECT[dialect.name]].statusTables : []), ...(reads.heartbeat ? [HEARTBEAT] : [])];
 }
 
 /** Whether the account may SELECT from the table already (one row when it may). */

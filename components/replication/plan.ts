@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { replicationAccountHosts, routerCheckHostsToDrop } from "./route";
 import { SEED_METHODS, type SeedRecord } from "./seedPlan";
-import type { MemberEndpoint, ReplicationInputs, ReplicationState, TlsCertificates } from "./types";
+import { ROUTER_CHECK_READS, type MemberEndpoint, type ReplicationInputs, type ReplicationState, type TlsCertificates } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
 export interface ConvergeOptions {
@@ -54,6 +54,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "containerIds",
     "routerCheckUser",
     "routerCheckHosts",
+    "routerCheckReads",
     "seedMethod",
     "reseed",
 ];
@@ -112,6 +113,9 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
     if (news.routerCheckHosts !== undefined && !(Array.isArray(news.routerCheckHosts) && news.routerCheckHosts.length > 0 &&
         news.routerCheckHosts.every((h) => typeof h === "string" && h !== "" && h.length <= 255))) {
         fail("routerCheckHosts", "must list host patterns (1 to 255 characters each)");
+    }
+    if (news.routerCheckReads !== undefined && !(Array.isArray(news.routerCheckReads) && news.routerCheckReads.every((r) => ROUTER_CHECK_READS.includes(r as never)))) {
+        fail("routerCheckReads", `must list what the router's checks read: ${ROUTER_CHECK_READS.join(", ")}`);
     }
     if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
         fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");

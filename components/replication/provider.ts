@@ -265,7 +265,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 5. Only now the source writes transactions of its own (heartbeat, probe): every replica follows it, so a
         //    run cut short from here on leaves a set that either config converges from.
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
-        await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs));
+        await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
         await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
 
         // 6. Proof: a probe row applied everywhere it can be.

@@ -263,7 +263,7 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
  */
 async function makeRouterCheckAccount(loader: Member, replica: Member, inputs: ReplicationInputs): Promise<void> {
     if (!inputs.routerCheckUser) return;
-    await keepRouterCheckAccount({ ...loader, dialect: replica.dialect }, inputs.routerCheckUser, routerCheckHosts(inputs));
+    await keepRouterCheckAccount({ ...loader, dialect: replica.dialect }, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
 }
 
 /**

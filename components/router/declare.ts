@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
 import type { Endpoints } from "../outputs";
+import type { RouterCheckRead } from "../replication/types";
 import { dialAddress } from "../network";
 import { routerHostOf, routerTarget } from "../placement";
 import { checkFlavorFor, READER_PORT, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
@@ -35,6 +36,11 @@ export function routerConfig(s: ReplicaSetSettings): string {
         checkFlavor: checkFlavorFor(s.flavor, s.version),
         readerMaxLagSeconds: s.readerMaxLagSeconds,
     });
+}
+
+/** What the rendered checks read, for the check account's grants: the threads always, the heartbeat with a lag limit. */
+export function routerCheckReads(s: ReplicaSetSettings): RouterCheckRead[] {
+    return s.readerMaxLagSeconds > 0 ? ["threads", "heartbeat"] : ["threads"];
 }
 
 /** The published endpoints, host:port (the host as a client dials it: 127.0.0.1 for 0.0.0.0). */

@@ -13,6 +13,7 @@ import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, typ
 import { inputsFor, eventually, SETTLE_SECONDS } from "../support/replicationInputs";
 import { isMaria, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
+import { diffInputs } from "../../components/replication/plan";
 import type { ReplicationState } from "../../components/replication/types";
 import { ROUTER_CHECK_USER } from "../../components/router/render";
 import { CHECK_FLAVOR_OF_DIALECT, checkExchange, COM_QUIT, FIT_MARKER, handshakeResponse, type CheckKind } from "../../components/router/check";
@@ -53,7 +54,7 @@ for (const flavor of MATRIX) {
             // must not stop its applier (1396).
             const plugin = isMaria(cluster.source) ? "" : " IDENTIFIED WITH caching_sha2_password";
             await writeByHand(cluster.replicas[1], "SET SESSION sql_log_bin = 0", `CREATE USER '${ROUTER_CHECK_USER}'@'127.0.0.1'${plugin}`, "SET SESSION sql_log_bin = 1");
-            state = (await provider.create!(inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER }))).outs;
+            state = (await provider.create!(inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER, routerCheckReads: ["threads", "heartbeat"] }))).outs;
             assert.equal(state.healthy, true);
         });
         after(async () => cluster?.destroy());
@@ -65,7 +66,7 @@ for (const flavor of MATRIX) {
             assert.equal(state.replicaStatus[cluster.replicas[1].name].lastSqlError, "");
         });
 
-        it(`exists on every member with no password and no privilege, by the check's plugin ${T}`, async () => {
+        it(`exists on every member with no password, by the check's plugin, with SELECT only on what the checks read ${T}`, async () => {
             const plugin = isMaria(cluster.source) ? "mysql_native_password" : "caching_sha2_password";
             for (const server of [cluster.source, ...cluster.replicas]) {
                 await eventually(`the account on ${server.name}`, SETTLE_SECONDS, async () =>
@@ -137,14 +138,14 @@ for (const flavor of MATRIX) {
 
         it(`a second run creates no account again (no CREATE USER in the source's binlog) ${T}`, async () => {
             const [end] = await cluster.source.query<{ File: string; Position: number }>(isMaria(cluster.source) ? "SHOW MASTER STATUS" : "SHOW BINARY LOG STATUS");
-            const inputs = inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER });
+            const inputs = inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER, routerCheckReads: ["threads", "heartbeat"] });
             state = (await provider.update!(`${cluster.source.name}-replicaset`, { ...state, healthy: false }, inputs)).outs;
             const events = await cluster.source.query<{ Info: string }>(`SHOW BINLOG EVENTS IN '${end.File}' FROM ${Number(end.Position)}`);
-            assert.deepEqual(events.map((e) => String(e.Info)).filter((i) => /CREATE USER/i.test(i)), []);
+            assert.deepEqual(events.map((e) => String(e.Info)).filter((i) => /CREATE USER|GRANT/i.test(i)), []);
         });
 
         it(`when the router's patterns change, the rows no longer declared go on every member, the appliers run on ${T}`, async () => {
-            const inputs = { ...inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER }), routerCheckHosts: ["127.0.0.2"] };
+            const inputs = { ...inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER, routerCheckReads: ["threads", "heartbeat"] }), routerCheckHosts: ["127.0.0.2"] };
             const olds = { ...state, routerCheckUser: ROUTER_CHECK_USER, healthy: false };
             state = (await provider.update!(`${cluster.source.name}-replicaset`, olds, inputs)).outs;
             assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
@@ -152,6 +153,23 @@ for (const flavor of MATRIX) {
                 await eventually(`only the new row on ${server.name}`, SETTLE_SECONDS, async () => {
                     const hosts = await server.query<{ Host: string }>(`SELECT Host FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}' ORDER BY Host`);
                     return hosts.map((h) => h.Host).join(",") === "127.0.0.2";
+                });
+            }
+        });
+
+        it(`an account a stack made before the checks read anything is granted at the next update, on every member ${T}`, async () => {
+            const inputs = { ...inputsFor(cluster, { routerCheckUser: ROUTER_CHECK_USER, routerCheckReads: ["threads", "heartbeat"] }), routerCheckHosts: ["127.0.0.2"] };
+            const tables = isMaria(cluster.source) ? ["replicaset_probe.heartbeat"] : ["performance_schema.replication_connection_status", "performance_schema.replication_applier_status", "replicaset_probe.heartbeat"];
+            // As that stack left it: the account with USAGE only (binlogged, as it was made), state without the key.
+            for (const t of tables) await cluster.source.query(`REVOKE SELECT ON ${t} FROM '${ROUTER_CHECK_USER}'@'127.0.0.2'`);
+            const olds = { ...state, routerCheckReads: undefined, healthy: true };
+            assert.equal(diffInputs(olds, inputs).changes, true, "the new key alone makes the next `up` converge");
+            state = (await provider.update!(`${cluster.source.name}-replicaset`, olds, inputs)).outs;
+            assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+            for (const server of [cluster.source, ...cluster.replicas]) {
+                await eventually(`the grants on ${server.name}`, SETTLE_SECONDS, async () => {
+                    const grants = await server.query<{ Db: string; Table_name: string }>(`SELECT Db, Table_name FROM mysql.tables_priv WHERE User = '${ROUTER_CHECK_USER}' AND Host = '127.0.0.2'`);
+                    return grants.map((g) => `${g.Db}.${g.Table_name}`).sort().join() === [...tables].sort().join();
                 });
             }
         });

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, validateConfig } from "../../config/validate";
 import type { ReplicaSetSettings } from "../../config/types";
 import { ReplicaSet } from "../../components/replicaSet";
-import { routerConfig, routerEndpoints } from "../../components/router/declare";
+import { routerCheckReads, routerConfig, routerEndpoints } from "../../components/router/declare";
 import { CHECK_TIMING, renderHaproxyConfig, ROUTER_CHECK_USER, ROUTER_CONFIG_PATH, type RouterTopology } from "../../components/router/render";
 import {
     CHECK_FLAVOR_OF_DIALECT,
@@ -297,21 +297,31 @@ describe("the check account", () => {
 
     test("SELECT on the tables the checks read, and nothing else", () => {
         const heartbeat = { schema: "replicaset_probe", table: "heartbeat" };
-        assert.deepEqual(routerCheckTables(dialect("9.7.4"), true), [
+        const all = { threads: true, heartbeat: true };
+        assert.deepEqual(routerCheckTables(dialect("9.7.4"), all), [
             { schema: "performance_schema", table: "replication_connection_status" },
             { schema: "performance_schema", table: "replication_applier_status" },
             heartbeat,
         ]);
-        assert.deepEqual(routerCheckTables(dialect("11.8.9-MariaDB"), true), [heartbeat]);
-        assert.deepEqual(routerCheckTables(dialect("11.8.9-MariaDB"), false), []);
+        assert.deepEqual(routerCheckTables(dialect("9.7.4"), { threads: true, heartbeat: false }).map((t) => t.schema), ["performance_schema", "performance_schema"]);
+        assert.deepEqual(routerCheckTables(dialect("5.7.30-33-log", "Percona Server"), all), routerCheckTables(dialect("9.7.4"), all));
+        assert.deepEqual(routerCheckTables(dialect("11.8.9-MariaDB"), all), [heartbeat]);
+        assert.deepEqual(routerCheckTables(dialect("11.8.9-MariaDB"), { threads: true, heartbeat: false }), []);
         assert.equal(grantTableSelect("u", "%", heartbeat), "GRANT SELECT ON `replicaset_probe`.`heartbeat` TO 'u'@'%'");
         assert.match(tableGrantExists("u", "%", heartbeat), /FROM mysql\.tables_priv WHERE User = 'u' AND Host = '%' AND Db = 'replicaset_probe' AND Table_name = 'heartbeat'/);
     });
 
-    test("the provider's check refuses a check user that is not a plain name", () => {
+    test("the provider's check refuses a check user that is not a plain name, and reads it does not know", () => {
         const base = { routerCheckUser: "x y" } as Record<string, unknown>;
         assert.ok(checkInputs(base).some((f) => f.property === "routerCheckUser"));
         assert.ok(!checkInputs({ routerCheckUser: "replicaset_check" }).some((f) => f.property === "routerCheckUser"));
+        assert.ok(checkInputs({ routerCheckReads: ["threads", "mysql.user"] }).some((f) => f.property === "routerCheckReads"));
+        assert.ok(!checkInputs({ routerCheckReads: ["threads", "heartbeat"] }).some((f) => f.property === "routerCheckReads"));
+    });
+
+    test("what the checks read follows readerMaxLagSeconds: no lag limit, no heartbeat grant", () => {
+        assert.deepEqual(routerCheckReads(withRouter()), ["threads", "heartbeat"]);
+        assert.deepEqual(routerCheckReads(withRouter({ readerMaxLagSeconds: 0 })), ["threads"]);
     });
 });
 
@@ -363,6 +373,7 @@ describe("graph with router: haproxy", () => {
         const replication = find(run.resources, TYPES.replication, `${NAME}-replication`);
         assert.ok(router.dependencies.includes(replication.urn));
         assert.equal((reveal(replication.inputs) as { routerCheckUser: string }).routerCheckUser, ROUTER_CHECK_USER);
+        assert.deepEqual((reveal(replication.inputs) as { routerCheckReads: string[] }).routerCheckReads, ["threads", "heartbeat"]);
     });
 
     test("endpoints: host:port of the writer and the reader", async () => {
@@ -385,6 +396,7 @@ describe("graph with router: haproxy", () => {
         const none = await runProgram(() => new ReplicaSet(NAME, { settings: validateConfig(devRaw()) }));
         assert.equal(none.resources.filter((r) => r.name.endsWith("-router") || r.name.endsWith("-router-image")).length, 0);
         assert.equal((reveal(find(none.resources, TYPES.replication, `${NAME}-replication`).inputs) as Record<string, unknown>).routerCheckUser, undefined);
+        assert.equal((reveal(find(none.resources, TYPES.replication, `${NAME}-replication`).inputs) as Record<string, unknown>).routerCheckReads, undefined);
         assert.deepEqual(await valueOf(none.result!.endpoints), { writer: "", reader: "" });
         assert.equal(await pulumi.isSecret(none.result!.endpoints), false);
     });
