@@ -1,8 +1,8 @@
 /**
  * Benchmark (issue #31): how fast the router's endpoints follow fitness. The real HAProxy of the router's test
- * image (mysql-replicaset-test/haproxy:2.6, its filesystem exported into a temporary directory and run with chroot,
- * so it shares the loopback of the chroot servers) with the configuration render.ts makes, in front of a source and
- * two replicas of real servers on 127.0.0.1. Each repetition times, from the change to the first sample that shows
+ * image (Debian bookworm's haproxy 2.6, from the same cached debootstrap tarball, run with chroot like the
+ * integration servers: test/support/rootfs.sh haproxy-2.6) with the configuration render.ts makes, in front of a
+ * source and two replicas of real servers on 127.0.0.1. Each repetition times, from the change to the first sample that shows
  * the endpoint moved (a lasting state: each change stays until the next step undoes it):
  *
  * - a replica's applier stopped → out of the reader pool;
@@ -16,8 +16,7 @@
  * connections over every fit replica), or one through the writer.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as mysql from "mysql2/promise";
 import { replicationProvider } from "../components/replication/provider";
@@ -26,7 +25,8 @@ import { READER_PORT, renderHaproxyConfig, WRITER_PORT } from "../components/rou
 import { inputsFor } from "../test/support/replicationInputs";
 import { freePort, runbookSpecs, startCluster, type MariaServer, type ServerFlavor } from "../test/support/servers";
 
-const ROUTER_IMAGE = "mysql-replicaset-test/haproxy:2.6";
+/** test/support/image/flavors.sh: the filesystem of mysql-replicaset-test/haproxy:2.6. */
+const ROUTER_FLAVOR = "haproxy-2.6";
 const LAG_LIMIT_SECONDS = 3;
 const SAMPLE_EVERY_MS = 50;
 const DEADLINE_MS = 60_000;
@@ -48,29 +48,23 @@ export interface RouterBench {
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-/** Milliseconds from `since` until `probe` holds; throws after a minute. */
-async function msUntil(what: string, since: number, probe: () => Promise<boolean>): Promise<number> {
+/** Milliseconds from `since` until `probe` holds; throws after a minute, with what `state` says. */
+async function msUntil(what: string, since: number, probe: () => Promise<boolean>, state: () => Promise<string> = async () => ""): Promise<number> {
     for (;;) {
         if (await probe().catch(() => false)) return Date.now() - since;
-        if (Date.now() - since > DEADLINE_MS) throw new Error(`router bench: ${what} did not happen within ${DEADLINE_MS} ms`);
+        if (Date.now() - since > DEADLINE_MS) throw new Error(`router bench: ${what} did not happen within ${DEADLINE_MS} ms ${await state().catch((e: Error) => e.message)}`);
         await sleep(SAMPLE_EVERY_MS);
     }
 }
 
-/** The router's filesystem from its image, to run with chroot. Removed by the caller. */
-function exportRouterImage(): string {
-    const dir = mkdtempSync(join(tmpdir(), "router-bench-"));
-    const id = execFileSync("docker", ["create", ROUTER_IMAGE], { encoding: "utf8" }).trim();
-    try {
-        execFileSync("bash", ["-c", `docker export ${id} | tar -x -C ${dir}`], { stdio: ["ignore", "ignore", "inherit"] });
-    } finally {
-        execFileSync("docker", ["rm", id], { stdio: "ignore" });
-    }
-    return dir;
+/** The router image's filesystem (shared, cached: nothing is written there but a configuration in its /tmp). */
+function routerRootfs(): string {
+    return execFileSync("bash", [join(__dirname, "..", "test/support/rootfs.sh"), ROUTER_FLAVOR], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
 }
 
 export async function benchRouter(reps: number, flavor: ServerFlavor, progress: (line: string) => void): Promise<RouterBench> {
-    const root = exportRouterImage();
+    const root = routerRootfs();
+    const configFile = `/tmp/router-bench-${process.pid}.cfg`;
     const cluster = await startCluster(flavor, runbookSpecs(2), { binlogInitialisation: true });
     let router: ChildProcess | undefined;
     try {
@@ -88,8 +82,8 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             // On the host's loopback, on free ports, instead of the container's fixed ones.
             .replace(`bind :${WRITER_PORT}`, `bind 127.0.0.1:${writerPort}`)
             .replace(`bind :${READER_PORT}`, `bind 127.0.0.1:${readerPort}`);
-        writeFileSync(join(root, "haproxy.cfg"), config);
-        router = spawn("chroot", [root, "/usr/sbin/haproxy", "-db", "-f", "/haproxy.cfg"], { stdio: ["ignore", "ignore", "ignore"] });
+        writeFileSync(join(root, configFile), config);
+        router = spawn("chroot", [root, "/usr/sbin/haproxy", "-db", "-f", configFile], { stdio: ["ignore", "ignore", "ignore"] });
 
         const password = cluster.source.rootPassword;
         const open = (port: number) => mysql.createConnection({ host: "127.0.0.1", port, user: "root", password, connectTimeout: 2000 });
@@ -117,6 +111,13 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             for (const sql of statements) await s.query(sql);
         };
         const [first] = cluster.replicas;
+        const replicaState = async () =>
+            JSON.stringify({
+                threads: await first.query(maria ? "SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'" : "SELECT SERVICE_STATE AS v FROM performance_schema.replication_applier_status"),
+                lagMs: await first.query("SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) / 1000 AS ms FROM replicaset_probe.heartbeat"),
+                sourceBeat: await cluster.source.query("SELECT beat, NOW(6) AS now, @@GLOBAL.read_only AS ro, @@GLOBAL.event_scheduler AS sched FROM replicaset_probe.heartbeat"),
+                error: (await first.query<Record<string, unknown>>(maria ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS")).map((r) => `${r.Last_IO_Error ?? ""} ${r.Last_SQL_Error ?? ""}`),
+            });
         const bothReplicas = [firstId, secondId];
 
         await msUntil("the router ready", Date.now(), async () => (await readerIs(bothReplicas)()) && (await writerIs(sourceId)()));
@@ -125,7 +126,7 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             await first.query(maria ? "STOP SLAVE SQL_THREAD" : "STOP REPLICA SQL_THREAD");
             samples["applier stopped → out of the reader"].push(await msUntil("the stopped replica out", Date.now(), readerIs([secondId])));
             await first.query(maria ? "START SLAVE SQL_THREAD" : "START REPLICA SQL_THREAD");
-            await msUntil("the replica back", Date.now(), readerIs(bothReplicas));
+            await msUntil("the replica back", Date.now(), readerIs(bothReplicas), replicaState);
 
             const lock = await open(first.port);
             try {
@@ -140,7 +141,7 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
                 await lock.query("UNLOCK TABLES").catch(() => undefined);
                 lock.destroy();
             }
-            await msUntil("the replica back", Date.now(), readerIs(bothReplicas));
+            await msUntil("the replica back", Date.now(), readerIs(bothReplicas), replicaState);
 
             await setReadOnly(cluster.source, true);
             samples["source read-only → writer refuses"].push(await msUntil("the writer refusing", Date.now(), writerRefuses));
@@ -150,14 +151,14 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             samples["source writable → writer back on it"].push(await msUntil("the writer back on the source", Date.now(), writerIs(sourceId)));
             await setReadOnly(first, true);
             // Heartbeats again on every replica before the next repetition.
-            await msUntil("both replicas fit again", Date.now(), readerIs(bothReplicas));
+            await msUntil("both replicas fit again", Date.now(), readerIs(bothReplicas), replicaState);
             progress(`router rep ${rep}/${reps}: ${ROUTER_CASES.map((c) => `${samples[c][rep - 1]} ms`).join(", ")}`);
         }
         return { flavor, product: cluster.source.runtime.product, samples };
     } finally {
         router?.kill("SIGTERM");
         await cluster.destroy();
-        rmSync(root, { recursive: true, force: true });
+        rmSync(join(root, configFile), { force: true });
     }
 }
 
@@ -166,7 +167,7 @@ export function renderRouter(results: RouterBench[], median: (xs: number[]) => n
         "",
         "## Router: endpoints following fitness",
         "",
-        `The router's HAProxy (${ROUTER_IMAGE}, run with chroot) with the rendered configuration, a source and two replicas on`,
+        `The router's HAProxy (${ROUTER_FLAVOR}, the router test image's filesystem, run with chroot) with the rendered configuration, a source and two replicas on`,
         `loopback, readerMaxLagSeconds ${LAG_LIMIT_SECONDS}; sampled every ${SAMPLE_EVERY_MS} ms (bench/router.ts). The issue's ceiling is 3 000 ms.`,
         "",
         `| what | ${results.map((r) => `${r.product}: median (min–max) ms`).join(" | ")} |`,

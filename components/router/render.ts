@@ -1,11 +1,13 @@
 /**
  * Pure: the declared topology → haproxy.cfg of the router (issues #15, #31). No I/O, no Pulumi.
  *
- * - writer frontend → the one fit writer: the declared source while it is writable (`read_only = 0`), otherwise
- *   the first writable replica in declared order (HAProxy uses a single backup server, the first usable one,
- *   unless `option allbackups`); never a read-only member. Sessions never stay on two members: a server that
- *   turns unfit has its sessions cut (`on-marked-down shutdown-sessions`), and the declared source, when fit
- *   again, cuts every session on the replicas (`on-marked-up shutdown-backup-sessions`).
+ * - writer frontend → one fit (writable, `read_only = 0`) member, never a read-only one, never two: the declared
+ *   source while it is writable; otherwise a writable replica — the first usable backup server (HAProxy uses one
+ *   backup, unless `option allbackups`), and then that same one for as long as it stays writable (a one-entry
+ *   stick table, used only while the source is unfit), so a replica earlier in declared order that turns writable
+ *   later does not take new connections while old ones stay on the other. Sessions do not outlive their member's
+ *   fitness: a server that turns unfit has its sessions cut (`on-marked-down shutdown-sessions`), and the declared
+ *   source, when writable again, cuts every session on the replicas (`on-marked-up shutdown-backup-sessions`).
  * - reader frontend → the fit replicas with `balance leastconn` (both replication threads running, heartbeat lag
  *   at most readerMaxLagSeconds); the source as a `backup` server, used only while no replica is fit, and as
  *   long as it answers at all (it tracks the `source_alive` backend's login check);
@@ -113,6 +115,13 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "",
         "backend writer",
         ...check("writer"),
+        // While the source is unfit, every connection goes where the first one went, as long as that replica stays
+        // fit; when it does not, the next connection takes the first usable backup and is remembered. One key, but
+        // room for every connection at once: each connection's store holds an entry of its own until it is written
+        // back, and a full table drops its oldest entry, the one key (seen on HAProxy 2.6.12 with size 1: 3 of 8
+        // connections opened together went to another writable replica).
+        "    stick-table type integer size 8k",
+        `    stick on int(0) unless { srv_is_up(writer/${t.source.name}) }`,
         // The source is the one active server: fit again, it takes the writer back from any replica at once.
         server(t.source, " check on-marked-up shutdown-backup-sessions"),
         // Backups: only the first usable one takes connections (no `option allbackups`).

@@ -358,7 +358,8 @@ IMAGES.forEach((image, index) => {
         });
 
         await step("the writer leaves a read-only source (new connections fail fast, held ones are cut) and follows a replica made writable", async () => {
-            const [promoted, other] = replicas;
+            // The later replica in declared order first: the earlier one turning writable after it must not take over.
+            const [earlier, promoted] = replicas;
             assert.equal(await writerHost(), source.name);
             const held = await holdOn(first.endpoints.writer, passwords.rootPassword, source.name);
             try {
@@ -382,20 +383,25 @@ IMAGES.forEach((image, index) => {
             const moved = await msUntil(`the writer on ${promoted.name}`, Date.now(), writerReaches(promoted.name));
             timings.push(`replica writable -> writer on it: ${moved} ms`);
             assert.ok(moved < MOVE_CEILING_MS, `the writer reached ${promoted.name} ${moved} ms after it became writable`);
-            // Two writable replicas, the source read-only: the first in declared order only, once HAProxy has
-            // seen the second one fit (its log says so), or the assertion below could not fail.
-            const upBefore = await upCount(`writer/${other.name}`);
-            await setReadOnly(other, false);
+            // Two writable replicas, the source read-only: the writer stays on the one it went to, held and new
+            // connections alike, although the other comes first in declared order — once HAProxy has seen that one
+            // fit (its log says so), or the assertions below could not fail.
+            const heldOnPromoted = await holdOn(first.endpoints.writer, passwords.rootPassword, promoted.name);
+            const upBefore = await upCount(`writer/${earlier.name}`);
+            await setReadOnly(earlier, false);
             try {
-                await eventually(`HAProxy to mark writer/${other.name} up`, SETTLE_SECONDS, async () => ((await upCount(`writer/${other.name}`)) > upBefore ? true : undefined));
-                assert.deepEqual(sorted(await hostnamesOver(first.endpoints.writer, passwords.rootPassword, 8)), [promoted.name]);
+                await eventually(`HAProxy to mark writer/${earlier.name} up`, SETTLE_SECONDS, async () => ((await upCount(`writer/${earlier.name}`)) > upBefore ? true : undefined));
+                const names = await hostnamesOver(first.endpoints.writer, passwords.rootPassword, 8);
+                assert.deepEqual(sorted(names), [promoted.name], `both replicas writable, the writer reached ${names.join(", ")}`);
+                assert.equal(await heldOnPromoted.alive(), true, `the connection held on ${promoted.name} stays`);
             } finally {
-                await setReadOnly(other, true);
+                heldOnPromoted.close();
+                await setReadOnly(earlier, true);
             }
         });
 
         await step("the source writable again takes the writer back at once: with two writable members the writer reaches only one", async () => {
-            const [promoted] = replicas;
+            const promoted = replicas[1];
             const held = await holdOn(first.endpoints.writer, passwords.rootPassword, promoted.name);
             // The replica stays fit for the writer throughout: it stays writable, so HAProxy keeps it up.
             const downBefore = (await containerLogTail(docker.getContainer(`${run}-router`), 100_000)).split(`writer/${promoted.name} is DOWN`).length;

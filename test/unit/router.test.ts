@@ -134,6 +134,12 @@ describe("renderHaproxyConfig", () => {
         ]);
         // `option allbackups` would spread the writer over every writable replica.
         assert.ok(!cfg.includes("allbackups"));
+        // While the source is unfit, the replica the writer went to keeps it as long as it stays fit.
+        const writer = section(cfg, "backend writer");
+        // Room for more entries than the global maxconn: a full table would drop the one key.
+        const size = /^stick-table type integer size (\d+)k$/.exec(writer.find((l) => l.startsWith("stick-table"))!);
+        assert.ok(size && Number(size[1]) * 1024 > Number(/maxconn (\d+)/.exec(cfg)![1]), writer.join("\n"));
+        assert.ok(writer.includes("stick on int(0) unless { srv_is_up(writer/db001) }"));
         assert.ok(!section(cfg, "backend writer").some((l) => l.startsWith("balance")), "the default balance: one active server");
     });
 
