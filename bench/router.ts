@@ -21,7 +21,7 @@ import { join } from "node:path";
 import * as mysql from "mysql2/promise";
 import { replicationProvider } from "../components/replication/provider";
 import { checkFlavorFor, ROUTER_CHECK_USER } from "../components/router/check";
-import { READER_PORT, renderHaproxyConfig, WRITER_PORT } from "../components/router/render";
+import { CHECK_TIMING, READER_PORT, renderHaproxyConfig, WRITER_PORT } from "../components/router/render";
 import { inputsFor } from "../test/support/replicationInputs";
 import { freePort, runbookSpecs, startCluster, type MariaServer, type ServerFlavor } from "../test/support/servers";
 
@@ -47,6 +47,14 @@ export interface RouterBench {
 }
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * Before each timed turn to unfit: HAProxy's health of a server that just came up (or of every server when it
+ * starts) is the lowest UP value, so one failed check takes it down; after fall − 1 more good checks it takes
+ * `fall` failures, as in steady use. Waiting that long (a measurement protocol, not a readiness wait) times the
+ * steady case.
+ */
+const settle = () => sleep(CHECK_TIMING.fall * CHECK_TIMING.intervalMs + CHECK_TIMING.fastIntervalMs);
 
 /** Milliseconds from `since` until `probe` holds; throws after a minute, with what `state` says. */
 async function msUntil(what: string, since: number, probe: () => Promise<boolean>, state: () => Promise<string> = async () => ""): Promise<number> {
@@ -123,11 +131,13 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
         await msUntil("the router ready", Date.now(), async () => (await readerIs(bothReplicas)()) && (await writerIs(sourceId)()));
         const samples = Object.fromEntries(ROUTER_CASES.map((c) => [c, [] as number[]])) as Record<RouterCase, number[]>;
         for (let rep = 1; rep <= reps; rep++) {
+            await settle();
             await first.query(maria ? "STOP SLAVE SQL_THREAD" : "STOP REPLICA SQL_THREAD");
             samples["applier stopped → out of the reader"].push(await msUntil("the stopped replica out", Date.now(), readerIs([secondId])));
             await first.query(maria ? "START SLAVE SQL_THREAD" : "START REPLICA SQL_THREAD");
             await msUntil("the replica back", Date.now(), readerIs(bothReplicas), replicaState);
 
+            await settle();
             const lock = await open(first.port);
             try {
                 await lock.query("FLUSH TABLES WITH READ LOCK");
@@ -143,6 +153,7 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             }
             await msUntil("the replica back", Date.now(), readerIs(bothReplicas), replicaState);
 
+            await settle();
             await setReadOnly(cluster.source, true);
             samples["source read-only → writer refuses"].push(await msUntil("the writer refusing", Date.now(), writerRefuses));
             await setReadOnly(first, false);
