@@ -526,7 +526,8 @@ export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];
 
 // ---------------------------------------------------------------------------------------------------------
-// The router's health-check account (issue #15): no password, no privilege, host limited to the network.
+// The router's health-check account (issue #15): no password, host limited to the network, SELECT on what the
+// checks read (routerCheckTables).
 
 /** Whether an account exists on this member (one row when it does). */
 export function accountExists(user: string, host: string): string {
@@ -534,7 +535,7 @@ export function accountExists(user: string, host: string): string {
 }
 
 /**
- * Creates the router's check account with an empty password and no privilege (USAGE only). Binlogged on
+ * Creates the router's check account with an empty password and no privilege (USAGE; grants follow). Binlogged on
  * purpose, unlike the replication account: it holds no secret, and replicated it exists on every member —
  * replicas, members added later, and whichever member becomes the source — without writing to read-only
  * replicas. Run only when accountExists finds none on the source (else every run would add a transaction to the

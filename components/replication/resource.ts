@@ -39,7 +39,7 @@ export interface ReplicationArgs {
     failover?: pulumi.Input<"safe" | "force">;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** The router's health-check account (no password, no privilege), when a router is declared. */
+    /** The router's health-check account (no password; SELECT on what its checks read), when a router is declared. */
     routerCheckUser?: pulumi.Input<string>;
     /** The check account's host patterns (the router on one of several Docker hosts); absent: replicationUserHost. */
     routerCheckHosts?: pulumi.Input<pulumi.Input<string>[]>;

@@ -88,8 +88,8 @@ export interface ReplicationInputs {
      */
     containerIds?: string[];
     /**
-     * The router's health-check account (no password, no privilege, host `replicationUserHost`), created on the
-     * source when missing and replicated to every member. Absent: no router.
+     * The router's health-check account (no password, host `replicationUserHost`, SELECT on what routerCheckReads
+     * names), created on the source when missing and replicated to every member. Absent: no router.
      */
     routerCheckUser?: string;
     /**

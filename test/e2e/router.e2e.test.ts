@@ -40,7 +40,7 @@ const LAG_LIMIT_SECONDS = 3;
 const MOVE_CEILING_MS = 10_000;
 const docker = new Docker();
 
-/** MySQL 9.7 (caching_sha2_password check) and MariaDB 11.8 (mysql-check): the two check styles. */
+/** MySQL 9.7 (caching_sha2_password, performance_schema) and MariaDB 11.8 (mysql_native_password, Slave_running). */
 const IMAGES: TestImage[] = testImages().filter((i) => i.image !== "mysql-replicaset-test/mariadb:10.11");
 
 function prepare(): { engine?: string; problem?: string } {
@@ -203,7 +203,7 @@ IMAGES.forEach((image, index) => {
             assert.deepEqual(first.endpoints, { writer: `127.0.0.1:${settings.writerPort}`, reader: `127.0.0.1:${settings.readerPort}` });
             const info = await docker.getContainer(`${run}-router`).inspect();
             assert.equal(info.State.Running, true, await routerLog());
-            // The check account: no privilege, host limited to the network, on every member (replicated).
+            // The check account: host limited to the network, on every member (replicated).
             for (const m of settings.members) {
                 const grants = await onEndpoint<Record<string, string>>(`127.0.0.1:${m.hostPort}`, passwords.rootPassword,
                     `SELECT CONCAT(User, '@', Host) AS who FROM mysql.user WHERE User = '${ROUTER_CHECK_USER}'`);
