@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { judge, parseStackOutputs, renderTable, type Verdict } from "../components/outputs";
-import { cliEnv, DEV_PASSPHRASE, PROJECT_ROOT, resolveCli, WrapperError, type Cli } from "./pulumi";
+import { chooseBackend, cliEnv, DEV_PASSPHRASE, PROJECT_ROOT, resolveCli, WrapperError, type Cli } from "./pulumi";
 
 const USAGE = `Usage: npm run check -- [options]
 
@@ -28,7 +28,7 @@ Options:
 Exit codes: 0 every replica healthy · 1 a replica unhealthy · 2 outputs unreadable, not matching the
 contract, or bad arguments.`;
 
-/** Exit codes, as documented in --help and README.md (Stack outputs). */
+/** Exit codes, as documented in --help and README.md (Outputs). */
 const EXIT = { healthy: 0, unhealthy: 1, unreadable: 2 } as const;
 
 /** A failure that ends the check with exit code 2; its problems are printed one per line. */
@@ -93,12 +93,21 @@ async function findCli(install: boolean): Promise<Cli> {
     }
 }
 
+/**
+ * The children's environment, as bin/pulumi.ts (npm run up) makes it: the same backend (the project-local one when
+ * not logged in), and the dev passphrase when none is set (it only decrypts: a stack made with another passphrase
+ * refuses it, nothing is encrypted with it).
+ */
+async function pulumiEnv(cli: Cli): Promise<NodeJS.ProcessEnv> {
+    const env = cliEnv(cli, process.env);
+    await chooseBackend(cli, env, PROJECT_ROOT, (line) => process.stderr.write(`check: ${line}\n`));
+    if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
+    return env;
+}
+
 /** Runs the Pulumi CLI; resolves with its stdout. Its own progress goes to our stderr when `echo` is set. */
-function pulumi(cli: Cli, args: string[], echo: boolean): Promise<string> {
+function pulumi(cli: Cli, env: NodeJS.ProcessEnv, args: string[], echo: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
-        // The same default as bin/pulumi.ts (npm run up): a refresh decrypts the dev stack's secrets.
-        const env = cliEnv(cli, process.env);
-        if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
         const child = spawn(cli.command, args, { env, stdio: ["ignore", echo ? process.stderr : "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
@@ -136,8 +145,9 @@ async function readOutputs(options: Options): Promise<{ text: string; origin: st
     // --run-program: a plain refresh updates the replication resource's state but never the stack's outputs (they
     // belong to the root component, which the engine does not change on refresh), so `stack output` would still
     // print the statuses of the last `up`. Running the program writes them anew (Pulumi CLI 3.160+).
-    if (options.refresh) await pulumi(cli, ["refresh", "--yes", "--run-program", ...stackArgs], true);
-    return { text: await pulumi(cli, ["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
+    const env = await pulumiEnv(cli);
+    if (options.refresh) await pulumi(cli, env, ["refresh", "--yes", "--run-program", ...stackArgs], true);
+    return { text: await pulumi(cli, env, ["stack", "output", "--json", ...stackArgs], false), origin: "`pulumi stack output --json`" };
 }
 
 /**

@@ -3,16 +3,21 @@
  * Docker and nothing else — no Pulumi CLI, no Pulumi account, no prompt outside a terminal:
  * 1. the Docker engine must answer (DOCKER_HOST, or /var/run/docker.sock); when it does not, one line says so and
  *    no Pulumi step runs (exit 2);
- * 2. the Pulumi CLI is PULUMI_CLI, else `pulumi` on PATH, else the project-local one in .pulumi-cli/<version>/,
- *    else that one is installed with the Automation API (PulumiCommand.install), in the version of the pinned
- *    @pulumi/pulumi; an install that fails or passes its deadline ends here (exit 2) with what to do instead;
- * 3. without PULUMI_BACKEND_URL, when `pulumi whoami` fails (never logged in), it logs in to a project-local file
- *    backend in .pulumi-state/ (`pulumi login` is remembered per user, in ~/.pulumi);
- * 4. when PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE are both unset or empty, the dev stack's
- *    documented passphrase (README: Secrets) is used; when either is set, the wrapper sets nothing;
- * 5. it selects $PULUMI_STACK (unset or empty: dev), creating it when it does not exist, and passes `--stack` with
- *    it to the verb; outside a terminal (stdin or stdout not a TTY) it adds --non-interactive.
- * Anything after the verb is passed to pulumi (e.g. `npm run up -- --yes`); the exit code is pulumi's.
+ * 2. the Pulumi CLI is PULUMI_CLI, else `pulumi` on PATH (unless older than MIN_CLI_VERSION: it says so and goes on),
+ *    else the project-local one in .pulumi-cli/<version>/, else that one is installed with the Automation API
+ *    (PulumiCommand.install), in the version of the pinned @pulumi/pulumi; an install that fails or passes its
+ *    deadline ends here (exit 2) with what to do instead;
+ * 3. the stack is `--stack NAME` (or `-s NAME`) among the arguments, else $PULUMI_STACK, else dev;
+ * 4. without PULUMI_BACKEND_URL, when `pulumi whoami` fails (never logged in), the children get PULUMI_BACKEND_URL
+ *    set to a project-local file backend in .pulumi-state/, for this run only (no `pulumi login`, which every
+ *    project of the user would then share), and it says so;
+ * 5. when PULUMI_CONFIG_PASSPHRASE and PULUMI_CONFIG_PASSPHRASE_FILE are both unset or empty, the dev stack gets
+ *    its documented, public passphrase (README: Secrets); any other stack is refused (exit 2) with how to set one,
+ *    unless its backend is Pulumi Cloud (whose own secrets provider needs none);
+ * 6. it selects the stack, creating it when it does not exist, and passes `--stack` with it to the verb; outside a
+ *    terminal (stdin or stdout not a TTY) it adds --non-interactive.
+ * Anything else after the verb is passed to pulumi (e.g. `npm run up -- --yes`); the exit code is pulumi's, and a
+ * failing step says which one failed.
  *
  * bin/check.ts (`npm run check -- --refresh`) finds or installs the CLI the same way (resolveCli).
  */
@@ -34,6 +39,11 @@ export const CLI_FOLDER = ".pulumi-cli";
 export const STATE_FOLDER = ".pulumi-state";
 /** The install's deadline unless PULUMI_CLI_INSTALL_TIMEOUT_SECONDS says otherwise: a slow link still fits. */
 export const DEFAULT_INSTALL_TIMEOUT_SECONDS = 600;
+/**
+ * The oldest Pulumi CLI taken from PATH: `refresh --run-program` (check --refresh) needs 3.160. An older one is
+ * passed over for the pinned version (project-local, installed when missing).
+ */
+export const MIN_CLI_VERSION = "3.160.0";
 /** How long the Docker engine has to answer its ping. */
 const DOCKER_PING_TIMEOUT_MS = 5000;
 
@@ -135,8 +145,12 @@ export async function resolveCli(options: ResolveOptions): Promise<Cli> {
         if (!(await isExecutableFile(command))) throw new WrapperError(`PULUMI_CLI=${env.PULUMI_CLI} is not an executable file`);
         return { command, binDir: path.dirname(command), origin: "PULUMI_CLI" };
     }
-    if (await onPath("pulumi", env.PATH)) return { command: "pulumi", origin: "PATH" };
     const version = await pinnedSdkVersion(root);
+    if (await onPath("pulumi", env.PATH)) {
+        const found = await cliVersion("pulumi", env);
+        if (found === undefined || !olderThan(found, MIN_CLI_VERSION)) return { command: "pulumi", origin: "PATH" };
+        options.log(`the pulumi on PATH is ${found}, older than ${MIN_CLI_VERSION} (check --refresh needs refresh --run-program): using Pulumi CLI ${version} from ${CLI_FOLDER}/ instead`);
+    }
     const folder = localCliRoot(root, version);
     const local = path.join(folder, "bin", "pulumi");
     if (await isExecutableFile(local)) return { command: local, binDir: path.dirname(local), origin: "project" };
@@ -156,6 +170,62 @@ export async function resolveCli(options: ResolveOptions): Promise<Cli> {
     const command = path.resolve(installed.command);
     if (!(await isExecutableFile(command))) throw new WrapperError(`could not install the Pulumi CLI: ${command} is not an executable file\n${instead}`);
     return { command, binDir: path.dirname(command), origin: "installed" };
+}
+
+/** The version `command version` prints (`v3.150.0` → 3.150.0), or undefined when it says none. */
+async function cliVersion(command: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+    const { code, stdout } = await capture({ command, origin: "PATH" }, ["version"], env, process.cwd());
+    const match = /^v?(\d+\.\d+\.\d+)/.exec(stdout.trim());
+    return code === 0 && match ? match[1] : undefined;
+}
+
+/** Whether version a (x.y.z) is older than b. */
+export function olderThan(a: string, b: string): boolean {
+    const [x, y] = [a, b].map((v) => v.split(".").map(Number));
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i];
+    return false;
+}
+
+/** Runs `cli args`, its output captured; resolves with its exit code and stdout (a start failure counts as 127). */
+function capture(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(cli.command, args, { cwd, env, stdio: ["ignore", "pipe", "ignore"] });
+        let stdout = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        child.on("error", () => resolve({ code: 127, stdout }));
+        child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+    });
+}
+
+/**
+ * The backend the children use: PULUMI_BACKEND_URL when set; the user's login when `pulumi whoami` answers; else a
+ * project-local file backend, passed as PULUMI_BACKEND_URL for this run only (a `pulumi login` would be remembered
+ * in ~/.pulumi and move the user's other projects to this folder). Returns the backend's URL when known.
+ */
+export async function chooseBackend(cli: Cli, env: NodeJS.ProcessEnv, root: string, log: (line: string) => void): Promise<string | undefined> {
+    if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
+    const whoami = await capture(cli, ["whoami", "--verbose", "--non-interactive"], env, root);
+    if (whoami.code === 0) return /Backend URL:\s*(\S+)/.exec(whoami.stdout)?.[1];
+    const state = path.join(root, STATE_FOLDER);
+    await mkdir(state, { recursive: true });
+    env.PULUMI_BACKEND_URL = `file://${state}`;
+    log(`not logged in to a Pulumi backend: using ${env.PULUMI_BACKEND_URL} for this run (PULUMI_BACKEND_URL; nothing is remembered). Plain pulumi reaches this stack with the same PULUMI_BACKEND_URL.`);
+    return env.PULUMI_BACKEND_URL;
+}
+
+/** `--stack NAME`, `--stack=NAME`, `-s NAME` among pulumi arguments: the stack, and the arguments without it. */
+export function stackArgument(args: string[]): { stack?: string; rest: string[] } {
+    const rest: string[] = [];
+    let stack: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (arg === "--stack" || arg === "-s") {
+            if (args[i + 1] === undefined || args[i + 1].startsWith("-")) throw new WrapperError(`${arg} needs a stack name, e.g. ${arg} prod`);
+            stack = args[++i];
+        } else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
+        else rest.push(arg);
+    }
+    return { stack, rest };
 }
 
 /** The environment for the CLI's children: its own folder first on PATH (bundled plugins), nothing else changed. */
@@ -223,29 +293,42 @@ function run(cli: Cli, args: string[], env: NodeJS.ProcessEnv, cwd: string, stdi
 
 /** The wrapper: returns the exit code (pulumi's, or 2 when it stops before pulumi runs). */
 export async function runWrapper(argv: string[], options: WrapperOptions): Promise<number> {
-    const [action, ...rest] = argv;
+    const [action, ...given] = argv;
     if (!action) throw new WrapperError("usage: node --import tsx bin/pulumi.ts <preview|up|destroy|refresh> [pulumi arguments]");
+    const { stack: named, rest } = stackArgument(given);
+    const stack = named ?? (options.env.PULUMI_STACK || "dev");
     const problem = await dockerProblem(options.env);
     if (problem) throw new WrapperError(problem);
     const cli = await resolveCli({ ...options, install: true });
     const env = cliEnv(cli, options.env);
+    const backend = await chooseBackend(cli, env, options.root, options.log);
     if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-        // Only for the local dev stack: its secrets are generated passwords for containers on 127.0.0.1.
-        env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
+        // The dev stack's passphrase is public (README): it protects generated passwords of containers on 127.0.0.1.
+        if (stack === DEV_STACK) env.PULUMI_CONFIG_PASSPHRASE = DEV_PASSPHRASE;
+        else if (!/^https?:\/\//.test(backend ?? "")) throw new WrapperError(passphraseMissing(stack));
     }
-    const stack = env.PULUMI_STACK || "dev";
     const quiet: StdioOptions = ["ignore", "ignore", "inherit"];
-    if (!env.PULUMI_BACKEND_URL && (await run(cli, ["whoami", "--non-interactive"], env, options.root, "ignore")) !== 0) {
-        const state = path.join(options.root, STATE_FOLDER);
-        await mkdir(state, { recursive: true });
-        const code = await run(cli, ["login", "--non-interactive", `file://${state}`], env, options.root, quiet);
-        if (code !== 0) return code;
-    }
     const selected = await run(cli, ["stack", "select", "--non-interactive", "--create", stack], env, options.root, quiet);
-    if (selected !== 0) return selected;
+    if (selected !== 0) {
+        options.log(`could not select or create stack ${stack}: \`pulumi stack select --create ${stack}\` exited ${selected}`);
+        return selected;
+    }
     // At a terminal, pulumi asks before it changes anything; elsewhere (CI, no stdin) it must be told --yes.
     const args = [action, ...(options.interactive ? [] : ["--non-interactive"]), "--stack", stack, ...rest];
-    return run(cli, args, env, options.root, "inherit");
+    const code = await run(cli, args, env, options.root, "inherit");
+    if (code !== 0) options.log(`\`pulumi ${action} --stack ${stack}\` failed (exit ${code})`);
+    return code;
+}
+
+/** The stack that may use the public DEV_PASSPHRASE. */
+export const DEV_STACK = "dev";
+
+function passphraseMissing(stack: string): string {
+    return (
+        `stack ${stack} needs a passphrase of its own: the public dev passphrase is only for the dev stack, and it would encrypt ${stack}'s secrets. ` +
+        `Set one and keep it (every later run needs the same): export PULUMI_CONFIG_PASSPHRASE='<passphrase>', ` +
+        "or put it in a file readable only by you and export PULUMI_CONFIG_PASSPHRASE_FILE=<that file>"
+    );
 }
 
 if (require.main === module) {

@@ -47,10 +47,18 @@ export interface ReplicaStatus {
     probeLagMs: number | null;
     /**
      * The replica's clock minus the last heartbeat it applied (the source writes its NOW(6) every
-     * heartbeatIntervalMs), in ms: true lag, also while the IO thread is stalled. null before the first heartbeat,
-     * or with the heartbeat off. Members are assumed to share a clock (one host; NTP across hosts).
+     * heartbeatIntervalMs), in ms, corrected by the two servers' clocks as the provider read them (clockSkewMs): true
+     * lag, also while the IO thread is stalled. Never negative. null before the first heartbeat, with the heartbeat
+     * off, or when it cannot be told (heartbeatError says why).
      */
     heartbeatLagMs: number | null;
+    /**
+     * This replica's clock minus its source's, in ms, each read by the provider against its own clock in one round
+     * trip; null when one could not be read. Optional when read back: stacks made before it lack it.
+     */
+    clockSkewMs?: number | null;
+    /** Why heartbeatLagMs is null although a heartbeat was read (the clocks moved); "" otherwise. Optional when read back. */
+    heartbeatError?: string;
     /** Transactions this replica holds that the source lacks (someone wrote to it), "" when none. */
     errantGtids: string;
     /** VERSION() of the live server. */
@@ -107,8 +115,15 @@ export function topologySummary(source: string, replicas: string[], network: str
 // Pure: no I/O, no Pulumi. The field tables below are checked against the interfaces at compile time.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The JSON type a contract field must have; "boolean?" may also be absent (a field older stacks lack). */
-type FieldKind = "string" | "boolean" | "number|null" | "boolean?";
+/**
+ * The JSON type a contract field must have. A field added after the first release ends in "?": older stacks lack
+ * it, so it may be absent when read back (the contract only ever adds fields). An absent "string?" reads as ""
+ * and "number|null?" as null (not measured); an absent "boolean?" stays absent (its type says so).
+ */
+type FieldKind = "string" | "boolean" | "number|null" | "boolean?" | "string?" | "number|null?";
+
+/** What an absent later field reads as. */
+const ABSENT: Partial<Record<FieldKind, unknown>> = { "string?": "", "number|null?": null };
 
 const SOURCE_FIELDS = {
     member: "string",
@@ -130,12 +145,14 @@ const REPLICA_FIELDS = {
     retrievedGtidSet: "string",
     executedGtidSet: "string",
     probeLagMs: "number|null",
-    heartbeatLagMs: "number|null",
-    errantGtids: "string",
+    heartbeatLagMs: "number|null?",
+    clockSkewMs: "number|null?",
+    heartbeatError: "string?",
+    errantGtids: "string?",
     serverVersion: "string",
     dialect: "string",
-    seededBy: "string",
-    seededAt: "string",
+    seededBy: "string?",
+    seededAt: "string?",
 } as const satisfies Record<keyof ReplicaStatus, FieldKind>;
 
 const ENDPOINT_FIELDS = {
@@ -170,11 +187,12 @@ export function parseStackOutputs(value: unknown): ParseResult {
     }
     const healthy = readField(top, "healthy", "", "boolean", problems) as boolean;
     const topology = readField(top, "topology", "", "string", problems) as string;
-    // Optional: stacks made before the router existed have no endpoints output.
+    // Added after the first release, so optional: stacks made before the router (or verified TLS) lack them.
     const endpoints = top.endpoints === undefined ? undefined : (readFields(top.endpoints, "endpoints", ENDPOINT_FIELDS, problems) as Endpoints | undefined);
+    const caCertificate = top.caCertificate === undefined ? undefined : (readField(top, "caCertificate", "", "string", problems) as string);
 
     if (problems.length > 0 || !source) return { ok: false, problems };
-    return { ok: true, outputs: { source, replicas, healthy, topology, ...(endpoints ? { endpoints } : {}) } };
+    return { ok: true, outputs: { source, replicas, healthy, topology, ...(endpoints ? { endpoints } : {}), ...(caCertificate !== undefined ? { caCertificate } : {}) } };
 }
 
 /** Options of judge(). */
@@ -257,10 +275,13 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
     if (!s.sqlRunning) why.push("SQL thread not running");
     if (s.lastSqlError !== "") why.push(`SQL error: ${s.lastSqlError}`);
     if (s.errantGtids !== "") why.push(`errant transactions: ${s.errantGtids}`);
-    // The heartbeat is the true lag (Seconds_Behind_Source reads 0 while the IO thread is stalled).
-    const lag = s.heartbeatLagMs !== null ? Math.round(s.heartbeatLagMs) / 1000 : s.secondsBehindSource;
+    // The heartbeat is the true lag (Seconds_Behind_Source reads 0 while the IO thread is stalled). One that cannot
+    // be told (the clocks moved; a negative figure from an older provider) is unknown, not Seconds_Behind_Source's 0.
+    const untold = heartbeatUntold(s);
+    const lag = untold ? null : s.heartbeatLagMs !== null ? Math.round(s.heartbeatLagMs) / 1000 : s.secondsBehindSource;
     if (max !== undefined) {
-        if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
+        if (untold) why.push(`lag unknown with a max lag of ${max} s: ${untold}`);
+        else if (lag === null && s.ioRunning && s.sqlRunning) why.push(`lag unknown (null) with a max lag of ${max} s`);
         else if (lag !== null && lag > max) why.push(`lag ${lag} s over the limit ${max} s`);
     }
     return {
@@ -276,6 +297,13 @@ function judgeReplica(member: string, s: ReplicaStatus, max: number | undefined)
         healthy: why.length === 0 && replicaHealthy(s),
         reasons: why.map((reason) => `${member}: ${reason}`),
     };
+}
+
+/** Why the heartbeat lag cannot be told, or "" when it can (or there is none). */
+function heartbeatUntold(s: ReplicaStatus): string {
+    if (s.heartbeatError) return s.heartbeatError;
+    if (s.heartbeatLagMs !== null && s.heartbeatLagMs < 0) return `the heartbeat lag reads ${s.heartbeatLagMs} ms: a beat from the future (the members' clocks disagree)`;
+    return "";
 }
 
 /** Longest error text shown in a table cell; the reasons carry the full text. */
@@ -324,7 +352,10 @@ function readFields(value: unknown, path: string, fields: Record<string, FieldKi
     const before = problems.length;
     const out: Record<string, unknown> = {};
     for (const [name, kind] of Object.entries(fields)) {
-        if (kind === "boolean?" && obj[name] === undefined) continue;
+        if (kind.endsWith("?") && obj[name] === undefined) {
+            if (kind in ABSENT) out[name] = ABSENT[kind];
+            continue;
+        }
         out[name] = readField(obj, name, path, kind, problems);
     }
     return problems.length === before ? out : undefined;
@@ -333,7 +364,7 @@ function readFields(value: unknown, path: string, fields: Record<string, FieldKi
 function readField(obj: Record<string, unknown>, name: string, parent: string, kind: FieldKind, problems: string[]): unknown {
     const path = parent === "" ? name : `${parent}.${name}`;
     const value = obj[name];
-    const fits = kind === "number|null" ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind.replace("?", "");
+    const fits = kind.startsWith("number|null") ? value === null || (typeof value === "number" && Number.isFinite(value)) : typeof value === kind.replace("?", "");
     if (!fits) problems.push(value === undefined ? `${path}: missing (expected ${describeKind(kind)})` : `${path}: expected ${describeKind(kind)}, got ${describeValue(value)}`);
     return value;
 }
@@ -349,7 +380,7 @@ function expectObject(value: unknown, path: string, problems: string[]): Record<
 }
 
 function describeKind(kind: FieldKind): string {
-    return kind === "number|null" ? "number or null" : kind.replace("?", "");
+    return kind.startsWith("number|null") ? "number or null" : kind.replace("?", "");
 }
 
 /** A short rendering of a wrong-typed scalar, e.g. `"Yes"`, `3`, `null`, `object`. */

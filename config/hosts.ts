@@ -2,7 +2,7 @@
  * Pure validation of the `hosts` key (members placed on several Docker hosts) and of each member's `host`.
  * Called by validate.ts; every problem names the key, the bad value and the fix.
  */
-import { isIP, isIPv6 } from "node:net";
+import { isIP, isIPv4, isIPv6 } from "node:net";
 import type { HostSettings, MemberSettings } from "./types";
 
 type Report = (key: string, value: unknown, fix: string) => void;
@@ -11,6 +11,11 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A host name as DNS allows it (labels of letters, digits and '-'), or an IP address. */
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const HOST_KEYS = ["name", "docker", "address", "bindAddress"];
+
+/** Digits and dots only: meant as an IPv4 address, and judged as one (never taken for a host name). */
+export function looksLikeIPv4(address: string): boolean {
+    return /^[\d.]+$/.test(address) && address.includes(".");
+}
 
 /** The schemes the Docker provider speaks. */
 const ENGINE = /^(unix:\/\/\/\S+|ssh:\/\/\S+|tcp:\/\/\S+)$/;
@@ -52,6 +57,8 @@ export function hostsKey(raw: unknown, hostTlsNames: string[] | undefined, probl
         const address = typeof h.address === "string" ? h.address : "";
         if (h.address === undefined || address === "") {
             problem(`${key}.address`, h.address, "set the name or IP at which the other hosts and the machine running pulumi reach this host's published ports");
+        } else if (looksLikeIPv4(address) && !isIPv4(address)) {
+            problem(`${key}.address`, address, "not an IPv4 address: write four numbers from 0 to 255 separated by dots, e.g. 10.0.0.11");
         } else if (!isIP(address) && !HOST_NAME.test(address)) {
             problem(`${key}.address`, address, "use an IP address or a host name (letters, digits, '-' and '.')");
         }
@@ -59,7 +66,7 @@ export function hostsKey(raw: unknown, hostTlsNames: string[] | undefined, probl
         if (h.bindAddress !== undefined) {
             bindAddress = typeof h.bindAddress === "string" ? h.bindAddress : "";
             if (!isIP(bindAddress)) problem(`${key}.bindAddress`, h.bindAddress, "use an IP address of this host (0.0.0.0 publishes on every interface)");
-        } else if (address !== "" && !isIP(address)) {
+        } else if (address !== "" && !isIP(address) && !looksLikeIPv4(address)) {
             problem(`${key}.bindAddress`, undefined, `the address ${address} is a name: set bindAddress to this host's IP the others reach (ports are never published on every interface by default)`);
         }
         for (const extra of Object.keys(h)) {
@@ -111,12 +118,15 @@ export function checkPlacement(members: MemberSettings[], hosts: HostSettings[] 
         });
         return;
     }
-    const names = hosts.map((h) => h.name);
+    const names = [...new Set(hosts.map((h) => h.name).filter((n) => n !== ""))];
+    // A host entry that repeats an earlier one's name (reported on hosts[i].name) is most likely the one meant.
+    const repeated = hosts.findIndex((h, i) => h.name !== "" && hosts.findIndex((o) => o.name === h.name) < i);
     const seen = new Map<string, number>();
     members.forEach((m, index) => {
         const host = hosts.find((h) => h.name === m.host);
         if (!host) {
-            problem(`members[${index}].host`, m.host, `name one of hosts: ${names.join(", ")}`);
+            const hint = repeated >= 0 && m.host !== undefined ? `; hosts[${repeated}] repeats the name ${hosts[repeated].name}: was it meant to be ${m.host}?` : "";
+            problem(`members[${index}].host`, m.host, `name one of hosts: ${names.join(", ")}${hint}`);
             return;
         }
         if (!Number.isInteger(m.hostPort)) return;

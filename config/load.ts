@@ -2,41 +2,12 @@
  * Reads the stack's config through Pulumi and validates it. The only config module that touches Pulumi.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { validateConfig, type RawConfig } from "./validate";
+import { CONFIG_KEYS, KEY_NAMES, type ConfigKeyName } from "./keys";
+import { SECRET_VALUE, validateConfig, type RawConfig } from "./validate";
 import type { ReplicaSetSettings } from "./types";
 
-/** Every plain (non-secret) key the project reads; secrets are read separately as Outputs. */
-export const PLAIN_KEYS = [
-    "image",
-    "flavor",
-    "version",
-    "networkName",
-    "bindAddress",
-    "storage",
-    "storageRoot",
-    "dataOwner",
-    "members",
-    "replicationUser",
-    "replicationUserHost",
-    "replicationTls",
-    "tlsValidityDays",
-    "connectRetrySeconds",
-    "readinessTimeoutSeconds",
-    "verifyReplication",
-    "heartbeatIntervalMs",
-    "readerMaxLagSeconds",
-    "deleteDataOnDestroy",
-    "checkHostPorts",
-    "restartPolicy",
-    "failover",
-    "router",
-    "routerImage",
-    "writerPort",
-    "readerPort",
-    "routerHost",
-    "hosts",
-    "seedMethod",
-] as const;
+/** Every plain (non-secret) key the project reads (config/keys.ts); secrets are read separately as Outputs. */
+export const PLAIN_KEYS: readonly ConfigKeyName[] = CONFIG_KEYS.filter((k) => !("secret" in k && k.secret)).map((k) => k.name);
 
 /** TLS material of a tcp:// engine (secret config `hostTls.<host>`), as the Docker provider takes it. */
 export interface HostTlsMaterial {
@@ -57,6 +28,14 @@ export interface LoadedConfig {
 /** Loads and validates the stack config; throws ConfigError (naming each key) before anything is declared. */
 export function loadConfig(config = new pulumi.Config()): LoadedConfig {
     const raw: RawConfig = {};
+    // The engine hands the program every key of the stack (PULUMI_CONFIG): one in the project's namespace that no
+    // table entry names is a mistake (a typo runs the default), refused by validateConfig with the closest key.
+    const prefix = `${config.name}:`;
+    for (const [full, text] of Object.entries(pulumi.runtime.allConfig())) {
+        const key = full.slice(prefix.length);
+        if (!full.startsWith(prefix) || KEY_NAMES.includes(key)) continue;
+        raw[key] = isSecretKey(full) ? SECRET_VALUE : parseStructured(text);
+    }
     for (const key of PLAIN_KEYS) {
         const text = config.get(key);
         // Empty means unset: Pulumi.yaml declares optional keys with "" as their default.
@@ -81,6 +60,16 @@ export function loadConfig(config = new pulumi.Config()): LoadedConfig {
         rootPassword: config.getSecret("rootPassword"),
         replicationPassword: config.getSecret("replicationPassword"),
     };
+}
+
+/**
+ * Whether the stack set `key` (namespaced) as a secret: the SDK's own test (PULUMI_CONFIG_SECRET_KEYS), which it
+ * marks internal; should it go away, every unknown key counts as secret and its value is not shown.
+ */
+function isSecretKey(key: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+    return typeof runtimeConfig.isConfigSecret === "function" ? runtimeConfig.isConfigSecret(key) : true;
 }
 
 /**

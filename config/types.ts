@@ -121,13 +121,11 @@ export interface ReplicaSetSettings {
 }
 
 export type RouterMode = "none" | "haproxy";
-export const ROUTER_MODES: readonly RouterMode[] = ["none", "haproxy"];
-
 export type SeedMethod = "auto" | "clone" | "dump" | "none";
-export const SEED_METHODS: readonly SeedMethod[] = ["auto", "clone", "dump", "none"];
-
 export type FailoverMode = "safe" | "force";
-export const FAILOVER_MODES: readonly FailoverMode[] = ["safe", "force"];
+
+// The keys' values and defaults live in the one table of config keys (keys.ts imports only types from here).
+export { DEFAULTS, FAILOVER_MODES, ROUTER_MODES, SEED_METHODS } from "./keys";
 
 /** The runbook topology: one source and two replicas. */
 export const RUNBOOK_MEMBERS: readonly MemberSettings[] = Object.freeze([
@@ -135,33 +133,3 @@ export const RUNBOOK_MEMBERS: readonly MemberSettings[] = Object.freeze([
     { name: "db002", role: "replica", serverId: 200, hostPort: 3307 },
     { name: "db003", role: "replica", serverId: 300, hostPort: 3308 },
 ] as MemberSettings[]);
-
-/** Defaults for every optional key: the runbook's values where it has one, the safe choice otherwise. */
-export const DEFAULTS = Object.freeze({
-    image: "percona:5.7.30",
-    networkName: "mybridge",
-    bindAddress: "127.0.0.1",
-    storage: "volume",
-    storageRoot: "/db",
-    replicationUser: "repl",
-    replicationUserHost: "",
-    replicationTls: "verify",
-    tlsValidityDays: 365,
-    connectRetrySeconds: 10,
-    readinessTimeoutSeconds: 300,
-    verifyReplication: true,
-    heartbeatIntervalMs: 1000,
-    // bitpoke's and Vitess's threshold.
-    readerMaxLagSeconds: 30,
-    deleteDataOnDestroy: false,
-    checkHostPorts: true,
-    restartPolicy: "unless-stopped",
-    failover: "safe",
-    router: "none",
-    // The current HAProxy LTS branch (3.4), pinned to a patch release.
-    routerImage: "haproxy:3.4.7",
-    // MySQL Router's conventional read-write and read-only ports.
-    writerPort: 6446,
-    readerPort: 6447,
-    seedMethod: "auto",
-});

@@ -4,10 +4,6 @@
  */
 import { isIP } from "node:net";
 import {
-    DEFAULTS,
-    FAILOVER_MODES,
-    ROUTER_MODES,
-    SEED_METHODS,
     type SeedMethod,
     RUNBOOK_MEMBERS,
     type FailoverMode,
@@ -20,7 +16,10 @@ import {
     type StorageSettings,
     type TlsMode,
 } from "./types";
-import { checkPlacement, hostsKey } from "./hosts";
+import { checkPlacement, hostsKey, looksLikeIPv4 } from "./hosts";
+import { ROUTER_CHECK_USER } from "../components/router/render";
+import { CLONE_DONOR_USER } from "../components/replication/dialect";
+import { choices, DEFAULTS, KEY_NAMES, range, type ConfigKeyName } from "./keys";
 import { cloneCapable, flavorFromRepository, formatVersion, parseImageReference, parseVersion, versionAtLeast, versionFromTag } from "./imageRef";
 
 /** One problem in the config: which key, what was found, what to do. */
@@ -46,9 +45,9 @@ export class ConfigError extends Error {
 /** The raw config: every key optional, values as YAML gives them (strings, numbers, booleans, objects). */
 export type RawConfig = Record<string, unknown>;
 
-const FLAVORS: readonly Flavor[] = ["mysql", "percona", "mariadb"];
-const TLS_MODES: readonly TlsMode[] = ["verify", "auto", "on", "off"];
-const RESTART_POLICIES = ["no", "always", "unless-stopped", "on-failure"] as const;
+/** Stands for the value of a key the stack set as a secret (config/load.ts), so that no problem shows it. */
+export const SECRET_VALUE = Symbol("secret config value");
+
 /** The restart policies under which a member's container comes back after its server stops by itself (a clone's end). */
 export const CLONE_RESTART_POLICIES: readonly string[] = ["unless-stopped", "always"];
 /** RFC 1123 label: what Docker accepts as a hostname and network alias, and MySQL as report_host. */
@@ -65,6 +64,7 @@ function defaultDataOwner(repository: string | undefined): string {
 export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const problems: ConfigProblem[] = [];
     const problem = (key: string, value: unknown, fix: string) => problems.push({ key, value, fix });
+    unknownKeys(raw, problems);
 
     const image = stringKey(raw, "image", DEFAULTS.image, problem);
     const reference = parseImageReference(image);
@@ -75,12 +75,12 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     // Flavor and version: stated in config, else read from the image reference.
     let flavor: Flavor | undefined;
     if (raw.flavor !== undefined) {
-        if (FLAVORS.includes(raw.flavor as Flavor)) flavor = raw.flavor as Flavor;
-        else problem("flavor", raw.flavor, `use one of ${FLAVORS.join(", ")}`);
+        if (choices("flavor").includes(raw.flavor as Flavor)) flavor = raw.flavor as Flavor;
+        else problem("flavor", raw.flavor, `use one of ${choices("flavor").join(", ")}`);
     } else if (reference) {
         flavor = flavorFromRepository(reference.repository);
         if (!flavor) {
-            problem("flavor", undefined, `the image \`${image}\` does not say which server it runs; set flavor to one of ${FLAVORS.join(", ")}`);
+            problem("flavor", undefined, `the image \`${image}\` does not say which server it runs; set flavor to one of ${choices("flavor").join(", ")}`);
         }
     }
     let version: ServerVersion | undefined;
@@ -119,11 +119,18 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     const replicationUser = stringKey(raw, "replicationUser", DEFAULTS.replicationUser, problem);
     if (replicationUser.length === 0 || replicationUser.length > 32) {
         problem("replicationUser", replicationUser, "use a user name of 1 to 32 characters");
+    } else if (reservedAccount(replicationUser)) {
+        problem(
+            "replicationUser",
+            replicationUser,
+            `${reservedAccount(replicationUser)}: the provider gives the replication account its own password and drops it on every member when the user changes; ` +
+                `use an account of its own, e.g. ${DEFAULTS.replicationUser}`,
+        );
     }
     const replicationUserHost = stringKey(raw, "replicationUserHost", DEFAULTS.replicationUserHost, problem);
     if (replicationUserHost.length > 255) problem("replicationUserHost", replicationUserHost, "use at most 255 characters");
     (hosts ?? []).forEach((h, index) => {
-        if (replicationUserHost === "" && h.address !== "" && !isIP(h.address)) {
+        if (replicationUserHost === "" && h.address !== "" && !isIP(h.address) && !looksLikeIPv4(h.address)) {
             problem(
                 `hosts[${index}].address`,
                 h.address,
@@ -134,7 +141,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     });
 
     const replicationTls = stringKey(raw, "replicationTls", DEFAULTS.replicationTls, problem) as TlsMode;
-    if (!TLS_MODES.includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${TLS_MODES.join(", ")}`);
+    if (!choices("replicationTls").includes(replicationTls)) problem("replicationTls", replicationTls, `use one of ${choices("replicationTls").join(", ")}`);
     // MySQL Community binaries before 5.7.28 are built with yaSSL (MySQL 5.7 manual, "SSL Library-Dependent
     // Capabilities"): TLS 1.0/1.1 only, which Node (the provider's client) refuses, and no subjectAltName check.
     // Percona Server builds with OpenSSL.
@@ -147,25 +154,25 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         );
     }
 
-    const tlsValidityDays = integerKey(raw, "tlsValidityDays", DEFAULTS.tlsValidityDays, 2, 3650, problem);
-    const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", DEFAULTS.connectRetrySeconds, 1, 3600, problem);
-    const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", DEFAULTS.readinessTimeoutSeconds, 5, 86400, problem);
+    const tlsValidityDays = integerKey(raw, "tlsValidityDays", problem);
+    const connectRetrySeconds = integerKey(raw, "connectRetrySeconds", problem);
+    const readinessTimeoutSeconds = integerKey(raw, "readinessTimeoutSeconds", problem);
     const verifyReplication = booleanKey(raw, "verifyReplication", DEFAULTS.verifyReplication, problem);
-    const heartbeatIntervalMs = integerKey(raw, "heartbeatIntervalMs", DEFAULTS.heartbeatIntervalMs, 0, 3_600_000, problem);
+    const heartbeatIntervalMs = integerKey(raw, "heartbeatIntervalMs", problem);
     // The event scheduler counts in whole seconds.
     if (heartbeatIntervalMs !== 0 && heartbeatIntervalMs % 1000 !== 0) {
         problem("heartbeatIntervalMs", heartbeatIntervalMs, "use whole seconds in ms (1000, 2000, …), or 0 to turn the heartbeat off");
     }
-    const readerMaxLagSeconds = integerKey(raw, "readerMaxLagSeconds", DEFAULTS.readerMaxLagSeconds, 0, 86400, problem);
+    const readerMaxLagSeconds = integerKey(raw, "readerMaxLagSeconds", problem);
     const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
     const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
-    if (!RESTART_POLICIES.includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${RESTART_POLICIES.join(", ")}`);
+    if (!choices("restartPolicy").includes(restartPolicy)) problem("restartPolicy", restartPolicy, `use one of ${choices("restartPolicy").join(", ")}`);
     const failover = stringKey(raw, "failover", DEFAULTS.failover, problem) as FailoverMode;
-    if (!FAILOVER_MODES.includes(failover)) problem("failover", failover, `use one of ${FAILOVER_MODES.join(", ")}`);
+    if (!choices("failover").includes(failover)) problem("failover", failover, `use one of ${choices("failover").join(", ")}`);
 
     const seedMethod = stringKey(raw, "seedMethod", DEFAULTS.seedMethod, problem) as SeedMethod;
-    if (!SEED_METHODS.includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${SEED_METHODS.join(", ")}`);
+    if (!choices("seedMethod").includes(seedMethod)) problem("seedMethod", seedMethod, `use one of ${choices("seedMethod").join(", ")}`);
     if (seedMethod === "clone" && flavor && version && !cloneCapable(flavor, version)) {
         problem(
             "seedMethod",
@@ -198,7 +205,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         problem("readerMaxLagSeconds", readerMaxLagSeconds, `the heartbeat is written every ${heartbeatIntervalMs} ms, so an up-to-date replica's lag reads up to that much: use more seconds than that, or 0 (no lag limit)`);
     }
 
-    checkPasswords(raw, replicationUser, flavor, problems);
+    checkPasswords(raw, replicationUser, flavor, version, image, problems);
 
     if (problems.length > 0) throw new ConfigError(problems);
     return {
@@ -229,6 +236,40 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     };
 }
 
+/** Keys no table entry names (config/keys.ts): a typo would silently run the default. */
+function unknownKeys(raw: RawConfig, problems: ConfigProblem[]): void {
+    for (const key of Object.keys(raw)) {
+        if (KEY_NAMES.includes(key)) continue;
+        const near = closestKey(key);
+        const fix = `not a key of this program: ${near ? `did you mean ${near}? ` : ""}Remove it (pulumi config rm ${key})${near ? ` and set ${near}` : ""}; README's Configuration lists every key`;
+        if (raw[key] === SECRET_VALUE) problems.push({ key, value: "(secret)", fix, secret: true });
+        else problems.push({ key, value: raw[key], fix });
+    }
+}
+
+/** The known key nearest to `key` (case aside, at most 2 edits or a third of its length), or undefined. */
+export function closestKey(key: string, names: readonly string[] = KEY_NAMES): string | undefined {
+    let best: { name: string; distance: number } | undefined;
+    for (const name of names) {
+        const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+        if (!best || distance < best.distance) best = { name, distance };
+    }
+    return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.name : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours count 1. */
+function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[a.length][b.length];
+}
+
 /**
  * router, routerImage, writerPort, readerPort, routerHost: the endpoints' ports must clash with nothing the set
  * publishes on the router's host (the one local engine, or with hosts the router's host).
@@ -240,49 +281,50 @@ function routerKeys(
     problem: Report,
 ): Pick<ReplicaSetSettings, "router" | "routerImage" | "writerPort" | "readerPort" | "routerHost"> {
     const router = stringKey(raw, "router", DEFAULTS.router, problem) as RouterMode;
-    if (!ROUTER_MODES.includes(router)) problem("router", router, `use one of ${ROUTER_MODES.join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
+    if (!choices("router").includes(router)) problem("router", router, `use one of ${choices("router").join(", ")} (haproxy: one container with a writer and a reader endpoint)`);
+    if (router !== "haproxy") {
+        // One rule for every router key: without a router it would be ignored. The engine writes each declared
+        // default into the stack's config, so only a value other than the default can be the user's.
+        const unused = ROUTER_KEYS.filter((key) => raw[key] !== undefined && String(raw[key]) !== String(DEFAULTS[key]));
+        for (const key of unused) problem(key, raw[key], `remove it, or set router to haproxy: it configures the router, and router is ${router}`);
+        return { router, routerImage: DEFAULTS.routerImage, writerPort: DEFAULTS.writerPort, readerPort: DEFAULTS.readerPort };
+    }
     const routerImage = stringKey(raw, "routerImage", DEFAULTS.routerImage, problem);
     if (!parseImageReference(routerImage)) problem("routerImage", routerImage, `write a Docker image reference such as \`${DEFAULTS.routerImage}\``);
-    const writerPort = integerKey(raw, "writerPort", DEFAULTS.writerPort, 1, 65535, problem);
-    const readerPort = integerKey(raw, "readerPort", DEFAULTS.readerPort, 1, 65535, problem);
-    const routerHost = routerHostKey(raw, router, hosts, problem);
-    if (router === "haproxy") {
-        if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
-        // With hosts, the members publishing on the router host's address: those on its host, and those on any
-        // other host at the same address (a second engine on that machine), as checkPlacement pairs address:port.
-        const routerAddress = hosts?.find((h) => h.name === routerHost)?.address;
-        const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost || (routerAddress !== undefined && hosts.find((h) => h.name === m.host)?.address === routerAddress);
-        for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
-            const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
-            if (index >= 0) {
-                const where = !hosts ? "" : members[index].host === routerHost ? ` on the router's host ${routerHost}` : ` on the router's host's address ${routerAddress}`;
-                problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
-            }
+    const writerPort = integerKey(raw, "writerPort", problem);
+    const readerPort = integerKey(raw, "readerPort", problem);
+    const routerHost = routerHostKey(raw, hosts, problem);
+    if (writerPort === readerPort) problem("readerPort", readerPort, `use a port other than writerPort (${writerPort}): each endpoint needs its own`);
+    // With hosts, the members publishing on the router host's address: those on its host, and those on any
+    // other host at the same address (a second engine on that machine), as checkPlacement pairs address:port.
+    const routerAddress = hosts?.find((h) => h.name === routerHost)?.address;
+    const neighbour = (m: MemberSettings) => !hosts || m.host === routerHost || (routerAddress !== undefined && hosts.find((h) => h.name === m.host)?.address === routerAddress);
+    for (const [key, port] of [["writerPort", writerPort], ["readerPort", readerPort]] as const) {
+        const index = members.findIndex((m) => neighbour(m) && m.hostPort === port);
+        if (index >= 0) {
+            const where = !hosts ? "" : members[index].host === routerHost ? ` on the router's host ${routerHost}` : ` on the router's host's address ${routerAddress}`;
+            problem(key, port, `use a port no member publishes${where}: members[${index}] (${members[index].name}) has hostPort ${port}`);
         }
     }
     return { router, routerImage, writerPort, readerPort, ...(routerHost !== undefined ? { routerHost } : {}) };
 }
 
+/** The keys that configure the router: refused when there is none. */
+const ROUTER_KEYS = ["routerImage", "writerPort", "readerPort", "routerHost", "readerMaxLagSeconds"] as const;
+
 /**
- * routerHost: with hosts and router haproxy, the host the router runs on, default the first of hosts (a fixed
- * host, not the source's: the endpoints must not move when the source does). Refused anywhere else.
+ * routerHost (router haproxy): with hosts, the host the router runs on, default the first of hosts (a fixed host,
+ * not the source's: the endpoints must not move when the source does). Refused without hosts.
  */
-function routerHostKey(raw: RawConfig, router: RouterMode, hosts: HostSettings[] | undefined, problem: Report): string | undefined {
+function routerHostKey(raw: RawConfig, hosts: HostSettings[] | undefined, problem: Report): string | undefined {
     const value = raw.routerHost;
-    if (value !== undefined) {
-        if (!hosts) {
-            problem("routerHost", value, "remove it, or list the Docker hosts under hosts ({name, docker, address}): without hosts the router runs on the local engine");
-            return undefined;
-        }
-        if (router !== "haproxy") {
-            problem("routerHost", value, "remove it, or set router to haproxy: it names the host the router runs on");
-            return undefined;
-        }
+    if (!hosts) {
+        if (value !== undefined) problem("routerHost", value, "remove it, or list the Docker hosts under hosts ({name, docker, address}): without hosts the router runs on the local engine");
+        return undefined;
     }
-    if (!hosts || router !== "haproxy") return undefined;
     if (value === undefined) return hosts[0]?.name;
     if (typeof value !== "string" || !hosts.some((h) => h.name === value)) {
-        problem("routerHost", value, `name one of hosts: ${hosts.map((h) => h.name).join(", ")} (default: the first)`);
+        problem("routerHost", value, `name one of hosts: ${[...new Set(hosts.map((h) => h.name))].join(", ")} (default: the first)`);
         return undefined;
     }
     return value;
@@ -304,6 +346,18 @@ function hostTlsProblem(problem: Report): void {
 
 type Report = (key: string, value: unknown, fix: string) => void;
 
+/**
+ * Why `user` cannot be the replication account, or undefined: the administrative account the provider connects
+ * as, the servers' own system accounts, and the accounts this project creates for itself.
+ */
+export function reservedAccount(user: string): string | undefined {
+    if (user === "root") return "root is the account the provider administers every member with";
+    if (/^(mysql|mariadb)\./.test(user)) return `${user} is one of the server's own system accounts (mysql.*, mariadb.sys)`;
+    if (user === ROUTER_CHECK_USER) return `${user} is the router's health-check account (no password, no privilege)`;
+    if (user === CLONE_DONOR_USER) return `${user} is the account this project's clone seeding creates on the source`;
+    return undefined;
+}
+
 /** The shortest password accepted: error messages are redacted by the password's text (redact.ts), which a
  * short password would match inside ordinary words and names (`repl` in `user 'repl'@…`). */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -316,7 +370,14 @@ export const MAX_MYSQL_SOURCE_PASSWORD_LENGTH = 32;
  * are never part of the settings). Unset means generated (24 characters). The problem shows the length, never
  * the value.
  */
-function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor | undefined, problems: ConfigProblem[]): void {
+function checkPasswords(
+    raw: RawConfig,
+    replicationUser: string,
+    flavor: Flavor | undefined,
+    version: ServerVersion | undefined,
+    image: string,
+    problems: ConfigProblem[],
+): void {
     for (const key of ["rootPassword", "replicationPassword"] as const) {
         const value = raw[key];
         if (value === undefined) continue;
@@ -336,6 +397,13 @@ function checkPasswords(raw: RawConfig, replicationUser: string, flavor: Flavor 
             secret(
                 `use at most ${MAX_MYSQL_SOURCE_PASSWORD_LENGTH} bytes (UTF-8; ä counts 2): MySQL refuses a longer SOURCE_PASSWORD / MASTER_PASSWORD ` +
                     "(ER_CHANGE_SOURCE_PASSWORD_LENGTH), or remove the key to have one generated: pulumi config rm replicationPassword",
+                described,
+            );
+        } else if (key === "rootPassword" && flavor !== "mariadb" && version?.major === 5 && /['\\]/.test(value)) {
+            // The 5.7 entrypoints paste MYSQL_ROOT_PASSWORD into SQL unescaped: the server never initialises.
+            secret(
+                `the ${image} entrypoint (MySQL/Percona 5.7) puts the root password into SQL unescaped and fails to initialise with ' or \\ in it: ` +
+                    "choose one without them, or remove the key to have one generated: pulumi config rm rootPassword",
                 described,
             );
         } else if (key === "replicationPassword" && value === replicationUser) {
@@ -380,7 +448,9 @@ function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSet
         }
         const role = m.role;
         if (role !== "source" && role !== "replica") {
-            const hint = role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : "";
+            const near = typeof role === "string" ? closestKey(role, ["source", "replica"]) : undefined;
+            const hint =
+                role === "master" ? " (the runbook's master is the `source`)" : role === "slave" ? " (the runbook's slave is a `replica`)" : near ? `: did you mean ${near}?` : "";
             problem(`${key}.role`, role, `use source or replica${hint}`);
         }
         const serverId = wholeNumber(m.serverId);
@@ -414,6 +484,8 @@ function membersKey(raw: RawConfig, problem: Report, placed: boolean): MemberSet
     duplicates(members, (m) => m.serverId, "serverId", "give every member its own server id", problem);
     // With hosts, ports are unique per host address (config/hosts.ts checkPlacement).
     if (!placed) duplicates(members, (m) => m.hostPort, "hostPort", "give every member its own host port", problem);
+    // A misspelt role is reported once, on its entry: counting sources and replicas without it would only echo it.
+    if (members.some((m) => m.role !== "source" && m.role !== "replica")) return members;
     const sources = members.filter((m) => m.role === "source");
     if (members.length > 0 && sources.length !== 1) {
         problem("members", sources.map((m) => m.name), "mark exactly one member with role: source (the runbook's master)");
@@ -479,9 +551,11 @@ function stringKey(raw: RawConfig, key: string, fallback: string, problem: Repor
     return value;
 }
 
-function integerKey(raw: RawConfig, key: string, fallback: number, min: number, max: number, problem: Report): number {
+function integerKey(raw: RawConfig, key: ConfigKeyName & keyof typeof DEFAULTS, problem: Report): number {
     const value = raw[key];
+    const fallback = DEFAULTS[key] as number;
     if (value === undefined) return fallback;
+    const [min, max] = range(key);
     const number = wholeNumber(value);
     if (!Number.isInteger(number) || number < min || number > max) {
         problem(key, value, `use a whole number from ${min} to ${max}`);

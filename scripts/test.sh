@@ -8,8 +8,8 @@
 #                     (skipped loudly when no engine answers, unless E2E_REQUIRED=1)
 # Integration and e2e run side by side: they share nothing (chroot servers on ports below the ephemeral range
 # against containers on the engine's networks and kernel-chosen ports) and both mostly wait on servers, so the
-# 2-core machine runs them together in about the time of the longer one. TEST_STAGES_SERIAL=1 runs them one after
-# the other. Each stage's output is printed whole when it ends.
+# 2-core machine runs them together in about the time of the longer one; their lines stream prefixed with the
+# stage's name. TEST_STAGES_SERIAL=1 runs them one after the other.
 # Every stage runs even when an earlier one failed; the exit status is non-zero when any failed.
 # Needs root (chroot), mariadb-server, openssl, debootstrap; for e2e a Docker engine. `bash .ci/run` installs
 # and starts all of that on a fresh Debian/Ubuntu machine and builds the images and root filesystems first.
@@ -22,54 +22,37 @@ node scripts/lint.mjs || exit 1
 # stacks) are printed again at the very end: a CI that shows only the tail of the log still shows why.
 logs=$(mktemp -d) || exit 1
 trap 'rm -rf "$logs"' EXIT
-# Runs one stage into its log and leaves its outcome in $logs/NAME.status (0 passed).
-run_stage() {
-    local name="$1" started=$SECONDS
-    shift
-    node --import tsx --test --test-reporter=spec "$@" > "$logs/$name.log" 2>&1
-    echo $? > "$logs/$name.status"
-    echo $((SECONDS - started)) > "$logs/$name.seconds"
-}
-# Prints a finished stage's output and outcome.
-report_stage() {
-    local name="$1"
+# Runs one stage: its output streams as it comes (prefixed with the stage's name when two run side by side) and is
+# kept in $logs/NAME.log; a stage that fails is listed in $logs/failed.
+stage() {
+    local name="$1" prefix="$2" started=$SECONDS
+    shift 2
     echo "::: npm test: $name"
-    cat "$logs/$name.log"
-    if [ "$(cat "$logs/$name.status")" = 0 ]; then
-        echo "::: npm test: $name passed in $(cat "$logs/$name.seconds")s"
+    if node --import tsx --test --test-reporter=spec "$@" 2>&1 | tee "$logs/$name.log" | sed -u "s/^/$prefix/"; then
+        echo "::: npm test: $name passed in $((SECONDS - started))s"
     else
-        echo "::: npm test: $name FAILED after $(cat "$logs/$name.seconds")s"
+        echo "::: npm test: $name FAILED after $((SECONDS - started))s"
+        echo "$name" >> "$logs/failed"
     fi
 }
 
-run_stage unit test/unit/*.test.ts
-report_stage unit
+stage unit "" test/unit/*.test.ts
 if [ "${TEST_STAGES_SERIAL:-}" = 1 ]; then
-    run_stage integration --test-concurrency=1 test/integration/*.test.ts
-    report_stage integration
-    run_stage e2e --test-concurrency=1 test/e2e/*.test.ts
-    report_stage e2e
+    stage integration "" --test-concurrency=1 test/integration/*.test.ts
+    stage e2e "" --test-concurrency=1 test/e2e/*.test.ts
 else
-    echo "::: npm test: integration and e2e side by side (each printed when it ends)"
-    run_stage integration --test-concurrency=1 test/integration/*.test.ts &
-    run_stage e2e --test-concurrency=1 test/e2e/*.test.ts &
-    # Report whichever ends first as soon as it ends.
-    pending=(integration e2e)
-    while [ "${#pending[@]}" -gt 0 ]; do
-        wait -n 2>/dev/null
-        left=()
-        for name in "${pending[@]}"; do
-            if [ -f "$logs/$name.status" ]; then report_stage "$name"; else left+=("$name"); fi
-        done
-        pending=("${left[@]}")
-    done
-    wait
+    echo "::: npm test: integration and e2e side by side (their lines prefixed [integration] and [e2e])"
+    stage integration "[integration] " --test-concurrency=1 test/integration/*.test.ts &
+    integration=$!
+    stage e2e "[e2e] " --test-concurrency=1 test/e2e/*.test.ts &
+    e2e=$!
+    # A stage whose shell died before it could record its outcome has failed too.
+    wait "$integration" || echo integration >> "$logs/failed"
+    wait "$e2e" || echo e2e >> "$logs/failed"
 fi
 
 failed=()
-for name in unit integration e2e; do
-    [ "$(cat "$logs/$name.status")" = 0 ] || failed+=("$name")
-done
+[ -f "$logs/failed" ] && mapfile -t failed < <(awk '!seen[$0]++' "$logs/failed")
 if [ "${#failed[@]}" -gt 0 ]; then
     for name in "${failed[@]}"; do
         log="$logs/$name.log"

@@ -67,6 +67,22 @@ export interface Dialect {
      * restarts it). MariaDB has none (it ships mariadb-backup instead); MySQL 5.7 neither.
      */
     clone?: boolean;
+    /**
+     * Accounts the server or its image makes on every member, each member its own (root's password, the MariaDB
+     * image's healthcheck user with a password per container): a seed never copies them, on any host.
+     */
+    serverAccounts: readonly string[];
+    /** Every account and role: user, host, is_role ('Y' for a MariaDB role, which has no host and no SHOW CREATE USER). */
+    listAccounts: string;
+    /**
+     * Run before SHOW CREATE USER so that the statement it prints makes the same account again: MySQL 8.0.17+ prints
+     * a binary hash (caching_sha2_password's) as a hex literal only when asked (print_identified_with_as_hex).
+     */
+    showAccountsSession?: string;
+    /** Roles are not accounts: made by CREATE ROLE, read by SHOW GRANTS only (MariaDB). Elsewhere a role is a locked account. */
+    rolesApart?: boolean;
+    /** Grantees that exist without being made (MariaDB 10.11+: PUBLIC): their grants are copied, the grantee never made or dropped. */
+    implicitGrantees?: readonly string[];
 }
 
 const MYSQL_OLD_TERMS = {
@@ -81,13 +97,19 @@ const MYSQL_OLD_TERMS = {
     resetBinaryLogs: "RESET MASTER",
     executedGtids: "SELECT @@GLOBAL.gtid_executed AS gtids",
     superReadOnly: true,
+    serverAccounts: ["root", "mysql.sys", "mysql.session", "mysql.infoschema", ""],
+    listAccounts: "SELECT User AS user, Host AS host, 'N' AS is_role FROM mysql.user",
     maxSourcePasswordLength: 32,
     waitForGtids: (gtids: string, timeout: number) =>
         `SELECT WAIT_FOR_EXECUTED_GTID_SET(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
 } as const;
 
+/** MySQL 8.0.17+: SHOW CREATE USER prints a binary hash as a hex literal that CREATE USER takes back. */
+const HEX_HASHES = "SET SESSION print_identified_with_as_hex = ON";
+
 const MYSQL_NEW_TERMS = {
     ...MYSQL_OLD_TERMS,
+    showAccountsSession: HEX_HASHES,
     change: "CHANGE REPLICATION SOURCE TO",
     option: "SOURCE",
     autoPosition: "SOURCE_AUTO_POSITION = 1",
@@ -108,6 +130,10 @@ const MARIADB: Dialect = {
     status: "SHOW ALL SLAVES STATUS",
     executedGtids: "SELECT @@GLOBAL.gtid_binlog_pos AS gtids",
     superReadOnly: false,
+    serverAccounts: ["root", "mariadb.sys", "mysql", "healthcheck", ""],
+    listAccounts: "SELECT User AS user, Host AS host, is_role FROM mysql.user",
+    rolesApart: true,
+    implicitGrantees: ["PUBLIC"],
     waitForGtids: (gtids: string, timeout: number) =>
         `SELECT MASTER_GTID_WAIT(${SqlString.escape(gtids)}, ${Math.max(1, Math.ceil(timeout))}) AS result`,
     // FLUSH is binlogged by default (it would replicate, and be a transaction of a replica's own): not this one.
@@ -139,6 +165,7 @@ export const DIALECTS: ReadonlyArray<{ flavor: "mysql" | "mariadb"; min: [number
             reloadTls: "ALTER INSTANCE RELOAD TLS",
             clone: true,
             schedulerStaysStopped: true,
+            showAccountsSession: HEX_HASHES,
         },
     },
     {
@@ -519,8 +546,17 @@ export const EVENT_SCHEDULER_ON = "SET GLOBAL event_scheduler = ON";
 export const HEARTBEAT_TABLE_EXISTS =
     "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'replicaset_probe' AND TABLE_NAME = 'heartbeat'";
 
-/** This member's clock minus the last beat it holds, in microseconds (no row: no beat applied yet). */
-export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS us FROM ${HEARTBEAT_TABLE} WHERE id = 1`;
+/** The server's clock as microseconds since the epoch (UTC_TIMESTAMP: no time zone in the way). */
+const EPOCH_US = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+
+/**
+ * This member's clock minus the last beat it holds, in microseconds (no row: no beat applied yet), and its clock
+ * (`now_us`, read at the same statement: clock.ts corrects the first by the second's offset).
+ */
+export const HEARTBEAT_LAG = `SELECT TIMESTAMPDIFF(MICROSECOND, beat, NOW(6)) AS us, ${EPOCH_US} AS now_us FROM ${HEARTBEAT_TABLE} WHERE id = 1`;
+
+/** The member's clock, microseconds since the epoch. */
+export const CLOCK_NOW = `SELECT ${EPOCH_US} AS now_us`;
 
 /** Schemas a server creates itself; anything else on a replica is user data. */
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];
@@ -643,28 +679,75 @@ export const SEED_LOAD_SESSION = [
 /**
  * The copy's consistent point, opened by its one reader in one round trip: UTC (TIMESTAMP values as stored), a
  * REPEATABLE READ snapshot that every read of the copy then sees, and the GTID position that names it exactly.
- * `position` is the index of the statement whose one row's `pos` is that position.
+ * `position` is the index of the statement whose one row's `pos` is that position. `release` ends what the opening
+ * holds (run once the accounts are read: SHOW CREATE USER and SHOW GRANTS read the server's privilege cache, not the
+ * snapshot).
  * - MariaDB: the binary log's coordinates at the snapshot (binlog_snapshot_file / _position, kept by START TRANSACTION
  *   WITH CONSISTENT SNAPSHOT through group commit), turned into a GTID position by BINLOG_GTID_POS: no lock on the
  *   source at all, as mariadb-dump --single-transaction --master-data --gtid does (KB "Enhancements for START
- *   TRANSACTION WITH CONSISTENT SNAPSHOT"). BINLOG_GTID_POS reads the current binlog up to that point.
- * - MySQL (no such status): commits blocked by FLUSH TABLES WITH READ LOCK while the snapshot opens and
- *   gtid_executed is read, then UNLOCK TABLES, on the same connection, as mysqldump --single-transaction does (the
- *   lock is not released by START TRANSACTION). It waits for running statements first, then is held for milliseconds.
+ *   TRANSACTION WITH CONSISTENT SNAPSHOT"). BINLOG_GTID_POS reads the current binlog up to that point. The row also
+ *   has the coordinates (`binlog_file`, `binlog_pos`): an account statement committed between them and the accounts' read is found
+ *   in the binary log (accountsHeld false: see accountChangeInWindow).
+ * - MySQL (no such status): commits blocked by FLUSH TABLES WITH READ LOCK while the snapshot opens, gtid_executed
+ *   and the accounts are read, then UNLOCK TABLES, on the same connection, as mysqldump --single-transaction does (the
+ *   lock is not released by START TRANSACTION). It waits for running statements first, then is held for two round
+ *   trips. The lock also holds account statements (seen on MySQL 9.7.4 and MariaDB 11.8: CREATE USER waited for it).
  */
-export function openSnapshot(dialect: Dialect): { statements: string[]; position: number } {
+export function openSnapshot(dialect: Dialect): { statements: string[]; position: number; release: string[]; accountsHeld: boolean } {
     const session = ["SET SESSION time_zone = '+00:00'", "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"];
     if (dialect.name === "mariadb") {
         const status = (name: string) => `(SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = '${name}')`;
         return {
-            statements: [...session, "START TRANSACTION WITH CONSISTENT SNAPSHOT", `SELECT BINLOG_GTID_POS(${status("BINLOG_SNAPSHOT_FILE")}, ${status("BINLOG_SNAPSHOT_POSITION")}) AS pos`],
+            statements: [
+                ...session,
+                "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+                `SELECT BINLOG_GTID_POS(binlog_file, binlog_pos) AS pos, binlog_file, binlog_pos FROM ` +
+                    `(SELECT ${status("BINLOG_SNAPSHOT_FILE")} AS binlog_file, ${status("BINLOG_SNAPSHOT_POSITION")} AS binlog_pos) AS snapshot`,
+            ],
             position: 3,
+            release: [],
+            accountsHeld: false,
         };
     }
     return {
-        statements: [...session, "FLUSH TABLES WITH READ LOCK", "START TRANSACTION WITH CONSISTENT SNAPSHOT", "SELECT @@GLOBAL.gtid_executed AS pos", "UNLOCK TABLES"],
+        statements: [...session, "FLUSH TABLES WITH READ LOCK", "START TRANSACTION WITH CONSISTENT SNAPSHOT", "SELECT @@GLOBAL.gtid_executed AS pos"],
         position: 4,
+        release: ["UNLOCK TABLES"],
+        accountsHeld: true,
     };
+}
+
+/** Where the source's binary log ends now (MariaDB: File, Position). */
+export const BINLOG_END = "SHOW MASTER STATUS";
+
+/** Events of a binary log from a position on, at most `limit` (Event_type, Info, End_log_pos). */
+export function binlogEventsFrom(file: string, at: number, limit: number): string {
+    return `SHOW BINLOG EVENTS IN ${SqlString.escape(file)} FROM ${Math.max(4, Math.floor(at))} LIMIT ${Math.max(1, Math.floor(limit))}`;
+}
+
+/** A grantee as SHOW GRANTS and DROP name it: 'user'@'host', a MariaDB role by its name, PUBLIC bare. */
+export function grantee(dialect: Dialect, g: { user: string; host: string; role: boolean }): string {
+    if (dialect.implicitGrantees?.includes(g.user) && g.host === "") return g.user;
+    if (dialect.rolesApart && g.role) return SqlString.escapeId(g.user);
+    return account(g.user, g.host);
+}
+
+export function showCreateAccount(dialect: Dialect, g: { user: string; host: string; role: boolean }): string {
+    return `SHOW CREATE USER ${grantee(dialect, g)}`;
+}
+
+export function showGrants(dialect: Dialect, g: { user: string; host: string; role: boolean }): string {
+    return `SHOW GRANTS FOR ${grantee(dialect, g)}`;
+}
+
+/** Drops a grantee on a replica before the source's copy is made (IF EXISTS: most replicas have none). */
+export function dropGrantee(dialect: Dialect, g: { user: string; host: string; role: boolean }): string {
+    return dialect.rolesApart && g.role ? `DROP ROLE IF EXISTS ${grantee(dialect, g)}` : `DROP USER IF EXISTS ${grantee(dialect, g)}`;
+}
+
+/** A MariaDB role, made again (its grants follow from SHOW GRANTS). */
+export function createRole(dialect: Dialect, g: { user: string; host: string; role: boolean }): string {
+    return `CREATE ROLE ${grantee(dialect, g)}`;
 }
 
 /**

@@ -3,7 +3,8 @@
  * heartbeat lag, errant transactions. An unreachable server is reported in its status, not thrown.
  */
 import type { ReplicaStatus } from "../outputs";
-import { heartbeatLagMs } from "./heartbeat";
+import type { HeartbeatLag } from "./clock";
+import { heartbeatLag, readClock } from "./heartbeat";
 import { closeAll, connectMember, errantGtids, isReadOnly, readThreads, type Member } from "./members";
 import { inputsOf, NOTHING_MEASURED, replicaStatusOf, sourceStatusOf, stateOf } from "./report";
 import { withSeedRecords } from "./seedPlan";
@@ -17,7 +18,7 @@ const OBSERVE_CAP_SECONDS = 10;
 interface Look {
     member: Member;
     threads: ReplicaThreads;
-    heartbeatLagMs: number | null;
+    lag: HeartbeatLag;
     /** undefined when the source could not be reached to compare with. */
     errantGtids?: string;
 }
@@ -33,12 +34,14 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
     // Each member is connected and read on its own, and compared with the source as soon as both are there:
     // a member that takes the whole cap to time out leaves nobody else's reads past the deadline.
     const sourcePromise = open(state.source);
+    // The source's clock, once: every replica's heartbeat lag is corrected by it (clock.ts).
+    const sourceClock = sourcePromise.then(readClock).catch(() => undefined);
     const look = async (endpoint: MemberEndpoint): Promise<Look> => {
         const member = await open(endpoint);
         const threads = await readThreads(member);
-        const lag = await heartbeatLagMs(member);
+        const lag = await heartbeatLag(member, await sourceClock, state.source.name);
         const source = await sourcePromise.catch(() => undefined);
-        return { member, threads, heartbeatLagMs: lag, errantGtids: source ? await errantGtids(member, source) : undefined };
+        return { member, threads, lag, errantGtids: source ? await errantGtids(member, source) : undefined };
     };
     try {
         // The source's read_only: a source that restarted since the last run comes back read-only (every member
@@ -61,9 +64,9 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
                     lastIoError: `provider cannot reach ${endpoint.name}: ${describe(result.reason)}`,
                 }];
             }
-            const { member, threads, heartbeatLagMs: lag, errantGtids: errant } = result.value as Look;
+            const { member, threads, lag, errantGtids: errant } = result.value as Look;
             // Without the source, what the replica holds cannot be compared: the last known answer stands.
-            return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, heartbeatLagMs: lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
+            return [endpoint.name, replicaStatusOf(endpoint, threads, member, { probeLagMs, ...lag, errantGtids: errant ?? previous?.errantGtids ?? "" })];
         });
         const seeded = state.seeded ?? {};
         return {
@@ -73,6 +76,7 @@ export async function observe(state: ReplicationState): Promise<ReplicationState
         };
     } finally {
         await sourcePromise.catch(() => undefined);
+        await sourceClock;
         await closeAll(opened);
     }
 }

@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { replicationAccountHosts, routerCheckHostsToDrop } from "./route";
 import { SEED_METHODS, type SeedRecord } from "./seedPlan";
-import { ROUTER_CHECK_READS, type MemberEndpoint, type ReplicationInputs, type ReplicationState, type TlsCertificates } from "./types";
+import { ROUTER_CHECK_READS, type MemberEndpoint, type ReplicationInputs, type ReplicationState } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
 export interface ConvergeOptions {
@@ -59,69 +59,104 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "reseed",
 ];
 
+/**
+ * The engine's value for "not known yet" (pulumi/pulumi sdk/go/common/resource/plugin/rpc.go UnknownStringValue).
+ * In a preview (and the preview `pulumi up` runs first) every input computed from a resource still to be created
+ * reaches check as this string, at any depth: a whole object or list made by an apply, an element, a field.
+ */
+export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * The inputs' failures, each naming its property. Only what is known is judged: a check failure stops a preview
+ * (step_generator.go issueCheckErrors), and the same inputs are checked again, known, before create or update.
+ */
 export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const known = (value: unknown) => value !== UNKNOWN_VALUE;
+    // Each rule runs only on a known value; `ok` says whether it passes.
+    const rule = (value: unknown, property: string, ok: (value: unknown) => boolean, reason: string) => {
+        if (known(value) && !ok(value)) failures.push({ property, reason });
+    };
+    const text = (value: unknown) => typeof value === "string" && value !== "";
+    const optional = (ok: (value: unknown) => boolean) => (value: unknown) => value === undefined || ok(value);
+    const record = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+    /** A list whose known elements pass `ok`. */
+    const listOf = (ok: (value: unknown) => boolean, nonEmpty = false) => (value: unknown) =>
+        Array.isArray(value) && (!nonEmpty || value.length > 0) && value.every((element) => !known(element) || ok(element));
+
     const endpoint = (value: unknown, property: string) => {
-        const e = value as Partial<MemberEndpoint> | undefined;
-        if (!e || typeof e !== "object") {
-            fail(property, "must be a member endpoint");
+        if (!known(value)) return;
+        if (!record(value)) {
+            failures.push({ property, reason: "must be a member endpoint" });
             return;
         }
-        if (typeof e.name !== "string" || e.name === "") fail(`${property}.name`, "must be the member name");
-        if (typeof e.host !== "string" || e.host === "") fail(`${property}.host`, "must be the published host address");
-        if (!Number.isInteger(e.port)) fail(`${property}.port`, "must be the published port");
-        if (typeof e.internalHost !== "string" || e.internalHost === "") fail(`${property}.internalHost`, "must be the network alias");
-        if (!Number.isInteger(e.internalPort)) fail(`${property}.internalPort`, "must be the port inside the network");
+        rule(value.name, `${property}.name`, text, "must be the member name");
+        rule(value.host, `${property}.host`, text, "must be the published host address");
+        rule(value.port, `${property}.port`, Number.isInteger, "must be the published port");
+        rule(value.internalHost, `${property}.internalHost`, text, "must be the network alias");
+        rule(value.internalPort, `${property}.internalPort`, Number.isInteger, "must be the port inside the network");
         // Placement on several Docker hosts (route.ts): absent, or a host name with the address peers reach.
-        if (e.dockerHost !== undefined && (typeof e.dockerHost !== "string" || e.dockerHost === "")) fail(`${property}.dockerHost`, "must be the Docker host's name");
-        if (e.peerHost !== undefined && (typeof e.peerHost !== "string" || e.peerHost === "")) fail(`${property}.peerHost`, "must be the address other hosts reach it at");
-        if (e.peerPort !== undefined && !Number.isInteger(e.peerPort)) fail(`${property}.peerPort`, "must be the port other hosts reach it at");
+        rule(value.dockerHost, `${property}.dockerHost`, optional(text), "must be the Docker host's name");
+        rule(value.peerHost, `${property}.peerHost`, optional(text), "must be the address other hosts reach it at");
+        rule(value.peerPort, `${property}.peerPort`, optional(Number.isInteger), "must be the port other hosts reach it at");
     };
     endpoint(news.source, "source");
-    if (!Array.isArray(news.replicas) || news.replicas.length === 0) fail("replicas", "must list at least one replica");
-    else news.replicas.forEach((r, i) => endpoint(r, `replicas[${i}]`));
+    rule(news.replicas, "replicas", (v) => Array.isArray(v) && v.length > 0, "must list at least one replica");
+    if (Array.isArray(news.replicas)) news.replicas.forEach((r, i) => endpoint(r, `replicas[${i}]`));
     for (const key of ["rootUser", "rootPassword", "replicationUser", "replicationPassword"] as const) {
-        if (typeof news[key] !== "string" || news[key] === "") fail(key, "must be a non-empty string");
+        rule(news[key], key, text, "must be a non-empty string");
     }
     // Short secrets cannot be redacted from messages without garbling them (`user 'repl'@…`): 8 at least.
     for (const key of ["rootPassword", "replicationPassword"] as const) {
-        const length = typeof news[key] === "string" ? (news[key] as string).length : 0;
-        if (length > 0 && length < 8) fail(key, `must be at least 8 characters (it has ${length}); set a longer one or let the program generate it`);
-    }
-    if (typeof news.replicationUserHost !== "string" || news.replicationUserHost === "") fail("replicationUserHost", "must be a host pattern");
-    const others = news.otherReplicationUserHosts;
-    if (others !== undefined && (!Array.isArray(others) || others.some((h) => typeof h !== "string" || h === ""))) {
-        fail("otherReplicationUserHosts", "must be a list of host patterns");
-    }
-    if (!["verify", "auto", "on", "off"].includes(news.tls as string)) fail("tls", "must be verify, auto, on or off");
-    if (news.tls === "verify") {
-        const certs = news.tlsCertificates as Partial<TlsCertificates> | undefined;
-        if (!certs || typeof certs.ca !== "string" || !certs.ca.includes("BEGIN CERTIFICATE")) fail("tlsCertificates.ca", "tls verify needs the stack's CA certificate (PEM)");
-        const files = certs?.files as Partial<TlsCertificates["files"]> | undefined;
-        for (const key of ["ca", "clientCert", "clientKey"] as const) {
-            if (typeof files?.[key] !== "string" || !files[key]!.startsWith("/")) fail(`tlsCertificates.files.${key}`, "must be an absolute path on the members' filesystem");
+        const value = news[key];
+        if (known(value) && typeof value === "string" && value.length > 0 && value.length < 8) {
+            failures.push({ property: key, reason: `must be at least 8 characters (it has ${value.length}); set a longer one or let the program generate it` });
         }
     }
-    if (!Number.isInteger(news.connectRetrySeconds) || (news.connectRetrySeconds as number) < 1) fail("connectRetrySeconds", "must be a whole number ≥ 1");
-    if (typeof news.deadlineSeconds !== "number" || news.deadlineSeconds <= 0) fail("deadlineSeconds", "must be a positive number");
-    if (typeof news.verify !== "boolean") fail("verify", "must be true or false");
-    if (news.failover !== undefined && !["safe", "force"].includes(news.failover as string)) fail("failover", "must be safe or force");
-    if (news.routerCheckUser !== undefined && !(typeof news.routerCheckUser === "string" && /^[A-Za-z0-9_]{1,32}$/.test(news.routerCheckUser))) {
-        fail("routerCheckUser", "must be 1 to 32 letters, digits or _");
+    rule(news.replicationUserHost, "replicationUserHost", text, "must be a host pattern");
+    rule(news.otherReplicationUserHosts, "otherReplicationUserHosts", optional(listOf(text)), "must be a list of host patterns");
+    rule(news.tls, "tls", (v) => ["verify", "auto", "on", "off"].includes(v as string), "must be verify, auto, on or off");
+    // An unknown tls may be verify: its certificates are then checked as if it were.
+    if (news.tls === "verify" || !known(news.tls)) {
+        const certs = news.tlsCertificates;
+        const needed = news.tls === "verify";
+        if (known(certs) && (certs !== undefined || needed)) {
+            const c = record(certs) ? certs : {};
+            rule(c.ca, "tlsCertificates.ca", (v) => typeof v === "string" && v.includes("BEGIN CERTIFICATE"), "tls verify needs the stack's CA certificate (PEM)");
+            const files = c.files;
+            if (known(files)) {
+                const f = record(files) ? files : {};
+                for (const key of ["ca", "clientCert", "clientKey"] as const) {
+                    rule(f[key], `tlsCertificates.files.${key}`, (v) => typeof v === "string" && v.startsWith("/"), "must be an absolute path on the members' filesystem");
+                }
+            }
+        }
     }
-    if (news.routerCheckHosts !== undefined && !(Array.isArray(news.routerCheckHosts) && news.routerCheckHosts.length > 0 &&
-        news.routerCheckHosts.every((h) => typeof h === "string" && h !== "" && h.length <= 255))) {
-        fail("routerCheckHosts", "must list host patterns (1 to 255 characters each)");
-    }
-    if (news.routerCheckReads !== undefined && !(Array.isArray(news.routerCheckReads) && news.routerCheckReads.every((r) => ROUTER_CHECK_READS.includes(r as never)))) {
-        fail("routerCheckReads", `must list what the router's checks read: ${ROUTER_CHECK_READS.join(", ")}`);
-    }
-    if (news.heartbeatIntervalMs !== undefined && !validHeartbeatInterval(news.heartbeatIntervalMs)) {
-        fail("heartbeatIntervalMs", "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)");
-    }
-    if (news.seedMethod !== undefined && !SEED_METHODS.includes(news.seedMethod as never)) fail("seedMethod", `must be one of ${SEED_METHODS.join(", ")}`);
-    if (news.reseed !== undefined && !(Array.isArray(news.reseed) && news.reseed.every((n) => typeof n === "string"))) fail("reseed", "must list member names");
+    rule(news.connectRetrySeconds, "connectRetrySeconds", (v) => Number.isInteger(v) && (v as number) >= 1, "must be a whole number ≥ 1");
+    rule(news.deadlineSeconds, "deadlineSeconds", (v) => typeof v === "number" && v > 0, "must be a positive number");
+    rule(news.verify, "verify", (v) => typeof v === "boolean", "must be true or false");
+    rule(news.failover, "failover", optional((v) => ["safe", "force"].includes(v as string)), "must be safe or force");
+    rule(news.routerCheckUser, "routerCheckUser", optional((v) => typeof v === "string" && /^[A-Za-z0-9_]{1,32}$/.test(v)), "must be 1 to 32 letters, digits or _");
+    rule(
+        news.routerCheckHosts,
+        "routerCheckHosts",
+        optional(listOf((h) => typeof h === "string" && h !== "" && h.length <= 255, true)),
+        "must list host patterns (1 to 255 characters each)",
+    );
+    rule(
+        news.routerCheckReads,
+        "routerCheckReads",
+        optional(listOf((r) => ROUTER_CHECK_READS.includes(r as never))),
+        `must list what the router's checks read: ${ROUTER_CHECK_READS.join(", ")}`,
+    );
+    rule(
+        news.heartbeatIntervalMs,
+        "heartbeatIntervalMs",
+        optional(validHeartbeatInterval),
+        "must be 0 (off) or whole seconds in ms from 1000 to 3600000 (the event scheduler counts in seconds)",
+    );
+    rule(news.seedMethod, "seedMethod", optional((v) => SEED_METHODS.includes(v as never)), `must be one of ${SEED_METHODS.join(", ")}`);
+    rule(news.reseed, "reseed", optional(listOf((n) => typeof n === "string")), "must list member names");
     return failures;
 }
 

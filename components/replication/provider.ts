@@ -18,7 +18,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { attachReplica, preflightReplicas } from "./attach";
 import { connectLeaving, detachAll, tryDetaching } from "./detach";
 import { dropReplicationAccount, ensureReplicationAccount, makeWritable, type ChannelTlsFiles } from "./dialect";
-import { heartbeatLagMs, keepHeartbeat } from "./heartbeat";
+import { heartbeatLag, keepHeartbeat, readClock } from "./heartbeat";
 import { fence, fencedReason, preflightFailover, promoteAfterFailover } from "./failover";
 import { closeAll, connectMember, errantGtids, isGone, isReadOnly, readThreads, tlsAvailable, type Member } from "./members";
 import { observe } from "./observe";
@@ -280,6 +280,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         for (const { why } of failedDetaches) warn(`warning: a replica that left the set was not detached; the next pulumi up tries again: ${why}`);
         const notDetached = [...failedDetaches.map((f) => f.member.endpoint), ...leftRefusing];
         const statuses = new Map<string, ReplicaStatus>();
+        const sourceClock = await readClock(source);
         await Promise.all(
             replicas.map(async (r) => {
                 const errant = await errantGtids(r, source);
@@ -293,7 +294,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                     statuses.set(r.endpoint.name, sidelinedStatus(r.endpoint, fencedReason(r.endpoint.name, source.endpoint.name, why), r, errant));
                     return;
                 }
-                const measures = { probeLagMs: lags[r.endpoint.name] ?? null, heartbeatLagMs: await heartbeatLagMs(r), errantGtids: errant };
+                const measures = { probeLagMs: lags[r.endpoint.name] ?? null, ...(await heartbeatLag(r, sourceClock, source.endpoint.name)), errantGtids: errant };
                 statuses.set(r.endpoint.name, replicaStatusOf(r.endpoint, await readThreads(r), r, measures));
             }),
         );

@@ -1,5 +1,6 @@
 /** Pure: the provider's state and the statuses it reports, from what it read off the members. */
 import { replicaHealthy, sourceWritable, type ReplicaStatus, type SourceStatus } from "../outputs";
+import type { HeartbeatLag } from "./clock";
 import type { Member } from "./members";
 import { INPUT_KEYS } from "./plan";
 import { parseReplicaStatus, SSL_CONNECTION_ERROR, tlsRefusal, type ReplicaThreads } from "./status";
@@ -22,13 +23,12 @@ export function sourceStatusOf(source: Member, readOnly: boolean): SourceStatus 
 }
 
 /** What the provider measured on a replica beyond its thread status. */
-export interface ReplicaMeasures {
+export interface ReplicaMeasures extends HeartbeatLag {
     probeLagMs: number | null;
-    heartbeatLagMs: number | null;
     errantGtids: string;
 }
 
-export const NOTHING_MEASURED: ReplicaMeasures = { probeLagMs: null, heartbeatLagMs: null, errantGtids: "" };
+export const NOTHING_MEASURED: ReplicaMeasures = { probeLagMs: null, heartbeatLagMs: null, clockSkewMs: null, heartbeatError: "", errantGtids: "" };
 
 export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThreads, member: Member | undefined, measures: ReplicaMeasures): ReplicaStatus {
     return {
@@ -44,6 +44,8 @@ export function replicaStatusOf(endpoint: MemberEndpoint, threads: ReplicaThread
         executedGtidSet: threads.executedGtidSet,
         probeLagMs: measures.probeLagMs,
         heartbeatLagMs: measures.heartbeatLagMs,
+        clockSkewMs: measures.clockSkewMs,
+        heartbeatError: measures.heartbeatError,
         errantGtids: measures.errantGtids,
         serverVersion: member?.identity.versionText ?? "",
         dialect: member?.dialect.name ?? "",

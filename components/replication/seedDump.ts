@@ -8,8 +8,10 @@
  * 2. The reader streams every table's rows into a bounded read-ahead while each loader takes the next table (largest
  *    first), creates it and loads its rows in batches, each value as the literal the source computed for it, then
  *    makes its triggers (after the rows: they must not fire on the copy).
+ *    The accounts and roles are read at the snapshot too (accountCopy.ts; MySQL under the snapshot's lock, MariaDB
+ *    checked against the binary log between the two).
  * 3. Alongside, on a loader of its own: the replica's own history wiped and the copy's position declared applied,
- *    every schema, routines, events (off on the replica), and views once every table exists.
+ *    every schema, routines, events (off on the replica), views once every table exists, then the accounts.
  * 4. The note removed: a replica without it holds a finished copy. Then, never before, the replica's channel set
  *    (not started: attach.ts starts it), since a server starts a configured channel by itself when it restarts.
  * A copy cut short anywhere leaves the note: the next run drops what it copied and copies again.
@@ -17,7 +19,11 @@
  * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
  * as with mysqldump --single-transaction.
  */
+import { accountChangeInWindow, accountError, accountReads, accountStatements, accountsToCopy, readAccounts, type BinlogEvent, type CopiedAccount } from "./accountCopy";
 import {
+    BINLOG_END,
+    binlogEventsFrom,
+    CLONE_DONOR_USER,
     declareSeedPosition,
     createEventDisabledOnReplica,
     disableEventOnReplica,
@@ -125,6 +131,8 @@ interface Catalogue {
     tables: TableInfo[];
     /** Views first (in the source's order; copyProgrammes retries dependents), then routines, triggers, events. */
     programmes: Programme[];
+    /** The source's accounts and roles but the server's and the project's (accountCopy.ts). */
+    accounts: CopiedAccount[];
 }
 
 /** A replica session of the copy, with the schema and sql_mode it was last set to (fewer round trips). */
@@ -184,10 +192,10 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         });
         const [, catalogue, loaders] = await allSettled<[void, Catalogue & { reader: Member }, Array<Member & { maxPacket: number }>]>([
             prepareReplica(replica, connecting[WORKERS], source.endpoint.name),
-            another(source).then(async (reader) => ({ reader, ...(await readCatalogue(reader, (line) => ctx.log(`seed ${name}: ${line}`))) })),
+            another(source).then(async (reader) => ({ reader, ...(await readCatalogue(reader, (line) => ctx.log(`seed ${name}: ${line}`), projectUsers(ctx.inputs))) })),
             Promise.all(connecting),
         ]);
-        const { reader, position, schemas, tables, programmes } = catalogue;
+        const { reader, position, schemas, tables, programmes, accounts } = catalogue;
         const maxPacket = loaders[0].maxPacket;
         ctx.log(`seed ${name}: snapshot of ${source.endpoint.name} at GTID ${position || "(empty)"}`);
 
@@ -229,6 +237,9 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                     await copy.createRemaining(loader.member, new Set(schemas.map((s) => s.name)));
                     await Promise.all([copy.tablesCreated.reached, routinesMade]);
                     await copyProgrammes(programmes.filter((p) => p.kind === "VIEW"), loader, replica);
+                    // Then the accounts: a grant on a table, view or routine needs it there.
+                    await makeAccounts(loader.member, replica, accounts);
+                    ctx.log(`seed ${name}: ${accounts.length} account(s) and role(s) of the source copied (the server's and the project's own left out)`);
                 })),
                 // Then the router's check account on the routines' loader, once the heartbeat table it may read exists
                 // (see makeRouterCheckAccount).
@@ -256,10 +267,15 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
     }
 }
 
+/** Accounts of the project's, each source's or each member's own: never copied. */
+function projectUsers(inputs: ReplicationInputs): string[] {
+    return [inputs.replicationUser, CLONE_DONOR_USER, ...(inputs.routerCheckUser ? [inputs.routerCheckUser] : [])];
+}
+
 /**
- * The copy leaves out the mysql schema, yet declares the router's check account and its grants (created binlogged
- * on the source) applied: made here on a loader, binlog off like the rest of the copy, or HAProxy keeps this
- * replica DOWN.
+ * The copy leaves out the project's accounts, yet declares the router's check account and its grants (created
+ * binlogged on the source) applied: made here on a loader, binlog off like the rest of the copy, or HAProxy keeps
+ * this replica DOWN.
  */
 async function makeRouterCheckAccount(loader: Member, replica: Member, inputs: ReplicationInputs): Promise<void> {
     if (!inputs.routerCheckUser) return;
@@ -267,18 +283,12 @@ async function makeRouterCheckAccount(loader: Member, replica: Member, inputs: R
 }
 
 /**
- * The reader's part of step 1, three round trips: the snapshot and the schemas; the tables, columns and programmes
- * of the schemas copied; every SHOW CREATE statement.
+ * The reader's part of step 1, four round trips: the snapshot, the schemas and the accounts' list; the accounts;
+ * the tables, columns and programmes of the schemas copied; every SHOW CREATE statement.
  */
-async function readCatalogue(reader: Member, log: (line: string) => void): Promise<Catalogue> {
-    const snapshot = openSnapshot(reader.dialect);
-    const opening = await queryMany(reader.session, [...snapshot.statements, LIST_SCHEMAS]);
-    const pos = opening[snapshot.position][0]?.pos;
-    // BINLOG_GTID_POS is NULL when the snapshot has no binary log position (the source's binlog is off).
-    if (pos === null || pos === undefined) throw new Error(`${reader.endpoint.name}: the snapshot has no GTID position (is the source's binary log on?)`);
-    const position = String(pos).replace(/\s+/g, "");
-    const schemaNames = opening[opening.length - 1].map((s) => String(s.name)).filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
-    if (schemaNames.length === 0) return { position, schemas: [], tables: [], programmes: [] };
+async function readCatalogue(reader: Member, log: (line: string) => void, projectUsers: string[]): Promise<Catalogue> {
+    const { position, schemaNames, accounts } = await openAtAccounts(reader, log, projectUsers);
+    if (schemaNames.length === 0) return { position, schemas: [], tables: [], programmes: [], accounts };
 
     const [objects, columns, programmeRows] = await queryMany(reader.session, [listTables(schemaNames), listColumns(schemaNames), listProgrammes(schemaNames)]);
     const text = (v: unknown) => String(v);
@@ -320,7 +330,73 @@ async function readCatalogue(reader: Member, log: (line: string) => void): Promi
             return { ...p, create: text(row[column]), sqlMode: text(row.sql_mode ?? ""), timeZone: text(row.time_zone ?? "SYSTEM") };
         }),
     ];
-    return { position, schemas, tables, programmes };
+    return { position, schemas, tables, programmes, accounts };
+}
+
+/** Attempts at a snapshot whose accounts' read no account statement came between (MariaDB: no lock). */
+const ACCOUNT_READ_ATTEMPTS = 5;
+/** Events read from the snapshot's binlog position when looking for an account statement there. */
+const WINDOW_EVENTS = 1000;
+
+/**
+ * The reader's first two round trips: the snapshot, its position, the schemas and the accounts' list; then every
+ * account's SHOW CREATE USER and SHOW GRANTS, and the snapshot's lock released (MySQL). The accounts are read from
+ * the server's privileges, not the snapshot: on MySQL the snapshot's lock holds account statements until then; on
+ * MariaDB (no lock) the binary log between the snapshot and the read must hold none, else the snapshot is opened
+ * again (a statement seen in the copy and replicated after it would be made twice).
+ */
+async function openAtAccounts(reader: Member, log: (line: string) => void, projectUsers: string[]): Promise<{ position: string; schemaNames: string[]; accounts: CopiedAccount[] }> {
+    const dialect = reader.dialect;
+    const snapshot = openSnapshot(dialect);
+    const listing = [...(dialect.showAccountsSession ? [dialect.showAccountsSession] : []), dialect.listAccounts];
+    for (let attempt = 1; ; attempt++) {
+        const opening = await queryMany(reader.session, [...snapshot.statements, LIST_SCHEMAS, ...listing]);
+        const at = opening[snapshot.position][0] ?? {};
+        // BINLOG_GTID_POS is NULL when the snapshot has no binary log position (the source's binlog is off).
+        if (at.pos === null || at.pos === undefined) throw new Error(`${reader.endpoint.name}: the snapshot has no GTID position (is the source's binary log on?)`);
+        const position = String(at.pos).replace(/\s+/g, "");
+        const schemaNames = opening[opening.length - listing.length - 1].map((s) => String(s.name)).filter((s) => !SERVER_SCHEMAS.includes(s.toLowerCase()));
+        const grantees = accountsToCopy(dialect, opening[opening.length - 1], projectUsers);
+        const reads = accountReads(dialect, grantees);
+        const read = await queryMany(reader.session, [...reads, ...snapshot.release, ...(snapshot.accountsHeld ? [] : [BINLOG_END])]);
+        const accounts = readAccounts(dialect, grantees, read.slice(0, reads.length));
+        if (snapshot.accountsHeld || !(await accountStatementSince(reader, String(at.binlog_file), Number(at.binlog_pos), read[read.length - 1][0]))) {
+            return { position, schemaNames, accounts };
+        }
+        if (attempt === ACCOUNT_READ_ATTEMPTS) {
+            throw new Error(
+                `${reader.endpoint.name}: account statements (CREATE/ALTER/DROP USER, GRANT, REVOKE) kept committing between the copy's snapshot and its ` +
+                    `read of the accounts, ${attempt} times; the copy needs a moment without them. Run again.`,
+            );
+        }
+        log(`an account statement committed on the source between the snapshot and the accounts' read: opening the snapshot again (attempt ${attempt + 1})`);
+    }
+}
+
+/** MariaDB: whether the binary log from the snapshot's coordinates to `end` (SHOW MASTER STATUS's row) holds an account change. */
+async function accountStatementSince(reader: Member, file: string, at: number, end: Record<string, unknown> | undefined): Promise<boolean> {
+    const endFile = String(end?.File ?? "");
+    const endAt = Number(end?.Position ?? 0);
+    if (endFile === file && endAt === at) return false;
+    // Another log since (rotated in the window): not worth reading through; counted as a change.
+    if (endFile !== file) return true;
+    const events = await query<BinlogEvent>(reader.session, binlogEventsFrom(file, at, WINDOW_EVENTS));
+    return accountChangeInWindow(events, endAt, events.length < WINDOW_EVENTS);
+}
+
+/**
+ * The source's accounts and roles, made on a loader (binlog off), after every table, view and routine (a grant on
+ * one needs it to exist). Each grantee's statements in one round trip; a failure names the grantee, never the text.
+ */
+async function makeAccounts(loader: Member, replica: Member, accounts: CopiedAccount[]): Promise<void> {
+    for (const { who, statements } of accountStatements(replica.dialect, accounts)) {
+        try {
+            await queryMany(loader.session, statements);
+        } catch (error) {
+            if (error instanceof DeadlineExceeded) throw new DeadlineExceeded(`${replica.endpoint.name}: the seed's deadline passed while making the source's account ${who}`);
+            throw accountError(replica.endpoint.name, who, error);
+        }
+    }
 }
 
 /**

@@ -1,14 +1,18 @@
 /**
  * Live health (issue 14) on every server of the matrix: errant transactions and heartbeat lag, as a refresh
- * reports them and as the check command judges them; a refresh writes nothing.
+ * reports them and as the check command judges them; a refresh writes nothing. Issue 29: the lag across clocks (a
+ * beat from the future is no lag; a replica's clock offset, injected into its real readings, is corrected) and an
+ * IO thread stalled behind a held connection (both threads run, Seconds_Behind_Source 0: only the heartbeat tells).
  */
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
-import { inputsFor, eventually, refresh, SETTLE_SECONDS } from "../support/replicationInputs";
+import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
 import { check, stackOutputsOf } from "../support/checkCommand";
 import { isMaria, ownTransactions, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
+import { clockHooks } from "../../components/replication/heartbeat";
 import type { ReplicationState } from "../../components/replication/types";
 
 /** Where the source's binlog ends now: file and position. */
@@ -53,6 +57,9 @@ for (const flavor of MATRIX) {
             for (const [name, status] of Object.entries(seen!.replicaStatus)) {
                 assert.ok(status.heartbeatLagMs! >= 0 && status.heartbeatLagMs! < 2500, `${name}: ${status.heartbeatLagMs} ms`);
                 assert.equal(status.errantGtids, "");
+                // One machine, one clock: the skew read over two round trips is a few ms at most.
+                assert.ok(typeof status.clockSkewMs === "number" && Math.abs(status.clockSkewMs) <= 100, `${name}: clock skew ${status.clockSkewMs} ms`);
+                assert.equal(status.heartbeatError, "");
             }
             assert.equal(seen!.healthy, true);
         });
@@ -88,6 +95,49 @@ for (const flavor of MATRIX) {
             assert.equal(caughtUp.code, 0, caughtUp.stdout);
         });
 
+        it(`a beat from the future (the source's clock stepped back since) is no lag: unknown, and check --max-lag fails naming why ${T}`, async () => {
+            const db002 = cluster.byName("db002");
+            // The source's event stops (binlog off: on the source alone), and one beat 5 s ahead of its clock is written
+            // and replicated, as a source whose clock was 5 s ahead when it wrote the beat leaves it.
+            await cluster.source.query("SET SESSION sql_log_bin = 0", "ALTER EVENT replicaset_probe.heartbeat_writer DISABLE");
+            try {
+                await cluster.source.query("REPLACE INTO replicaset_probe.heartbeat (id, beat) VALUES (1, NOW(6) + INTERVAL 5 SECOND)");
+                await eventually("db002 to hold the beat from the future", SETTLE_SECONDS, async () =>
+                    Number((await db002.query<{ ahead: number }>("SELECT beat > NOW(6) + INTERVAL 3 SECOND AS ahead FROM replicaset_probe.heartbeat WHERE id = 1"))[0]?.ahead) === 1,
+                );
+                const seen = await refresh(state);
+                const status = seen.replicaStatus.db002;
+                assert.equal(status.heartbeatLagMs, null, `a negative lag reported: ${status.heartbeatLagMs} ms`);
+                assert.match(status.heartbeatError ?? "", /^the heartbeat lag reads -\d+ ms after correcting for the clocks .*a beat from the future/);
+                assert.equal(status.ioRunning && status.sqlRunning && status.secondsBehindSource === 0, true, JSON.stringify(status));
+                const verdict = await check(stackOutputsOf(seen), ["--max-lag", "1"]);
+                assert.equal(verdict.code, 1, verdict.stdout);
+                assert.match(verdict.stdout, /db002: lag unknown with a max lag of 1 s: the heartbeat lag reads -\d+ ms/);
+            } finally {
+                await cluster.source.query("SET SESSION sql_log_bin = 0", "ALTER EVENT replicaset_probe.heartbeat_writer ENABLE");
+            }
+            await eventually("db002's heartbeat lag to be told again", SETTLE_SECONDS, async () => {
+                const lag = (await refresh(state)).replicaStatus.db002;
+                return lag.heartbeatError === "" && lag.heartbeatLagMs !== null && lag.heartbeatLagMs < 2500;
+            });
+        });
+
+        it(`a replica whose clock reads 5 s behind (an offset given to its real readings) reports its true lag and the skew ${T}`, async () => {
+            // One machine has one clock: the offset is injected into what the provider reads of db002's clock (its NOW(6)
+            // in the lag and its clock alike), the rest is read on the live servers.
+            clockHooks.shiftMs = (member) => (member === "db002" ? -5000 : 0);
+            try {
+                const seen = await refresh(state);
+                const status = seen.replicaStatus.db002;
+                assert.ok(status.heartbeatLagMs !== null && status.heartbeatLagMs >= 0 && status.heartbeatLagMs < 2500, `db002: ${status.heartbeatLagMs} ms (${status.heartbeatError})`);
+                assert.ok(Math.abs(status.clockSkewMs! + 5000) <= 100, `db002: clock skew ${status.clockSkewMs} ms`);
+                assert.ok(Math.abs(seen.replicaStatus.db003.clockSkewMs!) <= 100, `db003: clock skew ${seen.replicaStatus.db003.clockSkewMs} ms`);
+                assert.equal((await check(stackOutputsOf(seen), ["--max-lag", "3"])).code, 0);
+            } finally {
+                delete clockHooks.shiftMs;
+            }
+        });
+
         it(`a write made directly on a replica is reported as errant: unhealthy, and check exits 1 naming it ${T}`, async () => {
             const db003 = cluster.byName("db003");
             await writeByHand(db003, "CREATE DATABASE written_on_replica");
@@ -112,6 +162,92 @@ for (const flavor of MATRIX) {
             const verdict = await check(stackOutputsOf(seen));
             assert.equal(verdict.code, 1, verdict.stdout);
             assert.match(verdict.stdout, new RegExp(`db003: .*errant transactions: ${own.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`), verdict.stdout);
+        });
+    });
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 to `port` whose traffic from the server to its clients can be held: the replica's IO
+ * thread stays connected and receives nothing, as behind a stalled network or a source whose dump thread hangs.
+ */
+async function stallableProxy(port: number): Promise<{ port: number; hold(): void; release(): void; close(): Promise<void> }> {
+    let held = false;
+    const pending: Array<{ client: Socket; data: Buffer }> = [];
+    const sockets = new Set<Socket>();
+    const server = createServer((client) => {
+        const upstream = connect(port, "127.0.0.1");
+        for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on("error", () => undefined);
+            s.on("close", () => {
+                sockets.delete(s);
+                client.destroy();
+                upstream.destroy();
+            });
+        }
+        client.on("data", (data) => upstream.write(data));
+        upstream.on("data", (data) => (held ? pending.push({ client, data }) : client.write(data)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        port: (server.address() as AddressInfo).port,
+        hold: () => (held = true),
+        release: () => {
+            held = false;
+            for (const { client, data } of pending.splice(0)) if (!client.destroyed) client.write(data);
+        },
+        close: async () => {
+            for (const s of sockets) s.destroy();
+            await new Promise((resolve) => server.close(resolve));
+        },
+    };
+}
+
+for (const flavor of MATRIX) {
+    const T = serverTitle(flavor);
+
+    describe(`a stalled IO thread: both threads run, Seconds_Behind_Source reads 0, the heartbeat tells the lag ${T}`, () => {
+        let cluster: MariaCluster;
+        let state: ReplicationState;
+        let proxy: Awaited<ReturnType<typeof stallableProxy>>;
+        before(async () => {
+            cluster = await startCluster(flavor, runbookSpecs(1), { binlogInitialisation: true });
+            proxy = await stallableProxy(cluster.source.port);
+            // The replica's channel dials the source through the proxy; the provider reaches the source directly.
+            state = (await provider.create!(inputsFor(cluster, { source: { ...endpointOf(cluster.source), internalPort: proxy.port } }))).outs;
+            assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
+        });
+        after(async () => {
+            await proxy?.close();
+            await cluster?.destroy();
+        });
+
+        it(`held for 3 s, the replica looks healthy by its threads, and only the heartbeat fails check --max-lag 1; released, the lag falls back ${T}`, async () => {
+            proxy.hold();
+            let seen: ReplicationState | undefined;
+            try {
+                await eventually("db002's heartbeat lag to pass 2.5 s", SETTLE_SECONDS, async () => {
+                    seen = await refresh(state);
+                    return (seen.replicaStatus.db002.heartbeatLagMs ?? 0) >= 2500;
+                });
+                const status = seen!.replicaStatus.db002;
+                assert.equal(status.ioRunning && status.sqlRunning, true, JSON.stringify(status));
+                assert.equal(status.secondsBehindSource, 0, "Seconds_Behind_Source while nothing arrives");
+                assert.equal(seen!.healthy, true, "healthy by its threads");
+                const unjudged = await check(stackOutputsOf(seen!));
+                assert.equal(unjudged.code, 0, unjudged.stdout);
+                const judged = await check(stackOutputsOf(seen!), ["--max-lag", "1"]);
+                assert.equal(judged.code, 1, judged.stdout);
+                assert.match(judged.stdout, /db002: lag \d+(\.\d+)? s over the limit 1 s/);
+            } finally {
+                proxy.release();
+            }
+            await eventually("db002's heartbeat lag to fall under 1 s", SETTLE_SECONDS, async () => {
+                seen = await refresh(state);
+                const lag = seen.replicaStatus.db002.heartbeatLagMs;
+                return lag !== null && lag < 1000 && seen.healthy;
+            });
+            assert.equal((await check(stackOutputsOf(seen!), ["--max-lag", "1"])).code, 0);
         });
     });
 }

@@ -5,6 +5,7 @@
  * the next run; a seed taken while the source commits starts exactly at its snapshot. Titles end with the live
  * server's version.
  */
+import { execFileSync } from "node:child_process";
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { MATRIX, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
@@ -133,14 +134,31 @@ for (const flavor of MATRIX) {
                     committed++;
                 }
             });
+            // And between the copy's snapshot and its reads, for certain: when the reader, its snapshot open, asks for its
+            // first SHOW CREATE TABLE, three transactions of the same kind commit through a client of their own (the hook
+            // blocks this process until they have; the snapshot must hide them, and replication bring them). Rows no
+            // writer touches: a writer holding a row lock cannot commit while this process is blocked.
+            let inWindow = 0;
+            statementHooks.beforeStatement = (name, sql) => {
+                if (name !== "db001" || !sql.startsWith("SHOW CREATE TABLE") || inWindow > 0) return;
+                for (let i = 1; i <= 3; i++) {
+                    const id = 9_000_000 + i;
+                    execFileSync("mariadb", ["-h", cluster.source.host, "-P", String(cluster.source.port), "-uroot", `-p${cluster.source.rootPassword}`, "-e",
+                        `BEGIN; INSERT INTO app2.ledger (id, amount) VALUES (${id}, 1); UPDATE app1.notes SET ratio = ratio + 1 WHERE id = ${4 + i}; COMMIT;`], { timeout: 10_000 });
+                    inWindow++;
+                }
+            };
             try {
                 await eventually("the writers to commit", SETTLE_SECONDS, async () => committed > 20);
                 const before = committed;
                 const { outs } = await provider.update!("id", state, inputs(["db002", "db003", "db004", "db005"], { reseed: ["db004"] }));
+                delete statementHooks.beforeStatement;
                 state = outs as ReplicationState;
                 assert.equal(state.replicaStatus.db005.seededBy, "dump", JSON.stringify(state.replicaStatus.db005));
                 assert.ok(committed - before >= 6, `the source committed while the seed ran (${committed - before} transactions)`);
+                assert.equal(inWindow, 3, "transactions committed between the copy's snapshot and its reads");
             } finally {
+                delete statementHooks.beforeStatement;
                 writing = false;
                 await Promise.allSettled(writes);
                 await Promise.all(writers.map((writer) => writer.end()));

@@ -126,8 +126,8 @@ describe(`mutual TLS under the stack's CA (tls verify) ${T}`, () => {
         await withCert.end();
     });
 
-    it(`the README's client command verifies a member with caCertificate, and refuses another CA ${T}`, async () => {
-        // The client of the flavor's own packages (the chroot's, or the host's for 10.11), as README shows it.
+    it(`the client command of docs/security.md verifies a member with caCertificate, and refuses another CA ${T}`, async () => {
+        // The client of the flavor's own packages (the chroot's, or the host's for 10.11), as docs/security.md shows it.
         const runtime = flavorRuntime(flavor);
         const client = (caPath: string) => {
             const common = ["--host=127.0.0.1", `--port=${cluster.source.port}`, "--user=root", `--password=${cluster.source.rootPassword}`, "--batch", "--skip-column-names"];

@@ -41,6 +41,11 @@ export interface RecordedResource {
     custom: boolean;
     /** Inputs as the engine would receive them; secrets stay wrapped (see isSecretMarked / reveal). */
     inputs: Record<string, unknown>;
+    /**
+     * The inputs exactly as they went over the wire to the engine (`RegisterResourceRequest.object`): a value not
+     * known yet (a preview) is the sentinel string UNKNOWN, secrets are wrapped as in `inputs`.
+     */
+    wireInputs: Record<string, unknown>;
     /** URN of the parent resource, "" when none. */
     parent: string;
     /** Every resource this one waits for: explicit dependsOn plus the resources its inputs came from. */
@@ -127,7 +132,18 @@ export interface RunOptions {
     stack?: string;
     /** Per-resource extra state; its keys override the defaults. */
     state?: StateOverride;
+    /**
+     * Run the program as a preview (`setMocks(..., preview = true)`, as `pulumi preview` and the preview `pulumi up`
+     * runs first). `created` says which resources the preview creates (or replaces): they report their inputs back
+     * and nothing the provider would compute (no id, no computed output), so what depends on them is unknown, as
+     * the engine reports a resource it has yet to create. Default: every resource is created (a fresh stack).
+     */
+    preview?: boolean;
+    created?: (args: pulumi.runtime.MockResourceArgs) => boolean;
 }
+
+/** The engine's value for "not known yet" on the wire (sdk/go/common/resource/plugin/rpc.go UnknownStringValue). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /**
  * Installs fresh mocks and config, runs the program, waits until every registration has reached the mock
@@ -146,6 +162,9 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
             newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
                 requested.push(`${args.type} ${args.name}`);
                 inputsByKey.set(`${args.type}::${args.name}`, args.inputs ?? {});
+                if (options.preview && args.custom !== false && (options.created ?? (() => true))(args)) {
+                    return { id: undefined, state: { ...(args.inputs ?? {}) } };
+                }
                 const state = { ...defaultState(args), ...(options.state?.(args) ?? {}) };
                 return { id: args.custom === false ? undefined : `${args.name}-id`, state };
             },
@@ -155,7 +174,7 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
         },
         project,
         stack,
-        false,
+        options.preview ?? false,
     );
     wrapMonitor(resources, inputsByKey);
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
@@ -171,6 +190,7 @@ export async function runProgram<T>(program: () => T | Promise<T>, options: RunO
 }
 
 interface RegisterRequest {
+    getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
     getType(): string;
     getName(): string;
     getParent(): string;
@@ -205,6 +225,7 @@ function wrapMonitor(resources: RecordedResource[], inputsByKey: Map<string, Rec
                     urn: response.getUrn(),
                     custom: req.getCustom(),
                     inputs: inputsByKey.get(`${req.getType()}::${req.getName()}`) ?? {},
+                    wireInputs: req.getObject()?.toJavaScript() ?? {},
                     parent: req.getParent(),
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,

@@ -29,6 +29,8 @@ export function replicaStatus(overrides: Partial<ReplicaStatus> = {}): ReplicaSt
         executedGtidSet: "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-23",
         probeLagMs: 41,
         heartbeatLagMs: null,
+        clockSkewMs: null,
+        heartbeatError: "",
         errantGtids: "",
         serverVersion: "5.7.30-33-log",
         dialect: "mysql-5.7",

@@ -276,21 +276,23 @@ describe("check with the Pulumi CLI", () => {
     });
 
     const env = () => ({ ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}` });
+    /** The stand-in's calls but the CLI's own look-ups (`version` for its age, `whoami` for its backend). */
+    const verbs = async (file: string) => (await readFile(file, "utf8")).split("\n").filter((l) => !/^(version|whoami)\b/.test(l)).join("\n");
 
     it("reads `pulumi stack output --json` by default and passes --stack through", async () => {
         await rm(log, { force: true });
         const run = await check(["--stack", "dev"], { env: env() });
         assert.equal(run.code, 1, run.stderr);
         assert.ok(run.stdout.includes("- db002: IO thread not running"), run.stdout);
-        assert.equal(await readFile(log, "utf8"), "stack output --json --stack dev\n");
+        assert.equal(await verbs(log), "stack output --json --stack dev\n");
     });
 
     it("with --refresh, refreshes the same stack first and keeps the CLI's progress off stdout", async () => {
         await rm(log, { force: true });
         const run = await check(["--refresh", "--stack", "dev", "--json"], { env: env() });
         assert.equal(run.code, 1, run.stderr);
-        assert.equal((await readFile(log, "utf8")).split("\n")[0], "refresh --yes --run-program --stack dev");
-        assert.equal((await readFile(log, "utf8")).split("\n")[1], "stack output --json --stack dev");
+        assert.equal((await verbs(log)).split("\n")[0], "refresh --yes --run-program --stack dev");
+        assert.equal((await verbs(log)).split("\n")[1], "stack output --json --stack dev");
         assert.match(run.stderr, /Refreshing \(dev\)/);
         assert.equal((JSON.parse(run.stdout) as Verdict).healthy, false);
     });

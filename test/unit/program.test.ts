@@ -274,6 +274,10 @@ describe("bad config: index.ts throws ConfigError naming the key, and declares n
         { what: "readiness timeout not a number", set: { readinessTimeoutSeconds: "soon" }, key: "readinessTimeoutSeconds", value: '"soon"' },
         { what: "verifyReplication not a boolean", set: { verifyReplication: "yes" }, key: "verifyReplication", value: '"yes"' },
         { what: "deleteDataOnDestroy not a boolean", set: { deleteDataOnDestroy: "always" }, key: "deleteDataOnDestroy", value: '"always"' },
+        // Keys the program does not know (issue 35): a typo would run the default.
+        { what: "misspelt key imgae", set: { imgae: "mysql:8.4.3" }, key: "imgae", value: '"mysql:8.4.3"' },
+        { what: "misspelt key replicationTLS", set: { replicationTLS: "off" }, key: "replicationTLS", value: '"off"' },
+        { what: "the administrative account as replication user", set: { replicationUser: "root", replicationUserHost: "%" }, key: "replicationUser", value: '"root"' },
     ];
 
     for (const c of cases) {

@@ -16,7 +16,10 @@ import { createServer, type Server } from "node:http";
 import { mkdtemp, mkdir, copyFile, writeFile, readFile, rm, chmod, symlink, access } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
+import { pbkdf2Sync, createDecipheriv } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as yaml from "js-yaml";
+import { DEV_PASSPHRASE, resolveCli, runWrapper, WrapperError, type Installer } from "../../bin/pulumi";
 
 const REPO = join(__dirname, "../..");
 
@@ -25,6 +28,7 @@ interface Call {
     argv: string[];
     passphrase: string | null;
     passphraseFile: string | null;
+    backend: string | null;
     path: string;
 }
 
@@ -38,7 +42,8 @@ interface Run {
 
 /**
  * A stand-in `pulumi` named `name` in `dir`: appends one JSON line per call to $FAKE_LOG; `whoami` fails unless
- * FAKE_LOGGED_IN is set (a machine that never logged in); the verb in FAKE_FAIL exits 3.
+ * FAKE_LOGGED_IN is set (a machine that never logged in), and prints FAKE_BACKEND_URL as its backend; `version`
+ * prints FAKE_VERSION; the verb in FAKE_FAIL exits 3.
  */
 async function standIn(dir: string, name: string): Promise<string> {
     await mkdir(dir, { recursive: true });
@@ -49,8 +54,11 @@ async function standIn(dir: string, name: string): Promise<string> {
 const fs = require("fs");
 const env = process.env;
 fs.appendFileSync(env.FAKE_LOG, JSON.stringify({ cli: ${JSON.stringify(name)}, argv: process.argv.slice(2),
-    passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? null, passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE ?? null, path: env.PATH }) + "\\n");
+    passphrase: env.PULUMI_CONFIG_PASSPHRASE ?? null, passphraseFile: env.PULUMI_CONFIG_PASSPHRASE_FILE ?? null,
+    backend: env.PULUMI_BACKEND_URL ?? null, path: env.PATH }) + "\\n");
 if (process.argv[2] === "whoami" && !env.FAKE_LOGGED_IN) process.exit(1);
+if (process.argv[2] === "whoami" && env.FAKE_BACKEND_URL) console.log("User: someone\\nBackend URL: " + env.FAKE_BACKEND_URL);
+if (process.argv[2] === "version" && env.FAKE_VERSION) console.log(env.FAKE_VERSION);
 if (process.argv[2] === env.FAKE_FAIL) process.exit(3);
 `,
     );
@@ -58,9 +66,11 @@ if (process.argv[2] === env.FAKE_FAIL) process.exit(3);
     return file;
 }
 
-async function readCalls(log: string): Promise<Call[]> {
+/** The stand-in's calls, but `version` (the wrapper asks a CLI on PATH its age; the version test reads them all). */
+async function readCalls(log: string, all = false): Promise<Call[]> {
     const text = await readFile(log, "utf8").catch(() => "");
-    return text.trim() === "" ? [] : text.trim().split("\n").map((line) => JSON.parse(line) as Call);
+    const calls = text.trim() === "" ? [] : text.trim().split("\n").map((line) => JSON.parse(line) as Call);
+    return all ? calls : calls.filter((c) => c.argv[0] !== "version");
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -157,21 +167,79 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         for (const verb of ["preview", "up", "destroy", "refresh"]) assert.equal(scripts[verb], `node --import tsx bin/pulumi.ts ${verb}`);
     });
 
-    it("on a fresh machine: logs in to a project-local file backend, selects or creates dev, runs up without prompting", async () => {
+    it("on a fresh machine: a project-local file backend for this run only (no pulumi login), selects or creates dev, runs up without prompting", async () => {
         const run = await wrapper(["up", "--yes"]);
         assert.equal(run.code, 0, run.stderr);
+        const backend = `file://${project}/.pulumi-state`;
         assert.deepEqual(
-            run.calls.map((c) => c.argv),
+            run.calls.map((c) => [c.argv, c.backend]),
             [
-                ["whoami", "--non-interactive"],
-                ["login", "--non-interactive", `file://${project}/.pulumi-state`],
-                ["stack", "select", "--non-interactive", "--create", "dev"],
+                [["whoami", "--verbose", "--non-interactive"], null],
+                [["stack", "select", "--non-interactive", "--create", "dev"], backend],
                 // No terminal here (like CI): pulumi is told not to prompt, and the user's --yes is passed through.
-                ["up", "--non-interactive", "--stack", "dev", "--yes"],
+                [["up", "--non-interactive", "--stack", "dev", "--yes"], backend],
             ],
         );
         assert.ok(await exists(join(project, ".pulumi-state")));
-        assert.ok(run.calls.every((c) => c.cli === "path" && c.passphrase === "mysql-replicaset-dev"));
+        // whoami (which backend) runs before the passphrase is chosen: it needs none.
+        assert.ok(run.calls.every((c) => c.cli === "path") && run.calls.slice(1).every((c) => c.passphrase === "mysql-replicaset-dev"));
+        // The side effect is stated where it happens.
+        assert.match(run.stderr, new RegExp(`not logged in to a Pulumi backend: using ${backend} for this run \\(PULUMI_BACKEND_URL; nothing is remembered\\)`));
+    });
+
+    it("the public dev passphrase only for dev: another stack without a passphrase is refused with how to set one, before any stack is made", async () => {
+        for (const [args, env] of [[["up"], { PULUMI_STACK: "prod" }], [["up", "--stack", "prod"], {}], [["up", "-s", "prod"], {}], [["up", "--stack=prod"], {}]] as const) {
+            const run = await inProcess([...args], { FAKE_LOGGED_IN: "1", ...env });
+            assert.equal(run.code, 2, JSON.stringify(args));
+            assert.match(run.stderr, /^stack prod needs a passphrase of its own: the public dev passphrase is only for the dev stack.*export PULUMI_CONFIG_PASSPHRASE=.*PULUMI_CONFIG_PASSPHRASE_FILE/);
+            assert.deepEqual(run.calls.map((c) => c.argv[0]), ["whoami"], "no stack selected or created");
+        }
+        // With a passphrase (or a file), prod runs; on Pulumi Cloud (its own secrets provider) none is needed.
+        const withFile = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "prod", PULUMI_CONFIG_PASSPHRASE_FILE: "/secret/pass" });
+        assert.equal(withFile.code, 0, withFile.stderr);
+        assert.ok(withFile.calls.every((c) => c.passphrase === null));
+        const cloud = await inProcess(["up"], { FAKE_LOGGED_IN: "1", FAKE_BACKEND_URL: "https://api.pulumi.com", PULUMI_STACK: "prod" });
+        assert.equal(cloud.code, 0, cloud.stderr);
+        assert.ok(cloud.calls.every((c) => c.passphrase === null));
+    });
+
+    it("--stack among the arguments is honoured: that stack is selected, dev is never created", async () => {
+        for (const args of [["up", "--stack", "staging", "--yes"], ["up", "--yes", "-s", "staging"], ["up", "--stack=staging", "--yes"]]) {
+            const run = await inProcess(args, { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "mine", PULUMI_STACK: "dev" });
+            assert.equal(run.code, 0, run.stderr);
+            assert.deepEqual(run.calls.slice(1).map((c) => c.argv), [
+                ["stack", "select", "--non-interactive", "--create", "staging"],
+                ["up", "--non-interactive", "--stack", "staging", "--yes"],
+            ]);
+        }
+        assert.equal((await inProcess(["up", "--stack"], { FAKE_LOGGED_IN: "1" })).code, 2);
+    });
+
+    it("a failing CLI step says which step failed and exits non-zero (PULUMI_CLI=/bin/false)", async () => {
+        const run = await wrapper(["up"], { PULUMI_CLI: "/bin/false" });
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /could not select or create stack dev: `pulumi stack select --create dev` exited 1/);
+        const up = await inProcess(["up"], { FAKE_LOGGED_IN: "1", FAKE_FAIL: "up" });
+        assert.equal(up.code, 3);
+        assert.match(up.stderr, /`pulumi up --stack dev` failed \(exit 3\)/);
+    });
+
+    it("a pulumi on PATH older than 3.160 is passed over for the pinned version, saying so", async () => {
+        const root = await mkdtemp(join(work, "old-"));
+        await symlink(join(REPO, "node_modules"), join(root, "node_modules"));
+        const installed = await standIn(join(root, ".pulumi-cli", pinned, "bin"), "pinned");
+        assert.ok(installed);
+        const log = join(work, "old-calls.log");
+        const lines: string[] = [];
+        const env = { PATH: `${pathBin}:${emptyBin}`, HOME: work, FAKE_LOG: log, FAKE_LOGGED_IN: "1", FAKE_VERSION: "v3.150.0", DOCKER_HOST: `unix://${dockerSocket}` };
+        assert.equal(await runWrapper(["preview"], { root, env, interactive: false, log: (l) => lines.push(l) }), 0);
+        assert.deepEqual(lines, [`the pulumi on PATH is 3.150.0, older than 3.160.0 (check --refresh needs refresh --run-program): using Pulumi CLI ${pinned} from .pulumi-cli/ instead`]);
+        const calls = await readCalls(log, true);
+        assert.deepEqual(calls[0], { ...calls[0], cli: "path", argv: ["version"] });
+        assert.ok(calls.slice(1).every((c) => c.cli === "pinned"), JSON.stringify(calls));
+        // A current one is used as it is.
+        const current = await resolveCli({ root, env: { ...env, FAKE_VERSION: "v3.248.0" }, install: false, log: () => undefined });
+        assert.equal(current.origin, "PATH");
     });
 
     it("keeps a backend, a passphrase and a stack the user already chose", async () => {
@@ -180,7 +248,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         assert.deepEqual(
             run.calls.map((c) => c.argv),
             [
-                ["whoami", "--non-interactive"],
+                ["whoami", "--verbose", "--non-interactive"],
                 ["stack", "select", "--non-interactive", "--create", "prod"],
                 ["preview", "--non-interactive", "--stack", "prod"],
             ],
@@ -198,7 +266,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const empty = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "" });
         assert.deepEqual(empty.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "dev"]);
         assert.deepEqual(empty.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev"]);
-        const staging = await inProcess(["up", "--yes"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "staging" });
+        const staging = await inProcess(["up", "--yes"], { FAKE_LOGGED_IN: "1", PULUMI_STACK: "staging", PULUMI_CONFIG_PASSPHRASE: "mine" });
         assert.deepEqual(staging.calls.at(-2)?.argv, ["stack", "select", "--non-interactive", "--create", "staging"]);
         assert.deepEqual(staging.calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "staging", "--yes"]);
     });
@@ -210,7 +278,7 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
         const both = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE_FILE: "/secret/pass", PULUMI_CONFIG_PASSPHRASE: "mine" });
         assert.ok(both.calls.every((c) => c.passphrase === "mine" && c.passphraseFile === "/secret/pass"));
         const emptyPassphrase = await inProcess(["up"], { FAKE_LOGGED_IN: "1", PULUMI_CONFIG_PASSPHRASE: "" });
-        assert.ok(emptyPassphrase.calls.every((c) => c.passphrase === "mysql-replicaset-dev" && c.passphraseFile === null));
+        assert.ok(emptyPassphrase.calls.slice(1).every((c) => c.passphrase === "mysql-replicaset-dev" && c.passphraseFile === null));
     });
 
     it("destroy and refresh go through the same path", async () => {
@@ -293,16 +361,19 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             assert.equal(code, 0);
             const folder = join(root, ".pulumi-cli", pinned);
             assert.deepEqual(installs, [{ root: folder, version: pinned }]);
-            assert.deepEqual(lines, [`installing Pulumi CLI ${pinned} into ${folder}`]);
+            assert.deepEqual(lines, [
+                `installing Pulumi CLI ${pinned} into ${folder}`,
+                `not logged in to a Pulumi backend: using file://${root}/.pulumi-state for this run (PULUMI_BACKEND_URL; nothing is remembered). Plain pulumi reaches this stack with the same PULUMI_BACKEND_URL.`,
+            ]);
             const calls = await readCalls(log);
             assert.deepEqual(calls.at(-1)?.argv, ["up", "--non-interactive", "--stack", "dev", "--yes"]);
             assert.ok(calls.every((c) => c.cli === "installed" && c.path === `${join(folder, "bin")}:${emptyBin}`), JSON.stringify(calls));
 
-            // The next run finds it: no second install, no message.
+            // The next run finds it: no second install, no install message.
             lines.length = 0;
             assert.equal(await runWrapper(["preview"], { root, env, interactive: false, installer: fakeInstaller(installs), log: (l) => lines.push(l) }), 0);
             assert.equal(installs.length, 1);
-            assert.deepEqual(lines, []);
+            assert.deepEqual(lines.filter((l) => /install/.test(l)), []);
             assert.equal((await readCalls(log)).at(-1)?.cli, "installed");
         });
 
@@ -367,5 +438,35 @@ describe("bin/pulumi.ts (npm run up/preview/destroy/refresh)", () => {
             assert.doesNotMatch(plain.stderr, /installing/);
             assert.match(plain.stderr, /Pulumi CLI \(pulumi\) is not on PATH.*--file FILE/);
         });
+    });
+});
+
+/**
+ * The passphrase secrets manager's check of a passphrase against a stack's `encryptionsalt`, as pulumi/pulumi does it
+ * (pkg/secrets/passphrase/manager.go symmetricCrypterFromPhraseAndState; sdk/go/common/resource/config/crypt.go):
+ * state `v1:<salt b64>:v1:<nonce b64>:<AES-256-GCM of "pulumi", tag appended, b64>`, key PBKDF2-SHA256(passphrase,
+ * salt, 1,000,000 iterations, 32 bytes). A stack config with a salt is used as it is (NewPromptingPassphraseSecretsManager
+ * "If we have a salt, we can just use it"), and not saved again (needsSaveProjectStackAfterSecretManger).
+ */
+function decryptsWith(passphrase: string, state: string): boolean {
+    const [version, salt, innerVersion, nonce, sealed] = state.split(":");
+    if (version !== "v1" || innerVersion !== "v1") return false;
+    const key = pbkdf2Sync(passphrase, Buffer.from(salt, "base64"), 1_000_000, 32, "sha256");
+    const bytes = Buffer.from(sealed, "base64");
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(nonce, "base64"));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    try {
+        return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString("utf8") === "pulumi";
+    } catch {
+        return false;
+    }
+}
+
+describe("Pulumi.dev.yaml carries the dev passphrase's salt (the first run rewrites no tracked file)", () => {
+    it("its encryptionsalt opens with DEV_PASSPHRASE and with nothing else", () => {
+        const stack = yaml.load(readFileSync(join(REPO, "Pulumi.dev.yaml"), "utf8")) as { encryptionsalt?: string };
+        assert.ok(stack.encryptionsalt, "Pulumi.dev.yaml has no encryptionsalt");
+        assert.equal(decryptsWith(DEV_PASSPHRASE, stack.encryptionsalt), true);
+        assert.equal(decryptsWith("another passphrase", stack.encryptionsalt), false);
     });
 });

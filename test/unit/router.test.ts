@@ -69,11 +69,12 @@ describe("router config", () => {
     test("writer and reader on one port are refused; ports out of range are refused", () => {
         assert.deepEqual(problems({ router: "haproxy", writerPort: 7000, readerPort: 7000 }).map((p) => p.key), ["readerPort"]);
         assert.deepEqual(problems({ router: "haproxy", readerPort: 70000 }).map((p) => p.key), ["readerPort"]);
-        assert.deepEqual(problems({ routerImage: "Not An Image" }).map((p) => p.key), ["routerImage"]);
+        assert.deepEqual(problems({ router: "haproxy", routerImage: "Not An Image" }).map((p) => p.key), ["routerImage"]);
     });
 
-    test("with router none, the ports are not checked against the members (nothing publishes them)", () => {
-        assert.deepEqual(problems({ writerPort: 3306 }), []);
+    test("with router none, a router key other than its default is refused by name (it would be ignored); its default passes (the engine writes declared defaults into the config)", () => {
+        assert.deepEqual(problems({ writerPort: 3306 }).map((p) => [p.key, p.value, p.fix]), [["writerPort", 3306, "remove it, or set router to haproxy: it configures the router, and router is none"]]);
+        assert.deepEqual(problems({ writerPort: "6446", readerPort: 6447, routerImage: "haproxy:3.4.7", routerHost: undefined }), []);
     });
 });
 
