@@ -9,6 +9,7 @@
  *   npm run bench -- --out /tmp/r.md     write the results elsewhere
  *   npm run bench -- --seed-only         only the seed benchmark (bench/seed.ts), to stdout
  *   npm run bench -- --seed-profile      no benchmark: one traced update that seeds a replica, statement by statement
+ *   npm run bench -- --router-only       only the router benchmark (bench/router.ts: MySQL 9.7 and MariaDB 11.8), to stdout
  *
  * Every timed run gets fresh servers (started, and torn down, outside the timing); the two methods alternate
  * which goes first from one size to the next, so drift in the machine's load falls on both.
@@ -23,6 +24,7 @@ import { countConnections, traceStatements } from "./instrument";
 import { describeMachine, finishMachine, median, renderMarkdown, type CreateRow, type DiffCount, type FailoverRow, type ReadRow } from "./report";
 import { runbookByHand } from "./runbook";
 import { benchSeed, profileSeed, renderSeed } from "./seed";
+import { benchRouter, renderRouter } from "./router";
 
 const ROOT_PASSWORD = "root-secret";
 const REPLICATION_PASSWORD = "repl-secret";
@@ -38,6 +40,7 @@ interface Args {
     out: string;
     seedOnly?: boolean;
     seedProfile?: boolean;
+    routerOnly?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -62,6 +65,9 @@ function parseArgs(argv: string[]): Args {
                 break;
             case "--seed-profile":
                 args.seedProfile = true;
+                break;
+            case "--router-only":
+                args.routerOnly = true;
                 break;
             case "--out":
                 args.out = value;
@@ -328,16 +334,27 @@ async function bench(args: Args): Promise<void> {
     progress("seed: 10 000 rows, binary logs purged, a replica added");
     const seed = await benchSeed(args.reps, ROOT_PASSWORD, REPLICATION_PASSWORD, progress);
 
-    const markdown = [renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps, failover), ...renderSeed(seed, median)].join("\n");
+    progress("router: endpoints following fitness");
+    const router = await routerBenches(args.reps);
+
+    const markdown = [renderMarkdown(rows, reads, diff, finishMachine(machine), args.reps, failover), ...renderSeed(seed, median), ...renderRouter(router, median)].join("\n");
     process.stdout.write(`\n${markdown}\n`);
     writeFileSync(args.out, markdown);
     progress(`written to ${args.out}`);
+}
+
+/** The router's timings on the two flavors the e2e test covers: one caching_sha2_password, one MariaDB. */
+async function routerBenches(reps: number) {
+    const results = [];
+    for (const flavor of ["mysql-9", "mariadb-11"] as const) results.push(await benchRouter(reps, flavor, progress));
+    return results;
 }
 
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2));
     if (args.profile !== undefined) await profile(args.profile);
     else if (args.seedProfile) await profileSeed(ROOT_PASSWORD, REPLICATION_PASSWORD);
+    else if (args.routerOnly) process.stdout.write(`${renderRouter(await routerBenches(args.reps), median).join("\n")}\n`);
     else if (args.seedOnly) process.stdout.write(`${renderSeed(await benchSeed(args.reps, ROOT_PASSWORD, REPLICATION_PASSWORD, progress), median).join("\n")}\n`);
     else await bench(args);
 }

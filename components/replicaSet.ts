@@ -12,7 +12,7 @@ import { declareEngines, type HostTls } from "./hosts";
 import { cidrToAccountHost } from "./network";
 import { memberAddresses, memberEndpoint, publishAddress } from "./placement";
 import { replicaHealthy, sourceWritable, topologySummary, type Endpoints, type ReplicaStatus, type SourceStatus } from "./outputs";
-import { declareRouter, routerEndpoints } from "./router/declare";
+import { declareRouter, routerCheckReads, routerEndpoints } from "./router/declare";
 import { ROUTER_CHECK_USER } from "../config/accounts";
 import { Replication } from "./replication/resource";
 import type { MemberEndpoint } from "./replication/types";
@@ -196,6 +196,7 @@ export class ReplicaSet extends pulumi.ComponentResource {
                 reseed: s.members.filter((m) => m.reseed === true).map((m) => m.name),
                 containerIds: s.members.map((m) => containers[m.name].id),
                 routerCheckUser: s.router === "haproxy" ? ROUTER_CHECK_USER : undefined,
+                routerCheckReads: s.router === "haproxy" ? routerCheckReads(s) : undefined,
                 // With hosts: where the router's checks come from (its host's subnet and address), unless the user
                 // gave the one pattern every account takes. Absent: replicationUserHost, as on one engine.
                 ...(engines.routerCheckHosts && !s.replicationUserHost ? { routerCheckHosts: engines.routerCheckHosts } : {}),
@@ -215,11 +216,9 @@ export class ReplicaSet extends pulumi.ComponentResource {
         this.source = replication.sourceStatus;
         this.replicas = replication.replicaStatus;
         // Every declared replica must report a status, and a healthy one: a missing status is not health. The
-        // source must take writes (a refresh reports one that restarted read-only). And the provider's own verdict
-        // must not be false: it also counts a former source a failover left behind, no longer declared, that is not
-        // fenced yet (fencePending).
-        this.healthy = pulumi.all([replication.replicaStatus, replication.sourceStatus, replication.healthy]).apply(([r, source, provider]) =>
-            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])) && sourceWritable(source) && provider !== false,
+        // source must take writes (a refresh reports one that restarted read-only).
+        this.healthy = pulumi.all([replication.replicaStatus, replication.sourceStatus]).apply(([r, source]) =>
+            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])) && sourceWritable(source),
         );
         this.topology = pulumi.output(topologySummary(source.name, replicaMembers.map((m) => m.name), s.networkName));
         this.rootPassword = rootPassword;

@@ -108,6 +108,15 @@ export const CONFIG_KEYS = [
     { name: "routerImage", type: "string", default: "haproxy:3.4.7", description: "Image of the router container (official haproxy image contract; current LTS branch, pinned)." },
     { name: "writerPort", type: "integer", default: 6446, description: "Host port of the writer endpoint (router haproxy).", validator: { range: [1, 65535] } },
     { name: "readerPort", type: "integer", default: 6447, description: "Host port of the reader endpoint (router haproxy).", validator: { range: [1, 65535] } },
+    // bitpoke's and Vitess's threshold.
+    {
+        name: "readerMaxLagSeconds",
+        type: "integer",
+        default: 30,
+        description:
+            "With router haproxy, the reader serves a replica whose replication threads run and whose heartbeat lag is at most this many seconds; 0 means no lag limit (threads only). Must exceed the heartbeat interval.",
+        validator: { range: [0, 86400] },
+    },
     { name: "routerHost", type: "string", default: "", description: "With hosts and router haproxy, the host (hosts[].name) the router runs on; empty, the first of hosts." },
     { name: "hosts", type: "array", description: "Docker hosts to place members on: a list of {name, docker, address, bindAddress?}; unset, every member runs on the local engine." },
     { name: "hostTls", type: "object", secret: true, description: "TLS material of tcp:// engines: {<host>: {ca, cert, key}} (PEM text)." },

@@ -85,6 +85,11 @@ export interface ReplicaSetSettings {
     verifyReplication: boolean;
     /** How often the source's event writes its heartbeat, in ms (whole seconds); 0 = off. */
     heartbeatIntervalMs: number;
+    /**
+     * The router's reader serves a replica whose heartbeat lag is at most this many seconds (and whose replication
+     * threads run); 0: no lag limit (threads only).
+     */
+    readerMaxLagSeconds: number;
     /** Opt-in: let `pulumi destroy` delete data volumes. Off by default: volumes are retained. */
     deleteDataOnDestroy: boolean;
     /**

@@ -162,6 +162,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     if (heartbeatIntervalMs !== 0 && heartbeatIntervalMs % 1000 !== 0) {
         problem("heartbeatIntervalMs", heartbeatIntervalMs, "use whole seconds in ms (1000, 2000, …), or 0 to turn the heartbeat off");
     }
+    const readerMaxLagSeconds = integerKey(raw, "readerMaxLagSeconds", problem);
     const deleteDataOnDestroy = booleanKey(raw, "deleteDataOnDestroy", DEFAULTS.deleteDataOnDestroy, problem);
     const checkHostPorts = booleanKey(raw, "checkHostPorts", DEFAULTS.checkHostPorts, problem);
     const restartPolicy = stringKey(raw, "restartPolicy", DEFAULTS.restartPolicy, problem) as ReplicaSetSettings["restartPolicy"];
@@ -195,6 +196,13 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
     if (!/^\d{1,10}:\d{1,10}$/.test(dataOwner)) problem("dataOwner", dataOwner, "write uid:gid as numbers, e.g. 999:999");
 
     const router = routerKeys(raw, members, hosts, problem);
+    // The router reads the lag from the heartbeat: none, or one written as often as the limit or less often, would
+    // read every replica unfit.
+    if (router.router === "haproxy" && readerMaxLagSeconds > 0 && heartbeatIntervalMs === 0) {
+        problem("readerMaxLagSeconds", readerMaxLagSeconds, "the lag is read from the heartbeat, which heartbeatIntervalMs = 0 turns off: set readerMaxLagSeconds to 0 (no lag limit) or turn the heartbeat on");
+    } else if (router.router === "haproxy" && readerMaxLagSeconds > 0 && readerMaxLagSeconds * 1000 <= heartbeatIntervalMs) {
+        problem("readerMaxLagSeconds", readerMaxLagSeconds, `the heartbeat is written every ${heartbeatIntervalMs} ms, so an up-to-date replica's lag reads up to that much: use more seconds than that, or 0 (no lag limit)`);
+    }
 
     checkPasswords(raw, replicationUser, flavor, version, image, problems);
 
@@ -216,6 +224,7 @@ export function validateConfig(raw: RawConfig): ReplicaSetSettings {
         readinessTimeoutSeconds,
         verifyReplication,
         heartbeatIntervalMs,
+        readerMaxLagSeconds,
         deleteDataOnDestroy,
         checkHostPorts,
         restartPolicy,
@@ -302,7 +311,7 @@ function routerKeys(
 }
 
 /** The keys that configure the router: refused when there is none. */
-const ROUTER_KEYS = ["routerImage", "writerPort", "readerPort", "routerHost"] as const;
+const ROUTER_KEYS = ["routerImage", "writerPort", "readerPort", "routerHost", "readerMaxLagSeconds"] as const;
 
 /**
  * routerHost (router haproxy): with hosts, the host the router runs on, default the first of hosts (a fixed host,

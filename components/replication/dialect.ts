@@ -12,6 +12,7 @@
  */
 import * as SqlString from "sqlstring";
 import { CLONE_DONOR_USER } from "../../config/accounts";
+import { CHECK_DIALECTS, CHECK_FLAVOR_OF_DIALECT, HEARTBEAT } from "../router/check";
 
 export type Flavor = "mysql" | "percona" | "mariadb";
 export type DialectName = "mysql-5.7" | "mysql-8.0-legacy" | "mysql-8.0" | "mysql-8.4" | "mariadb";
@@ -562,7 +563,8 @@ export const CLOCK_NOW = `SELECT ${EPOCH_US} AS now_us`;
 export const SYSTEM_SCHEMAS: readonly string[] = ["mysql", "sys", "information_schema", "performance_schema", PROBE_SCHEMA];
 
 // ---------------------------------------------------------------------------------------------------------
-// The router's health-check account (issue #15): no password, no privilege, host limited to the network.
+// The router's health-check account (issue #15): no password, host limited to the network, SELECT on what the
+// checks read (routerCheckTables).
 
 /** Whether an account exists on this member (one row when it does). */
 export function accountExists(user: string, host: string): string {
@@ -570,14 +572,15 @@ export function accountExists(user: string, host: string): string {
 }
 
 /**
- * Creates the router's check account with an empty password and no privilege (USAGE only). Binlogged on
+ * Creates the router's check account with an empty password and no privilege (USAGE; grants follow). Binlogged on
  * purpose, unlike the replication account: it holds no secret, and replicated it exists on every member —
  * replicas, members added later, and whichever member becomes the source — without writing to read-only
  * replicas. Run only when accountExists finds none on the source (else every run would add a transaction to the
  * binlog); IF NOT EXISTS all the same, so a replica that already has the account (made by hand) applies it with a
- * warning instead of stopping its applier with 1396 (ER_CANNOT_USER, seen on MariaDB 10.11.19). The plugin is the one the router's check speaks (components/router/render.ts):
- * caching_sha2_password on MySQL 8.0+ (mysql_native_password is off in 8.4 and gone in 9.x), and
- * mysql_native_password on MySQL 5.7 and MariaDB, where HAProxy's mysql-check logs in with it.
+ * warning instead of stopping its applier with 1396 (ER_CANNOT_USER, seen on MariaDB 10.11.19). The plugin is the
+ * one the router's check names in its handshake (components/router/check.ts CHECK_DIALECTS): caching_sha2_password
+ * on MySQL 8.0+ (mysql_native_password is off in 8.4 and gone in 9.x), mysql_native_password on MySQL 5.7 and
+ * MariaDB. Its only privileges: SELECT on the tables the checks read (routerCheckTables).
  */
 /**
  * The router's check account at a host pattern no longer declared: dropped on the source binlogged, as it was
@@ -588,10 +591,26 @@ export function dropRouterCheckAccount(user: string, host: string): string {
 }
 
 export function createRouterCheckAccount(dialect: Dialect, user: string, host: string): string {
-    const who = account(user, host);
-    if (dialect.name === "mariadb") return `CREATE USER IF NOT EXISTS ${who}`;
-    if (dialect.name === "mysql-5.7") return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH mysql_native_password`;
-    return `CREATE USER IF NOT EXISTS ${who} IDENTIFIED WITH caching_sha2_password`;
+    return `CREATE USER IF NOT EXISTS ${account(user, host)} IDENTIFIED WITH ${CHECK_DIALECTS[CHECK_FLAVOR_OF_DIALECT[dialect.name]].plugin}`;
+}
+
+/**
+ * The tables the router's checks read on this member (components/router/check.ts), each granted SELECT to the
+ * check account and nothing else: the flavor's replication status tables (`threads`), and the heartbeat table
+ * (`heartbeat`: only when it exists, as a table grant needs its table). Binlogged like the account.
+ */
+export function routerCheckTables(dialect: Dialect, reads: { threads: boolean; heartbeat: boolean }): Array<{ schema: string; table: string }> {
+    return [...(reads.threads ? CHECK_DIALECTS[CHECK_FLAVOR_OF_DIALECT[dialect.name]].statusTables : []), ...(reads.heartbeat ? [HEARTBEAT] : [])];
+}
+
+/** Whether the account may SELECT from the table already (one row when it may). */
+export function tableGrantExists(user: string, host: string, t: { schema: string; table: string }): string {
+    return `SELECT 1 AS present FROM mysql.tables_priv WHERE User = ${SqlString.escape(user)} AND Host = ${SqlString.escape(host)} ` +
+        `AND Db = ${SqlString.escape(t.schema)} AND Table_name = ${SqlString.escape(t.table)} AND FIND_IN_SET('Select', Table_priv) > 0`;
+}
+
+export function grantTableSelect(user: string, host: string, t: { schema: string; table: string }): string {
+    return `GRANT SELECT ON ${SqlString.escapeId(t.schema)}.${SqlString.escapeId(t.table)} TO ${account(user, host)}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

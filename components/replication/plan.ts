@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { replicationAccountHosts, routerCheckHostsToDrop } from "./route";
 import { SEED_METHODS, type SeedRecord } from "./seedPlan";
-import type { MemberEndpoint, ReplicationInputs, ReplicationState } from "./types";
+import { ROUTER_CHECK_READS, type MemberEndpoint, type ReplicationInputs, type ReplicationState } from "./types";
 
 /** What one convergence run does beyond attaching every replica to the declared source. */
 export interface ConvergeOptions {
@@ -58,6 +58,7 @@ export const INPUT_KEYS: ReadonlyArray<keyof ReplicationInputs> = [
     "containerIds",
     "routerCheckUser",
     "routerCheckHosts",
+    "routerCheckReads",
     "seedMethod",
     "reseed",
 ];
@@ -145,6 +146,12 @@ export function checkInputs(news: Record<string, unknown>): pulumi.dynamic.Check
         "routerCheckHosts",
         optional(listOf((h) => typeof h === "string" && h !== "" && h.length <= 255, true)),
         "must list host patterns (1 to 255 characters each)",
+    );
+    rule(
+        news.routerCheckReads,
+        "routerCheckReads",
+        optional(listOf((r) => ROUTER_CHECK_READS.includes(r as never))),
+        `must list what the router's checks read: ${ROUTER_CHECK_READS.join(", ")}`,
     );
     rule(
         news.heartbeatIntervalMs,

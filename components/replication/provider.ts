@@ -306,7 +306,7 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         // 5. Only now the source writes transactions of its own (heartbeat, probe): every replica follows it, so a
         //    run cut short from here on leaves a set that either config converges from.
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
-        await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs));
+        await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
         await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
         // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
         if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);

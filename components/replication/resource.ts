@@ -39,10 +39,12 @@ export interface ReplicationArgs {
     failover?: pulumi.Input<"safe" | "force">;
     /** Ids of the members' containers: a replaced container makes the next `pulumi up` converge again. */
     containerIds?: pulumi.Input<pulumi.Input<string>[]>;
-    /** The router's health-check account (no password, no privilege), when a router is declared. */
+    /** The router's health-check account (no password; SELECT on what its checks read), when a router is declared. */
     routerCheckUser?: pulumi.Input<string>;
     /** The check account's host patterns (the router on one of several Docker hosts); absent: replicationUserHost. */
     routerCheckHosts?: pulumi.Input<pulumi.Input<string>[]>;
+    /** What the router's checks read: the check account is granted SELECT on those tables. */
+    routerCheckReads?: pulumi.Input<pulumi.Input<"threads" | "heartbeat">[]>;
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump, none. */
     seedMethod?: pulumi.Input<"auto" | "clone" | "dump" | "none">;
     /** Members whose own schemas a seed may replace. */

@@ -22,10 +22,8 @@
 import { accountChangeInWindow, accountError, accountReads, accountStatements, accountsToCopy, readAccounts, type BinlogEvent, type CopiedAccount } from "./accountCopy";
 import { CLONE_DONOR_USER } from "../../config/accounts";
 import {
-    accountExists,
     BINLOG_END,
     binlogEventsFrom,
-    createRouterCheckAccount,
     declareSeedPosition,
     createEventDisabledOnReplica,
     disableEventOnReplica,
@@ -59,7 +57,7 @@ import {
     useSchema,
 } from "./dialect";
 import { connectAnother, readThreads, type Member } from "./members";
-import { routerCheckHosts } from "./routerAccount";
+import { keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
 import { estimateSecondsLeft } from "./seedPlan";
 import { closeQuietly, DeadlineExceeded, describe, query, queryMany } from "./session";
 import type { ReplicationInputs } from "./types";
@@ -243,8 +241,9 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
                     await makeAccounts(loader.member, replica, accounts);
                     ctx.log(`seed ${name}: ${accounts.length} account(s) and role(s) of the source copied (the server's and the project's own left out)`);
                 })),
-                // Then the router's check account on the routines' loader (see makeRouterCheckAccount).
-                stopOnFailure(routinesMade.then(() => makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs))),
+                // Then the router's check account on the routines' loader, once the heartbeat table it may read exists
+                // (see makeRouterCheckAccount).
+                stopOnFailure(Promise.all([routinesMade, copy.tablesCreated.reached]).then(() => makeRouterCheckAccount(routinesLoader.member, replica, ctx.inputs))),
             ]);
         } catch (error) {
             copy.abort(error as Error);
@@ -274,17 +273,13 @@ function projectUsers(inputs: ReplicationInputs): string[] {
 }
 
 /**
- * The copy leaves out the project's accounts, yet declares the router's check account (created binlogged on the
- * source) applied: made here on a loader, binlog off like the rest of the copy, or HAProxy keeps this replica DOWN.
+ * The copy leaves out the project's accounts, yet declares the router's check account and its grants (created
+ * binlogged on the source) applied: made here on a loader, binlog off like the rest of the copy, or HAProxy keeps
+ * this replica DOWN.
  */
 async function makeRouterCheckAccount(loader: Member, replica: Member, inputs: ReplicationInputs): Promise<void> {
     if (!inputs.routerCheckUser) return;
-    const user = inputs.routerCheckUser;
-    for (const host of routerCheckHosts(inputs)) {
-        if ((await query(loader.session, accountExists(user, host))).length === 0) {
-            await query(loader.session, createRouterCheckAccount(replica.dialect, user, host));
-        }
-    }
+    await keepRouterCheckAccount({ ...loader, dialect: replica.dialect }, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
 }
 
 /**

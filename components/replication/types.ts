@@ -46,6 +46,10 @@ export interface MemberEndpoint {
     peerPort?: number;
 }
 
+/** What a router check reads (see ReplicationInputs.routerCheckReads). */
+export type RouterCheckRead = "threads" | "heartbeat";
+export const ROUTER_CHECK_READS: readonly RouterCheckRead[] = ["threads", "heartbeat"];
+
 export interface ReplicationInputs {
     source: MemberEndpoint;
     replicas: MemberEndpoint[];
@@ -84,8 +88,8 @@ export interface ReplicationInputs {
      */
     containerIds?: string[];
     /**
-     * The router's health-check account (no password, no privilege, host `replicationUserHost`), created on the
-     * source when missing and replicated to every member. Absent: no router.
+     * The router's health-check account (no password, host `replicationUserHost`, SELECT on what routerCheckReads
+     * names), created on the source when missing and replicated to every member. Absent: no router.
      */
     routerCheckUser?: string;
     /**
@@ -93,6 +97,12 @@ export interface ReplicationInputs {
      * its host's bridge subnet and its host's address). Absent: replicationUserHost only.
      */
     routerCheckHosts?: string[];
+    /**
+     * What the router's checks read, granted SELECT to the check account on the live flavor's tables
+     * (components/router/check.ts): `threads`, the replication status; `heartbeat`, the heartbeat table (a lag
+     * limit). Absent: nothing is granted (a stack made before the checks read anything).
+     */
+    routerCheckReads?: RouterCheckRead[];
     /** How a replica the source's binlogs cannot bring up to date is seeded: auto (default), dump or none. */
     seedMethod?: SeedMethod;
     /** Members whose own schemas a seed may replace (members[].reseed). */

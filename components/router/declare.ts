@@ -9,10 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import type { MemberSettings, ReplicaSetSettings } from "../../config/types";
 import type { Endpoints } from "../outputs";
+import type { RouterCheckRead } from "../replication/types";
 import { dialAddress } from "../network";
 import { routerHostOf, routerTarget } from "../placement";
 import { ROUTER_CHECK_USER } from "../../config/accounts";
-import { checkStyleFor, READER_PORT, renderHaproxyConfig, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
+import { checkFlavorFor, READER_PORT, renderHaproxyConfig, ROUTER_CONFIG_PATH, WRITER_PORT } from "./render";
 
 /** The router container's name for a component named `name` (index.ts: the project). */
 export function routerContainerName(name: string): string {
@@ -33,8 +34,14 @@ export function routerConfig(s: ReplicaSetSettings): string {
         source: server(s.members.find((m) => m.role === "source")!),
         replicas: s.members.filter((m) => m.role === "replica").map(server),
         checkUser: ROUTER_CHECK_USER,
-        checkStyle: checkStyleFor(s.flavor, s.version),
+        checkFlavor: checkFlavorFor(s.flavor, s.version),
+        readerMaxLagSeconds: s.readerMaxLagSeconds,
     });
+}
+
+/** What the rendered checks read, for the check account's grants: the threads always, the heartbeat with a lag limit. */
+export function routerCheckReads(s: ReplicaSetSettings): RouterCheckRead[] {
+    return s.readerMaxLagSeconds > 0 ? ["threads", "heartbeat"] : ["threads"];
 }
 
 /** The published endpoints, host:port (the host as a client dials it: 127.0.0.1 for 0.0.0.0). */

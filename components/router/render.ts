@@ -1,12 +1,18 @@
 /**
- * Pure: the declared topology → haproxy.cfg of the router (issue #15). No I/O, no Pulumi.
+ * Pure: the declared topology → haproxy.cfg of the router (issues #15, #31). No I/O, no Pulumi.
  *
- * - writer frontend → the declared source only;
- * - reader frontend → the replicas with `balance leastconn`, the source as a `backup` server, used only while
- *   no replica is up;
- * - health checks that speak MySQL with a password-less account without privileges (created by the provider,
- *   components/replication/routerAccount.ts), every second: a stopped member leaves its pool within ~2 s
- *   (fall 2) and returns after one good check (rise 1);
+ * - writer frontend → one fit (writable, `read_only = 0`) member, never a read-only one, never two: the declared
+ *   source while it is writable; otherwise a writable replica — the first usable backup server (HAProxy uses one
+ *   backup, unless `option allbackups`), and then that same one for as long as it stays writable (a one-entry
+ *   stick table, used only while the source is unfit), so a replica earlier in declared order that turns writable
+ *   later does not take new connections while old ones stay on the other. Sessions do not outlive their member's
+ *   fitness: a server that turns unfit has its sessions cut (`on-marked-down shutdown-sessions`), and the declared
+ *   source, when writable again, cuts every session on the replicas (`on-marked-up shutdown-backup-sessions`).
+ * - reader frontend → the fit replicas with `balance leastconn` (both replication threads running, heartbeat lag
+ *   at most readerMaxLagSeconds); the source as a `backup` server, used only while no replica is fit, and as
+ *   long as it answers at all (it tracks the `source_alive` backend's login check);
+ * - checks are HAProxy's own tcp-check (check.ts), every second, every 500 ms while a server changes state:
+ *   down after 2 failures, up after 2 successes;
  * - server names resolved through Docker's embedded DNS at run time, so a member that is down when the router
  *   starts, or comes back with another address, does not keep the router from starting or the member away;
  *   a member on another Docker host is a host address and published port (placement.ts), checked the same way.
@@ -16,7 +22,8 @@
  * leastconn rotates among servers of equal load, so short-lived connections are spread round robin as well.
  */
 import { isIP } from "node:net";
-import type { Flavor, ServerVersion } from "../../config/types";
+import { tcpCheckLines, type CheckFlavor } from "./check";
+export { checkFlavorFor } from "./check";
 
 /** The ports the router listens on inside its container (not privileged: the official image runs as haproxy). */
 export const WRITER_PORT = 6446;
@@ -24,26 +31,6 @@ export const READER_PORT = 6447;
 
 /** Where the official image (and the test image) reads its configuration: `haproxy -f <this>`. */
 export const ROUTER_CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg";
-
-/**
- * How the router's health check logs in:
- * - `mysql-check`: HAProxy's `option mysql-check user <u> post-41`. Its handshake response has no
- *   CLIENT_PLUGIN_AUTH, so the server takes it for mysql_native_password: fine on MariaDB and MySQL 5.7,
- *   where the account uses that plugin.
- * - `caching-sha2`: MySQL 8.0+. mysql_native_password is off by default in 8.4 and gone in 9.x, and a
- *   caching_sha2_password account answers mysql-check with 1251 ("Client does not support authentication
- *   protocol", seen on MySQL 9.7.4 with HAProxy 2.6.12); HAProxy 3.4's `post-80` announces
- *   mysql_native_password and so gets an auth switch request, which it counts as a success while the server
- *   counts an aborted connection. So the check sends its own handshake response, announcing
- *   caching_sha2_password with an empty password: the server answers OK at once (an empty caching_sha2
- *   password needs no exchange), then reads the pipelined COM_QUIT and closes cleanly.
- */
-export type CheckStyle = "mysql-check" | "caching-sha2";
-
-/** The check a server of this flavor and version needs (its accounts' default authentication plugin). */
-export function checkStyleFor(flavor: Flavor, version: ServerVersion): CheckStyle {
-    return flavor !== "mariadb" && version.major >= 8 ? "caching-sha2" : "mysql-check";
-}
 
 export interface RouterServer {
     /** Member name: the server's name in HAProxy's logs and stats. */
@@ -60,30 +47,37 @@ export interface RouterTopology {
     source: RouterServer;
     replicas: RouterServer[];
     checkUser: string;
-    checkStyle: CheckStyle;
+    checkFlavor: CheckFlavor;
+    /** A replica whose heartbeat is older leaves the reader pool; 0: no lag limit. */
+    readerMaxLagSeconds: number;
 }
 
-/** HAProxy check timing: a check every second; down after 2 failures, up again after 1 success. */
-export const CHECK_TIMING = { intervalMs: 1000, fall: 2, rise: 1 } as const;
+/**
+ * HAProxy check timing: a check every second, every 500 ms once a check disagrees with the server's state; down
+ * after 2 failures, up after 2 successes. A change is seen within intervalMs + (fall - 1) × fastIntervalMs plus
+ * one check's duration: 1.5 s and a few ms.
+ */
+export const CHECK_TIMING = { intervalMs: 1000, fastIntervalMs: 500, fall: 2, rise: 2 } as const;
 
 /** The haproxy.cfg of a topology. Deterministic: the same topology gives the same text (no container churn). */
 export function renderHaproxyConfig(t: RouterTopology): string {
-    if (!/^[A-Za-z0-9_]{1,32}$/.test(t.checkUser)) throw new Error(`checkUser ${JSON.stringify(t.checkUser)}: use 1 to 32 letters, digits or _`);
     for (const server of [t.source, ...t.replicas]) {
         // Names and aliases come from validated config (DNS labels); anything else would break the file's syntax.
         if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(server.name) || !(/^[A-Za-z0-9.-]+$/.test(server.host) || isIP(server.host) === 6) || !Number.isInteger(server.port)) {
             throw new Error(`router server ${JSON.stringify(server)}: names must be DNS labels, hosts host names or IP addresses, ports whole numbers`);
         }
     }
-    const check = healthCheck(t.checkStyle, t.checkUser);
+    if (!Number.isInteger(t.readerMaxLagSeconds) || t.readerMaxLagSeconds < 0) throw new Error(`readerMaxLagSeconds ${t.readerMaxLagSeconds}: a whole number of seconds, 0 for no limit`);
+    const check = (kind: "writer" | "reader" | "alive") => tcpCheckLines(t.checkUser, t.checkFlavor, kind, t.readerMaxLagSeconds).map((l) => `    ${l}`);
     // An IPv6 address in brackets: HAProxy reads the port after the last colon, brackets make that explicit.
     const address = (s: RouterServer) => (isIP(s.host) === 6 ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`);
-    const server = (s: RouterServer, extra = "") => `    server ${s.name} ${address(s)} check${extra}`;
+    const server = (s: RouterServer, extra = " check") => `    server ${s.name} ${address(s)}${extra}`;
+    const lag = t.readerMaxLagSeconds > 0 ? `, heartbeat lag <= ${t.readerMaxLagSeconds} s` : ", no lag limit";
     return [
         "# Rendered by mysql-replicaset (components/router/render.ts) from the declared topology. Do not edit:",
         "# `pulumi up` replaces the router container whenever this text changes (a switchover, a new replica).",
-        `# writer :${WRITER_PORT} -> ${t.source.name} (the declared source)`,
-        `# reader :${READER_PORT} -> ${t.replicas.map((r) => r.name).join(", ")} (leastconn); ${t.source.name} only while no replica is up`,
+        `# writer :${WRITER_PORT} -> ${t.source.name} while writable, else the first writable of ${t.replicas.map((r) => r.name).join(", ") || "(none)"}; never two`,
+        `# reader :${READER_PORT} -> the fit of ${t.replicas.map((r) => r.name).join(", ")} (threads running${lag}; leastconn); ${t.source.name} only while none is fit`,
         "global",
         "    log stdout format raw local0",
         "    maxconn 4096",
@@ -110,9 +104,9 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "    timeout server 8h",
         "    timeout check 2s",
         // init-addr last,libc,none: a member that does not resolve at start (stopped) starts in maintenance and
-        // joins when it resolves. on-marked-down shutdown-sessions: clients of a member that went down are cut
-        // at once and reconnect to one that is up (for the writer: to nothing, rather than to a stale source).
-        `    default-server inter ${CHECK_TIMING.intervalMs}ms fall ${CHECK_TIMING.fall} rise ${CHECK_TIMING.rise} ` +
+        // joins when it resolves. on-marked-down shutdown-sessions: clients of a member that turned unfit are cut
+        // at once and reconnect to a fit one (for the writer: to the next writable member, or to nothing).
+        `    default-server inter ${CHECK_TIMING.intervalMs}ms fastinter ${CHECK_TIMING.fastIntervalMs}ms fall ${CHECK_TIMING.fall} rise ${CHECK_TIMING.rise} ` +
             "resolvers docker resolve-prefer ipv4 init-addr last,libc,none on-marked-down shutdown-sessions",
         "",
         "frontend writer",
@@ -120,8 +114,18 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "    default_backend writer",
         "",
         "backend writer",
-        ...check,
-        server(t.source),
+        ...check("writer"),
+        // While the source is unfit, every connection goes where the first one went, as long as that replica stays
+        // fit; when it does not, the next connection takes the first usable backup and is remembered. One key, but
+        // room for every connection at once: each connection's store holds an entry of its own until it is written
+        // back, and a full table drops its oldest entry, the one key (seen on HAProxy 2.6.12 with size 1: 3 of 8
+        // connections opened together went to another writable replica).
+        "    stick-table type integer size 8k",
+        `    stick on int(0) unless { srv_is_up(writer/${t.source.name}) }`,
+        // The source is the one active server: fit again, it takes the writer back from any replica at once.
+        server(t.source, " check on-marked-up shutdown-backup-sessions"),
+        // Backups: only the first usable one takes connections (no `option allbackups`).
+        ...t.replicas.map((r) => server(r, " check backup")),
         "",
         "frontend reader",
         `    bind :${READER_PORT}`,
@@ -129,42 +133,15 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "",
         "backend reader",
         "    balance leastconn",
-        ...check,
+        ...check("reader"),
         ...t.replicas.map((r) => server(r)),
-        // A backup server takes traffic only while every non-backup server is down.
-        server(t.source, " backup"),
+        // A backup server takes traffic only while no replica is fit; its state is the source_alive check's.
+        server(t.source, ` backup track source_alive/${t.source.name}`),
+        "",
+        // No frontend: the source's login check, which the reader's backup follows.
+        "backend source_alive",
+        ...check("alive"),
+        server(t.source),
         "",
     ].join("\n");
-}
-
-/** The check lines of a backend. */
-function healthCheck(style: CheckStyle, user: string): string[] {
-    if (style === "mysql-check") return [`    option mysql-check user ${user} post-41`];
-    return [
-        "    option tcp-check",
-        "    tcp-check connect",
-        `    tcp-check send-binary ${caching2HandshakeResponse(user)}${COM_QUIT}`,
-        // The OK packet answering the handshake response: payload length 7, sequence 2, header 0x00. An error
-        // packet (wrong account, 1045) or an auth switch request (an account with a password) does not match.
-        "    tcp-check expect binary 0700000200",
-    ];
-}
-
-/** COM_QUIT: payload length 1, sequence 0, command 0x01. */
-const COM_QUIT = "0100000001";
-
-/**
- * A HandshakeResponse41 packet (sequence 1) for `user` with an empty password and the caching_sha2_password
- * plugin, as hex: capabilities CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH
- * (0x00088200, little-endian), max packet 16 MiB, charset 0x21 (utf8), 23 zero bytes, the user name and an
- * empty auth response, then the plugin name. The same layout as HAProxy's own `post-80` packet, with
- * another plugin name.
- */
-export function caching2HandshakeResponse(user: string): string {
-    const hex = (text: string) => Buffer.from(text, "utf8").toString("hex");
-    const payload =
-        "00820800" + "00000001" + "21" + "00".repeat(23) + hex(user) + "00" + "00" + hex("caching_sha2_password") + "00";
-    const length = payload.length / 2;
-    const header = [length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, 1].map((b) => b.toString(16).padStart(2, "0")).join("");
-    return header + payload;
 }

@@ -38,7 +38,7 @@ for (const flavor of MATRIX) {
         // With a router declared: its check account, created on the source before the purge, must reach a seeded replica.
         const inputs = (names: string[], o: Partial<ReplicationInputs> = {}) =>
             // The provider's copy on every flavor (auto would clone on MySQL 9.7: test/integration/clone.test.ts).
-            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), routerCheckUser: "replicaset_check", seedMethod: "dump", ...o });
+            inputsFor(cluster, { replicas: names.map((n) => endpointOf(cluster.byName(n))), routerCheckUser: "replicaset_check", routerCheckReads: ["threads", "heartbeat"], seedMethod: "dump", ...o });
 
         before(async () => {
             seedLog.write = (line) => lines.push(line);
@@ -75,6 +75,11 @@ for (const flavor of MATRIX) {
             assert.equal(await seedNotePresent(db003), false);
             assert.deepEqual(await checksums(db003), await checksums(cluster.source));
             assert.equal((await db003.query("SELECT 1 FROM mysql.user WHERE User = 'replicaset_check'")).length, 1, "the router's check account is on the seeded replica");
+            // With its grants: the router's checks read the heartbeat (and on MySQL the replication status) there.
+            const grants = async (s: typeof db003) =>
+                (await s.query<{ t: string }>("SELECT CONCAT(Db, '.', Table_name, ':', Table_priv) AS t FROM mysql.tables_priv WHERE User = 'replicaset_check' ORDER BY t")).map((g) => String(g.t));
+            assert.ok((await grants(cluster.source)).includes("replicaset_probe.heartbeat:Select"), (await grants(cluster.source)).join());
+            assert.deepEqual(await grants(db003), await grants(cluster.source), "the check account's grants on the seeded replica");
             assert.ok(lines.some((l) => /seed db003: .*rows/.test(l)), `progress lines: ${lines.join("\n")}`);
 
             // Views, routines, triggers and events came along; the event stays off on the replica.

@@ -276,6 +276,7 @@ describe("defaults", () => {
             readinessTimeoutSeconds: 300,
             verifyReplication: true,
             heartbeatIntervalMs: 1000,
+            readerMaxLagSeconds: 30,
             deleteDataOnDestroy: false,
             checkHostPorts: true,
             restartPolicy: "unless-stopped",
@@ -391,6 +392,18 @@ describe("defect 8: passwords shorter than 8 characters are refused", () => {
         assert.equal(validateConfig({ failover: "force" }).failover, "force");
         assert.match(refusal({ failover: "always" }).message, /failover = "?always"?: use one of safe, force/);
     });
+    test("readerMaxLagSeconds: 30 by default, 0 for no limit; with a router, refused when the heartbeat cannot measure it", () => {
+        assert.equal(validateConfig({}).readerMaxLagSeconds, 30);
+        assert.equal(validateConfig({ router: "haproxy", readerMaxLagSeconds: 0, heartbeatIntervalMs: 0 }).readerMaxLagSeconds, 0);
+        assert.equal(validateConfig({ router: "haproxy", readerMaxLagSeconds: 2 }).readerMaxLagSeconds, 2);
+        assert.match(refusal({ readerMaxLagSeconds: -1 }).message, /readerMaxLagSeconds = -1/);
+        assert.match(refusal({ readerMaxLagSeconds: 1.5 }).message, /readerMaxLagSeconds = 1.5/);
+        assert.match(refusal({ router: "haproxy", heartbeatIntervalMs: 0 }).message, /readerMaxLagSeconds = 30: the lag is read from the heartbeat, which heartbeatIntervalMs = 0 turns off/);
+        assert.match(refusal({ router: "haproxy", readerMaxLagSeconds: 5, heartbeatIntervalMs: 5000 }).message, /readerMaxLagSeconds = 5: the heartbeat is written every 5000 ms/);
+        // Without a router nothing reads it: a heartbeat turned off stays a valid choice.
+        assert.equal(validateConfig({ heartbeatIntervalMs: 0 }).heartbeatIntervalMs, 0);
+    });
+
     test("heartbeatIntervalMs takes whole seconds in ms, or 0 for off", () => {
         assert.equal(validateConfig({ heartbeatIntervalMs: 0 }).heartbeatIntervalMs, 0);
         assert.equal(validateConfig({ heartbeatIntervalMs: 5000 }).heartbeatIntervalMs, 5000);

@@ -72,7 +72,13 @@ describe("config/keys.ts: the one table of config keys", () => {
             const validator = "validator" in k ? k.validator : undefined;
             if (!validator) continue;
             // Router keys count only with a router; auto TLS so that any image passes.
-            const base = { router: "haproxy", replicationTls: "auto", ...(k.name === "flavor" ? { version: "10.11.6" } : {}) };
+            // heartbeatIntervalMs alone: a lag limit needs a heartbeat more frequent than it (readerMaxLagSeconds).
+            const base = {
+                router: "haproxy",
+                replicationTls: "auto",
+                ...(k.name === "flavor" ? { version: "10.11.6" } : {}),
+                ...(k.name === "heartbeatIntervalMs" ? { readerMaxLagSeconds: 0 } : {}),
+            };
             if ("oneOf" in validator) {
                 assert.deepEqual(refusedKeys({ ...base, [k.name]: "not-one-of-them" }), [k.name], k.name);
                 for (const value of validator.oneOf) {

@@ -12,7 +12,7 @@ import type { ReplicaSetSettings } from "../../config/types";
 import { memberAddresses, memberEndpoint, publishAddress, routerTarget } from "../../components/placement";
 import { routerConfig } from "../../components/router/declare";
 import { ROUTER_CHECK_USER } from "../../config/accounts";
-import { checkStyleFor, renderHaproxyConfig, ROUTER_CONFIG_PATH } from "../../components/router/render";
+import { checkFlavorFor, renderHaproxyConfig, ROUTER_CONFIG_PATH } from "../../components/router/render";
 import { channelAddress, channelTarget, replicationAccountHosts } from "../../components/replication/route";
 import { checkInputs, planUpdate } from "../../components/replication/plan";
 import { routerCheckHosts } from "../../components/replication/routerAccount";
@@ -393,8 +393,9 @@ describe("the router across hosts (pure): one place decides how the router reach
         const s = placed({ router: "haproxy", routerHost: "node2", members: PLACED.map((m, i) => (i === 2 ? { ...m, hostPort: 3316 } : m)) });
         assert.deepEqual(s.members.map((m) => routerTarget(s, m)), [{ host: "10.0.0.11", port: 3306 }, { host: "db002", port: 3306 }, { host: "10.0.0.13", port: 3316 }]);
         assert.deepEqual(backends(routerConfig(s)), {
-            writer: ["server db001 10.0.0.11:3306 check"],
-            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3316 check", "server db001 10.0.0.11:3306 check backup"],
+            writer: ["server db001 10.0.0.11:3306 check on-marked-up shutdown-backup-sessions", "server db002 db002:3306 check backup", "server db003 10.0.0.13:3316 check backup"],
+            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3316 check", "server db001 10.0.0.11:3306 backup track source_alive/db001"],
+            source_alive: ["server db001 10.0.0.11:3306 check"],
         });
     });
 
@@ -402,15 +403,16 @@ describe("the router across hosts (pure): one place decides how the router reach
         const swapped = PLACED.map((m) => ({ ...m, role: m.name === "db003" ? "source" : "replica" }));
         const s = placed({ router: "haproxy", routerHost: "node2", members: swapped });
         assert.deepEqual(backends(routerConfig(s)), {
-            writer: ["server db003 10.0.0.13:3306 check"],
-            reader: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check", "server db003 10.0.0.13:3306 check backup"],
+            writer: ["server db003 10.0.0.13:3306 check on-marked-up shutdown-backup-sessions", "server db001 10.0.0.11:3306 check backup", "server db002 db002:3306 check backup"],
+            reader: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check", "server db003 10.0.0.13:3306 backup track source_alive/db003"],
+            source_alive: ["server db003 10.0.0.13:3306 check"],
         });
         assert.equal(s.routerHost, "node2");
     });
 
     test("without hosts: every member by alias, as before", () => {
         const s = validateConfig({ ...devRaw(), router: "haproxy" });
-        assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 check backup"]);
+        assert.deepEqual(backends(routerConfig(s)).reader, ["server db002 db002:3306 check", "server db003 db003:3306 check", "server db001 db001:3306 backup track source_alive/db001"]);
     });
 
     test("a host name is rendered as written; the renderer brackets an IPv6 address (config refuses one among several hosts)", () => {
@@ -421,7 +423,8 @@ describe("the router across hosts (pure): one place decides how the router reach
             source: { name: "db001", host: "10.0.0.11", port: 3306 },
             replicas: [{ name: "db002", host: "fd00::12", port: 3306 }],
             checkUser: ROUTER_CHECK_USER,
-            checkStyle: checkStyleFor(s.flavor, s.version),
+            checkFlavor: checkFlavorFor(s.flavor, s.version),
+            readerMaxLagSeconds: s.readerMaxLagSeconds,
         });
         assert.deepEqual(backends(cfg).reader[0], "server db002 [fd00::12]:3306 check");
     });
@@ -454,8 +457,9 @@ describe("graph: router haproxy on one of three hosts", () => {
         const inputs = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs) as Record<string, any>;
         assert.equal(inputs.uploads[0].file, ROUTER_CONFIG_PATH);
         assert.deepEqual(backends(inputs.uploads[0].content), {
-            writer: ["server db001 10.0.0.11:3306 check"],
-            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3306 check", "server db001 10.0.0.11:3306 check backup"],
+            writer: ["server db001 10.0.0.11:3306 check on-marked-up shutdown-backup-sessions", "server db002 db002:3306 check backup", "server db003 10.0.0.13:3306 check backup"],
+            reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3306 check", "server db001 10.0.0.11:3306 backup track source_alive/db001"],
+            source_alive: ["server db001 10.0.0.11:3306 check"],
         });
     });
 
@@ -489,7 +493,7 @@ describe("graph: the router on a host that carries no member", () => {
         // The replication account is not widened by the router's host.
         assert.ok(!replicationAccountHosts(inputs).includes("10.0.0.14"), JSON.stringify(replicationAccountHosts(inputs)));
         const cfg = reveal(find(run.resources, TYPES.container, `${NAME}-router`).inputs).uploads[0].content as string;
-        assert.deepEqual(backends(cfg).writer, ["server db001 10.0.0.11:3306 check"]);
+        assert.deepEqual(backends(cfg).writer[0], "server db001 10.0.0.11:3306 check on-marked-up shutdown-backup-sessions");
     });
 });
 
