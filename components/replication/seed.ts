@@ -20,13 +20,14 @@ import {
     SHOW_BINARY_LOGS,
     SYSTEM_SCHEMAS,
 } from "./dialect";
+import { accountReads, accountsReplaced, accountsToCopy, COLUMN_GRANTS, columnsOf, danglingGrants, projectUsers, readAccounts, TABLE_GRANTS, type CopiedAccount } from "./accountCopy";
 import { channelChange } from "./attach";
 import { mariaSharedPosition } from "./gtid";
 import { holdsUnfinishedCopy, readThreads, type Member } from "./members";
 import { channelAddress } from "./route";
 import { seedByClone } from "./seedClone";
 import { seedByDump } from "./seedDump";
-import { judgeSeed, mariaFurthest, mariaPurgedBeyond, type SeedRecord } from "./seedPlan";
+import { judgeSeed, mariaFurthest, mariaPurgedBeyond, methodFor, type SeedRecord } from "./seedPlan";
 import { cleanUp, query, scalar } from "./session";
 import type { ReplicationInputs } from "./types";
 
@@ -41,6 +42,9 @@ export interface PlannedSeed {
 
 /** Read-only: the replicas that need a seed. Throws, naming every refused replica and why, before any write. */
 export async function planSeeds(replicas: Member[], source: Member, inputs: ReplicationInputs): Promise<PlannedSeed[]> {
+    // What a copy would make of the source's accounts, read once for every replica that needs one.
+    let sourceAccounts: Promise<{ accounts: CopiedAccount[]; dangling: string[] }> | undefined;
+    const readSource = () => (sourceAccounts ??= Promise.all([readCopiedAccounts(source, inputs), readDanglingGrants(source, inputs)]).then(([accounts, dangling]) => ({ accounts, dangling })));
     const judged = await Promise.all(
         replicas.map(async (replica) => {
             // The address this replica's channel dials: the alias on one host, the source host's address across hosts.
@@ -64,6 +68,12 @@ export async function planSeeds(replicas: Member[], source: Member, inputs: Repl
                 method: inputs.seedMethod ?? "auto",
                 cloneCapable: cloneCapable(replica, source),
             };
+            if ((missing !== "" || unfinishedSeed) && methodFor(facts.method, facts.cloneCapable) === "dump") {
+                const { accounts, dangling } = await readSource();
+                // An unfinished copy's accounts are that copy's own (a replica's differing ones were refused before it began).
+                const ownAccounts = unfinishedSeed ? [] : accountsReplaced(accounts, await readCopiedAccounts(replica, inputs, accounts));
+                return { replica, verdict: judgeSeed({ ...facts, ownAccounts, danglingGrants: dangling }) };
+            }
             return { replica, verdict: judgeSeed(facts) };
         }),
     );
@@ -91,6 +101,31 @@ export async function refuseUnfinishedCopyAsSource(source: Member): Promise<void
             `so it may have only part of the data and cannot be the source. Declare as source a member that holds the data; kept ` +
             `a replica, ${name} is copied again by the next run. Nothing was changed.`,
     );
+}
+
+/**
+ * Read-only: a member's accounts as a copy reads them (accountCopy.ts), the server's and the project's left out; with
+ * `among`, only those of the same user and host as one of these.
+ */
+async function readCopiedAccounts(member: Member, inputs: ReplicationInputs, among?: CopiedAccount[]): Promise<CopiedAccount[]> {
+    const dialect = member.dialect;
+    if (dialect.showAccountsSession) await query(member.session, dialect.showAccountsSession);
+    const wanted = among && new Set(among.map((a) => `${a.grantee.user}\u0000${a.grantee.host}`));
+    const grantees = accountsToCopy(dialect, await query(member.session, dialect.listAccounts), projectUsers(inputs)).filter(
+        (g) => !wanted || wanted.has(`${g.user}\u0000${g.host}`),
+    );
+    const results: Array<Array<Record<string, unknown>>> = [];
+    for (const statement of accountReads(dialect, grantees)) results.push(await query(member.session, statement));
+    return readAccounts(dialect, grantees, results);
+}
+
+/** Read-only: the REVOKEs for the source's grants on tables or columns that are gone (accountCopy.ts danglingGrants). */
+async function readDanglingGrants(source: Member, inputs: ReplicationInputs): Promise<string[]> {
+    const tableGrants = await query(source.session, TABLE_GRANTS);
+    const columnGrants = await query(source.session, COLUMN_GRANTS);
+    const schemas = [...new Set([...tableGrants, ...columnGrants].map((g) => String(g.db)))];
+    const columns = schemas.length > 0 ? await query(source.session, columnsOf(schemas)) : [];
+    return danglingGrants(source.dialect, tableGrants, columnGrants, columns, projectUsers(inputs));
 }
 
 /** Both ends have the clone plugin (MySQL 8.0.17+). */

@@ -19,8 +19,17 @@
  * InnoDB tables are copied at the snapshot; other engines (MyISAM) are read as they are when their turn comes,
  * as with mysqldump --single-transaction.
  */
-import { accountChangeInWindow, accountError, accountReads, accountStatements, accountsToCopy, readAccounts, type BinlogEvent, type CopiedAccount } from "./accountCopy";
-import { CLONE_DONOR_USER } from "../../config/accounts";
+import {
+    accountChangeInWindow,
+    accountError,
+    accountReads,
+    accountStatements,
+    accountsToCopy,
+    projectUsers,
+    readAccounts,
+    type BinlogEvent,
+    type CopiedAccount,
+} from "./accountCopy";
 import {
     BINLOG_END,
     binlogEventsFrom,
@@ -265,11 +274,6 @@ export async function seedByDump(replica: Member, source: Member, ctx: DumpConte
         // Not awaited: the servers end these sessions on their own time, and the seed has nothing more to say to them.
         for (const m of opened) void closeQuietly(m.session);
     }
-}
-
-/** Accounts of the project's, each source's or each member's own: never copied. */
-function projectUsers(inputs: ReplicationInputs): string[] {
-    return [inputs.replicationUser, CLONE_DONOR_USER, ...(inputs.routerCheckUser ? [inputs.routerCheckUser] : [])];
 }
 
 /**

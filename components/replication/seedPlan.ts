@@ -32,6 +32,10 @@ export interface SeedFacts {
     method: SeedMethod;
     /** Source and replica both run MySQL 8.0.17+ (the clone plugin); false on MariaDB and MySQL 5.7. */
     cloneCapable?: boolean;
+    /** A copy (dump) only: the replica's accounts that the source's same-named, different ones would replace (accountsReplaced). */
+    ownAccounts?: string[];
+    /** A copy (dump) only: the REVOKE statements for the source's grants on tables or columns gone (danglingGrants). */
+    danglingGrants?: string[];
 }
 
 export type SeedVerdict =
@@ -61,7 +65,7 @@ export function judgeSeed(f: SeedFacts): SeedVerdict {
     }
     if (f.unfinishedSeed) {
         if (!method) return { action: "refuse", reason: `${f.replica}: an earlier seed of it did not finish, and seedMethod is none; set seedMethod to auto, clone or dump to finish it` };
-        return { action: "seed", method, why: "an earlier seed did not finish; copying again" };
+        return refuseDangling(f) ?? { action: "seed", method, why: "an earlier seed did not finish; copying again" };
     }
     if (f.missing === "") return { action: "attach" };
     const purged = `${f.source} has purged from its binary logs transactions ${f.replica} lacks (${abbreviate(f.missing)})`;
@@ -72,15 +76,33 @@ export function judgeSeed(f: SeedFacts): SeedVerdict {
                 "seeded from a consistent copy of the source, or load a copy into it by hand. Nothing was changed.",
         };
     }
-    if (f.userSchemas.length > 0 && !f.reseed) {
-        return {
-            action: "refuse",
-            reason: `${f.replica}: ${purged}, so it needs a seed, but it holds schemas of its own (${f.userSchemas.join(", ")}) that a seed ` +
-                `would replace. Nothing was changed. Move what you need elsewhere, then set reseed: true on member ${f.replica} ` +
-                "(members[].reseed) to let the seed replace them.",
-        };
-    }
-    return { action: "seed", method, why: purged };
+    const own = [
+        ...(f.userSchemas.length > 0 ? [`schemas of its own (${f.userSchemas.join(", ")})`] : []),
+        ...((f.ownAccounts ?? []).length > 0 ? [`accounts of its own that differ from the source's of the same name (${f.ownAccounts!.join(", ")})`] : []),
+    ];
+    const reasons = [
+        ...(own.length > 0 && !f.reseed
+            ? [
+                  `${f.replica}: ${purged}, so it needs a seed, but it holds ${own.join(" and ")} that a seed ` +
+                      `would replace. Nothing was changed. Move what you need elsewhere, then set reseed: true on member ${f.replica} ` +
+                      "(members[].reseed) to let the seed replace them.",
+              ]
+            : []),
+        ...[refuseDangling(f)].flatMap((v) => (v?.action === "refuse" ? [v.reason] : [])),
+    ];
+    return reasons.length > 0 ? { action: "refuse", reason: reasons.join("\n") } : { action: "seed", method, why: purged };
+}
+
+/** A copy cannot make a grant on a table or column that is gone: refused, with the REVOKEs to run on the source. */
+function refuseDangling(f: SeedFacts): SeedVerdict | undefined {
+    const revokes = f.danglingGrants ?? [];
+    if (revokes.length === 0) return undefined;
+    return {
+        action: "refuse",
+        reason: `${f.replica}: the seed's copy makes the source's accounts again, but ${f.source} holds grants on tables or columns that no ` +
+            "longer exist (DROP TABLE and DROP COLUMN keep them; made again they fail with ER_NO_SUCH_TABLE). Nothing was changed. " +
+            `Revoke them on ${f.source} (what they name is gone; a table made again under that name would take them up), then run again: ${revokes.map((r) => `${r};`).join(" ")}`,
+    };
 }
 
 /**

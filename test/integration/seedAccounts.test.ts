@@ -99,10 +99,47 @@ for (const flavor of MATRIX) {
             await cluster?.destroy();
         });
 
+        it(`a seed is refused before anything is written, naming each grant on a dropped table or column with its REVOKE, and the replica's own differing account with members[].reseed ${T}`, async () => {
+            const db003 = cluster.byName("db003");
+            // MySQL and MariaDB keep table and column grants through DROP TABLE and DROP COLUMN; SHOW GRANTS prints them,
+            // and made again on a replica they fail (ER_NO_SUCH_TABLE). A grant with CREATE needs no table: it is copied.
+            await cluster.source.query(
+                "CREATE TABLE app1.gone (id INT PRIMARY KEY, note INT) ENGINE=InnoDB",
+                "GRANT SELECT ON app1.gone TO 'app'@'127.0.0.1'",
+                "GRANT SELECT (note) ON app1.gone TO app_reader",
+                "DROP TABLE app1.gone",
+                "ALTER TABLE app1.items ADD COLUMN extra INT",
+                "GRANT UPDATE (extra) ON app1.items TO 'app'@'127.0.0.1'",
+                "ALTER TABLE app1.items DROP COLUMN extra",
+                "GRANT SELECT, CREATE ON app1.later TO 'app'@'127.0.0.1'",
+            );
+            lines.length = 0;
+            const refused = await provider.update!("id", state, inputs(["db002", "db003"])).then(
+                () => assert.fail("the seed was not refused"),
+                (error: Error) => error.message,
+            );
+            assert.match(refused, /db003: .*REVOKE SELECT ON `app1`\.`gone` FROM 'app'@'127\.0\.0\.1'/, refused);
+            assert.match(refused, /REVOKE SELECT \(`note`\) ON `app1`\.`gone` FROM [`']app_reader/, refused);
+            assert.match(refused, /REVOKE UPDATE \(`extra`\) ON `app1`\.`items` FROM 'app'@'127\.0\.0\.1'/, refused);
+            assert.doesNotMatch(refused, /later/, "a grant with CREATE on a table not there yet needs no table");
+            assert.match(refused, /db003: .*accounts of its own .*app@127\.0\.0\.1.*reseed: true on member db003/s, refused);
+            assert.ok(!HASH.test(refused) && !refused.includes("replica-own"), "a password or its hash in the refusal");
+            // Nothing written on db003: its own account logs in as before, no copy began, no channel.
+            assert.equal((await asApp(db003, "replica-own", "SELECT 1 AS one")).length, 1);
+            assert.deepEqual(await db003.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'app%'"), []);
+            assert.equal(await replicaStatus(db003), undefined, "a channel was set on db003");
+            assert.ok(!lines.some((l) => /seed db003 from/.test(l)), lines.join("\n"));
+            // The fix the refusal names, as written, on the source.
+            const revokes = refused.match(/REVOKE [^;\n]+/g) ?? [];
+            assert.equal(revokes.length, 3, refused);
+            await cluster.source.query(...revokes);
+        });
+
         it(`a replica seeded after the purge holds the accounts, made without a transaction of its own; the project's and the server's accounts are not copied ${T}`, async () => {
             const db003 = cluster.byName("db003");
             lines.length = 0;
-            const { outs } = await provider.update!("id", state, inputs(["db002", "db003"]));
+            // reseed: the replica's own app@127.0.0.1 (another password) is replaced by the source's.
+            const { outs } = await provider.update!("id", state, inputs(["db002", "db003"], { reseed: ["db003"] }));
             state = outs as ReplicationState;
             assert.equal(state.replicaStatus.db003.seededBy, "dump", JSON.stringify(state.replicaStatus.db003));
             assert.equal(state.healthy, true, JSON.stringify(state.replicaStatus));
@@ -111,6 +148,8 @@ for (const flavor of MATRIX) {
             // The account logs in with its password and reads through its default role (and MariaDB's PUBLIC).
             assert.equal(Number((await asApp<{ n: number }>(db003, FIRST_PASSWORD, "SELECT COUNT(*) AS n FROM app1.notes"))[0].n), 2000);
             assert.equal((await asApp(db003, FIRST_PASSWORD, "SELECT id, name FROM app1.items WHERE id = 1")).length, 1);
+            const grants = (await db003.query("SHOW GRANTS FOR 'app'@'127.0.0.1'")).map((r) => String(Object.values(r)[0]));
+            assert.ok(grants.some((g) => /ON `app1`\.`later`/.test(g)), grants.join("\n"));
             if (isMaria(db003)) assert.equal(Number((await asApp<{ n: number }>(db003, FIRST_PASSWORD, "SELECT COUNT(*) AS n FROM app2.ledger"))[0].n), 5000);
             // The replication account is each source's own (binlog off), and the check account is made by the copy itself.
             assert.deepEqual(await db003.query("SELECT Host FROM mysql.user WHERE User = 'repl'"), [], "the replication account was copied");
@@ -144,12 +183,15 @@ for (const flavor of MATRIX) {
             const db004 = cluster.byName("db004");
             const source = cluster.source;
             const made: Array<Promise<void>> = [];
-            // Between the copy's snapshot and its read of the accounts (its first SHOW GRANTS), the application revokes a
+            // Between the copy's snapshot and its read of the accounts (its first SHOW GRANTS after it), the application revokes a
             // privilege of a listed account (replayed on a copy that lacks it: error 1141) and makes an account (made
             // twice: 1396), through a client of its own. The hook blocks until both have committed (MariaDB: no lock)
             // or the first waits for the snapshot's lock (MySQL): then the read goes out.
+            // The plan reads the accounts too (before the snapshot, outside the window): only the copy's read counts.
+            let snapshotOpened = false;
             statementHooks.beforeStatement = (name, sql) => {
-                if (name !== "db001" || !sql.startsWith("SHOW GRANTS FOR") || made.length > 0) return;
+                if (name === "db001" && sql.startsWith("START TRANSACTION WITH CONSISTENT SNAPSHOT")) snapshotOpened = true;
+                if (name !== "db001" || !snapshotOpened || !sql.startsWith("SHOW GRANTS FOR") || made.length > 0) return;
                 made.push(client(source, "REVOKE INSERT ON app1.* FROM 'app'@'127.0.0.1'; CREATE USER 'late'@'127.0.0.1' IDENTIFIED BY 'late-s3cret'"));
                 const deadline = Date.now() + 30_000;
                 const seen =

@@ -5,7 +5,17 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { accountChangeInWindow, accountError, accountReads, accountStatements, accountsToCopy, readAccounts } from "../../components/replication/accountCopy";
+import {
+    accountChangeInWindow,
+    accountError,
+    accountReads,
+    accountsReplaced,
+    accountStatements,
+    accountsToCopy,
+    danglingGrants,
+    readAccounts,
+    type CopiedAccount,
+} from "../../components/replication/accountCopy";
 import { dialectFor, identifyServer, openSnapshot } from "../../components/replication/dialect";
 
 const mysql97 = dialectFor(identifyServer("9.7.4", "MySQL Community Server - GPL"));
@@ -116,28 +126,97 @@ describe("the snapshot and the accounts' read", () => {
     });
 });
 
-describe("accountError: an account statement's failure without its text", () => {
-    test("hashes, hex and quoted literals are gone; the code and the grantee stay", () => {
+describe("accountError: an account statement's failure without its secrets", () => {
+    const HEX_HASH = "0x244124303035240D1F7C2F0E4B5D6A3C1B2E3F405162738495A6B7C8D9E0F1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F7";
+    test("hex and crypt-style hashes and password literals are gone; the code, the grantee and the text around stay", () => {
         const failure = Object.assign(
             new Error(
-                "db001: ER_PARSE_ERROR: You have an error in your SQL syntax near 'AS 0x24412430304124 REQUIRE' at line 1 " +
-                    "(while running: CREATE USER `app`@`%` IDENTIFIED WITH 'caching_sha2_password' AS 0x24412430304124 REQUIRE NONE)",
+                `db001: ER_PARSE_ERROR: You have an error in your SQL syntax near 'AS ${HEX_HASH} REQUIRE' at line 1 ` +
+                    `(while running: CREATE USER \`app\`@\`%\` IDENTIFIED WITH 'caching_sha2_password' AS ${HEX_HASH} REQUIRE NONE)`,
             ),
             { code: "ER_PARSE_ERROR", errno: 1064 },
         );
         const error = accountError("db003", "app@%", failure);
-        assert.doesNotMatch(error.message, /0x2441|caching_sha2|while running|CREATE USER/);
-        assert.match(error.message, /^db003: making the source's account app@% on the replica failed: ER_PARSE_ERROR: You have an error in your SQL syntax near '…' at line 1$/);
+        assert.doesNotMatch(error.message, /244124|while running|CREATE USER/);
+        assert.match(error.message, /^db003: making the source's account app@% on the replica failed: ER_PARSE_ERROR: You have an error in your SQL syntax near 'AS (0x…|\[secret\]) REQUIRE' at line 1$/);
         assert.equal((error as { errno?: number }).errno, 1064);
+        const bare = accountError("db003", "app@%", new Error(`db003: ER_X: near '${HEX_HASH} REQUIRE'`));
+        assert.match(bare.message, /near '0x… REQUIRE'$/);
         const maria = accountError("db003", "app@%", new Error("db003: ER_X: near '*6C7A370C07660BC788681B3238D93E08BD74303C' and *6C7A370C07660BC788681B3238D93E08BD74303C"));
         assert.doesNotMatch(maria.message, /6C7A370C/);
         const ed = accountError("db003", "app@%", new Error("db003: ER_X: near 'USING 'ZIzPY2jGT4zlSC8zVyQYOvlUEWyhfT1xtCfBvb3jrSA'' at line 1"));
         assert.doesNotMatch(ed.message, /ZIzPY2/);
+        const crypt = accountError("db003", "app@%", new Error("db003: ER_X: near 'AS '$A$005$a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ.12345/abcdef' REQUIRE NONE'"));
+        assert.doesNotMatch(crypt.message, /a1b2c3|kLmNo/);
+        const sha256 = accountError("db003", "app@%", new Error("db003: ER_X: near ''$5$Xy1$Zz9' PASSWORD EXPIRE'"));
+        assert.doesNotMatch(sha256.message, /Xy1|Zz9/);
+        assert.match(sha256.message, /PASSWORD EXPIRE/);
+    });
+    test("a password literal is blanked whoever's it is", () => {
+        const error = accountError("db003", "app@%", new Error("db003: ER_X: near 'IDENTIFIED BY 'N3w-app-secret' PASSWORD EXPIRE' at line 1"));
+        assert.doesNotMatch(error.message, /N3w-app-secret/);
+        assert.match(error.message, /PASSWORD EXPIRE/);
+    });
+    test("names stay, however long: a table's, a plugin's, an account's", () => {
+        const table = accountError("db003", "app@%", Object.assign(new Error("db003: ER_NO_SUCH_TABLE: Table 'shop.customer_orders' doesn't exist"), { errno: 1146 }));
+        assert.match(table.message, /failed: ER_NO_SUCH_TABLE: Table 'shop\.customer_orders' doesn't exist$/);
+        const user = accountError("db003", "reporting_readonly@10.0.0.0/255.0.0.0", new Error("db003: ER_X: Operation CREATE USER failed for 'reporting_readonly'@'10.0.0.0/255.0.0.0'"));
+        assert.match(user.message, /for 'reporting_readonly'@'10\.0\.0\.0\/255\.0\.0\.0'$/);
+        const plugin = accountError("db003", "app@%", new Error("db003: ER_PLUGIN_IS_NOT_LOADED: Plugin 'authentication_ldap_simple' is not loaded"));
+        assert.match(plugin.message, /Plugin 'authentication_ldap_simple' is not loaded/);
     });
     test("a plugin the replica lacks is named, with what to do", () => {
         const failure = Object.assign(new Error("db003: ER_PLUGIN_IS_NOT_LOADED: Plugin 'ed25519' is not loaded (while running: DROP USER IF EXISTS 'app'@'%';\nCREATE USER `app`@`%` IDENTIFIED VIA ed25519 USING 'ZIzPY2jGT4zlSC8zVyQYOvlUEWyhfT1xtCfBvb3jrSA')"), { errno: 1524 });
         const error = accountError("db003", "app@%", failure);
         assert.match(error.message, /Plugin 'ed25519' is not loaded \(the account's authentication plugin is loaded on the source, not on this replica/);
         assert.doesNotMatch(error.message, /ZIzPY2/);
+    });
+});
+
+describe("danglingGrants: grants on tables or columns gone, with the REVOKE that takes each away", () => {
+    const columns = [
+        { db: "app", tbl: "items", col: "id" },
+        { db: "app", tbl: "items", col: "Name" },
+    ];
+    test("a table grant on a dropped table, a column grant on a dropped column; kept tables and columns are fine", () => {
+        const tableGrants = [
+            { user: "app", host: "%", db: "app", tbl: "t", privs: "Select,Insert,Grant" },
+            { user: "app", host: "%", db: "app", tbl: "items", privs: "Select" },
+            { user: "app", host: "%", db: "app", tbl: "items", privs: "" },
+        ];
+        const columnGrants = [
+            { user: "app", host: "%", db: "app", tbl: "items", col: "name", privs: "Select" },
+            { user: "app", host: "%", db: "app", tbl: "items", col: "extra", privs: "Select,Update" },
+        ];
+        assert.deepEqual(danglingGrants(mysql97, tableGrants, columnGrants, columns, PROJECT), [
+            "REVOKE SELECT (`extra`), UPDATE (`extra`) ON `app`.`items` FROM 'app'@'%'",
+            "REVOKE SELECT, INSERT, GRANT OPTION ON `app`.`t` FROM 'app'@'%'",
+        ]);
+    });
+    test("a grant with CREATE needs no table (the server makes it, the copy too); its columns still do", () => {
+        const tableGrants = [{ user: "app", host: "%", db: "app", tbl: "later", privs: "Select,Create" }];
+        assert.deepEqual(danglingGrants(mysql97, tableGrants, [], columns, PROJECT), []);
+        const withColumn = [{ user: "app", host: "%", db: "app", tbl: "later", col: "id", privs: "Select" }];
+        assert.deepEqual(danglingGrants(mysql97, tableGrants, withColumn, columns, PROJECT), ["REVOKE SELECT (`id`) ON `app`.`later` FROM 'app'@'%'"]);
+    });
+    test("MariaDB roles and PUBLIC by their names; the server's and the project's grantees are not looked at", () => {
+        const tableGrants = [
+            { user: "app_reader", host: "", db: "app", tbl: "t", privs: "Select" },
+            { user: "PUBLIC", host: "", db: "app", tbl: "t", privs: "Select" },
+            { user: "replicaset_check", host: "%", db: "app", tbl: "t", privs: "Select" },
+            { user: "root", host: "localhost", db: "app", tbl: "t", privs: "Select" },
+        ];
+        assert.deepEqual(danglingGrants(maria, tableGrants, [], columns, PROJECT), ["REVOKE SELECT ON `app`.`t` FROM PUBLIC", "REVOKE SELECT ON `app`.`t` FROM `app_reader`"]);
+    });
+});
+
+describe("accountsReplaced: the replica's accounts a copy would replace with different ones", () => {
+    const acct = (user: string, host: string, create: string | undefined, grants: string[]): CopiedAccount => ({ grantee: { user, host, role: false }, ...(create ? { create } : {}), grants });
+    test("same definition and grants (in any order): none; another password or other grants: named", () => {
+        const source = [acct("app", "%", "CREATE USER app AS 0xAA", ["GRANT USAGE", "GRANT SELECT ON a.*"]), acct("ro", "%", "CREATE USER ro AS 0xBB", ["GRANT USAGE"]), acct("PUBLIC", "", undefined, ["GRANT SELECT ON b.* TO PUBLIC"])];
+        assert.deepEqual(accountsReplaced(source, [acct("app", "%", "CREATE USER app AS 0xAA", ["GRANT SELECT ON a.*", "GRANT USAGE"])]), []);
+        assert.deepEqual(accountsReplaced(source, [acct("app", "%", "CREATE USER app AS 0xCC", ["GRANT USAGE", "GRANT SELECT ON a.*"]), acct("ro", "%", "CREATE USER ro AS 0xBB", ["GRANT USAGE", "GRANT ALL ON *.*"])]), ["app@%", "ro@%"]);
+        assert.deepEqual(accountsReplaced(source, [acct("mine", "%", "CREATE USER mine AS 0xDD", ["GRANT USAGE"]), acct("app", "localhost", "CREATE USER x", [])]), [], "only the replica's: left alone");
+        assert.deepEqual(accountsReplaced(source, [acct("PUBLIC", "", undefined, [])]), [], "PUBLIC is added to, never replaced");
     });
 });

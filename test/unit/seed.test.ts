@@ -90,6 +90,27 @@ describe("judgeSeed", () => {
     test("an unfinished seed is copied again without reseed: the schemas there are the provider's partial copy", () => {
         assert.equal(judgeSeed(facts({ unfinishedSeed: true, userSchemas: ["app1"], missing: "" })).action, "seed");
     });
+    test("purged, with accounts of its own that differ from the source's: refused naming them and members[].reseed; replaced with reseed", () => {
+        const verdict = judgeSeed(facts({ ownAccounts: ["app@%"] }));
+        assert.equal(verdict.action, "refuse");
+        assert.match(verdict.action === "refuse" ? verdict.reason : "", /db003: .*accounts of its own .*\(app@%\).*Nothing was changed.*reseed: true on member db003/);
+        const both = judgeSeed(facts({ ownAccounts: ["app@%"], userSchemas: ["mine"] }));
+        assert.match(both.action === "refuse" ? both.reason : "", /schemas of its own \(mine\) and accounts of its own .*\(app@%\)/);
+        assert.equal(judgeSeed(facts({ ownAccounts: ["app@%"], reseed: true })).action, "seed");
+        assert.equal(judgeSeed(facts({ ownAccounts: ["app@%"], missing: "" })).action, "attach", "nothing to seed: nothing replaced");
+    });
+    test("grants on tables or columns gone on the source: refused with each REVOKE, reseed or not, unfinished or not", () => {
+        const revoke = "REVOKE SELECT ON `app`.`t` FROM 'app'@'%'";
+        for (const f of [facts({ danglingGrants: [revoke] }), facts({ danglingGrants: [revoke], reseed: true }), facts({ danglingGrants: [revoke], unfinishedSeed: true, missing: "" })]) {
+            const verdict = judgeSeed(f);
+            assert.equal(verdict.action, "refuse", JSON.stringify(f));
+            assert.ok(verdict.action === "refuse" && verdict.reason.includes(`then run again: ${revoke};`), JSON.stringify(verdict));
+            assert.match(verdict.action === "refuse" ? verdict.reason : "", /^db003: .*Nothing was changed/);
+        }
+        const both = judgeSeed(facts({ danglingGrants: [revoke], ownAccounts: ["app@%"] }));
+        assert.equal(both.action === "refuse" && both.reason.split("\n").length, 2, "both reasons given at once");
+        assert.equal(judgeSeed(facts({ danglingGrants: [revoke], missing: "" })).action, "attach");
+    });
 });
 
 describe("MariaDB purge arithmetic", () => {
