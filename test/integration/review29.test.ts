@@ -269,5 +269,50 @@ for (const flavor of MATRIX) {
             assert.equal(back.outs!.healthy, true, JSON.stringify(back.outs!.replicaStatus));
             state = back.outs as ReplicationState;
         });
+
+        it(`a create that names another source (pulumi up --replace with the source changed) is refused with nothing changed, never two writable members ${T}`, async () => {
+            // A create learns no previous source (no olds): it must read it off the servers. The declared source still
+            // replicates from the current one, which the new inputs no longer declare.
+            const current = cluster.byName(state.source.name);
+            const [next, other] = state.replicas.map((r) => cluster.byName(r.name));
+            const history = await Promise.all([current, next, other].map(executed));
+            const moved = await provider.create!(quiet({ source: endpointOf(next), replicas: [endpointOf(other)] })).then((r) => r.outs, (e: Error) => e);
+            assert.deepEqual(await writable([current, next, other]), [current.name], `after ${everything(moved, [])}`);
+            assert.ok(moved instanceof Error, `the create promoted ${next.name}: ${everything(moved, [])}`);
+            assert.match(moved.message, new RegExp(`refusing to make ${next.name} the source: it replicates from ${current.host}:${current.port}.*Nothing was changed`, "s"));
+            assert.deepEqual(await Promise.all([current, next, other].map(executed)), history, "a member's history changed");
+            for (const r of [next, other]) assert.equal((await replicaStatus(r))?.source, `${current.host}:${current.port}`);
+            // What the refusal advises: the replacement declares the current source; the old resource's delete then
+            // leaves the set replicating, and an update moves the source (a switchover, the previous source fenced).
+            const created = await provider.create!(quiet({ source: endpointOf(current), replicas: [endpointOf(next), endpointOf(other)] }));
+            assert.equal(created.outs.healthy, true, JSON.stringify(created.outs.replicaStatus));
+            await provider.delete!(id, state);
+            for (const r of [next, other]) {
+                const threads = await replicaStatus(r);
+                assert.equal(threads?.ioRunning && threads?.sqlRunning, true, `the old resource's delete detached ${r.name}: ${JSON.stringify(threads)}`);
+            }
+            assert.equal((await refresh(created.outs)).healthy, true);
+            const { outs } = await provider.update!(created.id, created.outs, quiet({ source: endpointOf(next), replicas: [endpointOf(current), endpointOf(other)] }));
+            assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
+            assert.deepEqual(await writable([current, next, other]), [next.name]);
+            [id, state] = [created.id, outs as ReplicationState];
+        });
+
+        it(`a create that fails after converging claims nothing: the delete of the resource that exists still detaches the set ${T}`, async () => {
+            // A replacement whose create is cut at its verify (the probe row): the engine never records it, so its
+            // claim must not outlive it, or the existing resource's delete (pulumi destroy) would detach nobody.
+            statementHooks.beforeStatement = (_member, sql) => {
+                if (sql.startsWith("REPLACE INTO `replicaset_probe`.`probe`")) throw new Error("verify cut by the test");
+            };
+            try {
+                await assert.rejects(provider.create!(quiet({ source: state.source, replicas: state.replicas })), /verify cut by the test/);
+            } finally {
+                delete statementHooks.beforeStatement;
+            }
+            await provider.delete!(id, state);
+            for (const r of state.replicas.map((e) => cluster.byName(e.name))) {
+                assert.equal((await replicaStatus(r))?.configured ?? false, false, `the delete left ${r.name} replicating: ${JSON.stringify(log)}`);
+            }
+        });
     });
 }
