@@ -344,8 +344,6 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
         await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
         await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
-        // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
-        if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
@@ -402,8 +400,13 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             ...fencePending.map((e) => e.name),
         ];
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
+        const sourceStatus = sourceStatusOf(source, await isReadOnly(source));
+        // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
+        // Claimed last: a run that fails never reaches the engine's state, so a claim of its would outlive it and keep
+        // the resource that does exist from ever detaching the set.
+        if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);
         return {
-            ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced, fencePending),
+            ...stateOf(inputs, sourceStatus, withSeedRecords(ordered, kept), tls, fenced, fencePending),
             seeded: kept,
             ...(notDetached.length > 0 ? { notDetached } : {}),
         };
