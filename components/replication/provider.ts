@@ -26,7 +26,7 @@ import { observe } from "./observe";
 import { claimSet } from "./owner";
 import { redact } from "./redact";
 import { checkInputs, diffInputs, plainRun, planUpdate, sameEndpoint, type ConvergeOptions } from "./plan";
-import { replicationAccountHosts } from "./route";
+import { channelAddress, replicationAccountHosts } from "./route";
 import { replicaStatusOf, sidelinedStatus, sourceStatusOf, stateOf } from "./report";
 import { dropRouterCheckAccounts, keepRouterCheckAccount, routerCheckHosts } from "./routerAccount";
 import { planSeeds, refuseUnfinishedCopyAsSource, seedLog, seedReplicas } from "./seed";
@@ -131,6 +131,25 @@ function aliveButRefusing(previous: string, candidate: string, why: string): Err
     );
 }
 
+/**
+ * The refusal of a run whose declared source replicates from a server this run does not handle as the previous
+ * source. Promoting it would leave that server writable beside it (two sources), and what it commits meanwhile lost.
+ * That server is not switched over from either: the provider knows it only by the address the channel uses (an
+ * alias inside the set's network, which the provider may not reach, or reach another server at) and not as a
+ * declared member, so it can neither be fenced with certainty nor told dead from unreachable. Refused before
+ * anything is written; a switchover by an update (the previous source known from the state) is the safe way.
+ */
+function followsUndeclared(candidate: string, followed: string, ioState: string): Error {
+    return new Error(
+        `refusing to make ${candidate} the source: it replicates from ${followed} (IO thread: ${ioState || "stopped"}), a server ` +
+            `these inputs do not declare and this run does not know as the previous source (a create learns none: pulumi up --replace, ` +
+            `or a new resource on a running set). Promoting ${candidate} would leave ${followed} writable beside it: two sources, and ` +
+            `what ${followed} commits meanwhile lost. Nothing was changed on any member. Declare the current source as source (a ` +
+            `replacement then keeps the set as it is), then change the source in an update of its own: a switchover fences the ` +
+            `previous source first. If ${followed} is gone for good, forget ${candidate}'s channel by hand (STOP REPLICA; RESET REPLICA ALL) and run again.`,
+    );
+}
+
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
 export async function converge(inputs: ReplicationInputs, options: ConvergeOptions): Promise<ReplicationState> {
     let deadline = deadlineOf(inputs);
@@ -176,6 +195,12 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                     "Nothing was changed.",
             );
         }
+        // The source the declared source follows now, if any, read before anything is written (below: whom it is).
+        const sourceChannel = await readThreads(source);
+        const followed = sourceChannel.configured ? sourceChannel.source : "";
+        const knownSources = [...(previousEndpoint ? [previousEndpoint] : []), ...inputs.replicas].map((e) => channelAddress(e, source.endpoint));
+        if (followed !== "" && !knownSources.includes(followed)) throw followsUndeclared(source.endpoint.name, followed, sourceChannel.ioState);
+
         // 0. Members fenced by a failover that are back: read-only (and no heartbeat) before anything else; former
         //    sources a failover left behind that are no longer declared too (then they are done with).
         const fencedBack = replicas.filter((r) => options.fenced.includes(r.endpoint.name));
@@ -212,6 +237,17 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
                 // The provider cannot reach it; the replicas may: one whose IO thread is still connected to it says it runs.
                 await refuseIfStillReached(previousEndpoint, source, unfenced, down.get(previousEndpoint.name)!, deadline);
                 failedOver = previousEndpoint.name;
+            }
+        }
+        // The declared source still replicating from a declared member this run does not handle as the previous source
+        // (a create learns none: a replacement, a new resource on a running set; a run after a cut switchover): that
+        // member is the previous source, switched over from (fenced first, the candidate catching up with it).
+        if (followed !== "") {
+            const handled = previous ? channelAddress(previous.endpoint, source.endpoint) : failedOver ? channelAddress(previousEndpoint!, source.endpoint) : undefined;
+            if (followed !== handled) {
+                const followedMember = handled === undefined ? replicas.find((r) => channelAddress(r.endpoint, source.endpoint) === followed) : undefined;
+                if (!followedMember) throw followsUndeclared(source.endpoint.name, followed, sourceChannel.ioState);
+                previous = followedMember;
             }
         }
         if (previous) {
@@ -308,8 +344,6 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
         await keepHeartbeat(source, inputs.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS);
         await keepRouterCheckAccount(source, inputs.routerCheckUser, routerCheckHosts(inputs), inputs.routerCheckReads);
         await dropRouterCheckAccounts(source, options.dropRouterCheck ?? []);
-        // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
-        if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);
 
         // 6. Proof: a probe row applied everywhere it can be.
         const lags = inputs.verify ? await verifyReplication(source, working, deadline) : {};
@@ -366,8 +400,13 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             ...fencePending.map((e) => e.name),
         ];
         const kept = Object.fromEntries(Object.entries(seeded).filter(([name]) => inputs.replicas.some((e) => e.name === name)));
+        const sourceStatus = sourceStatusOf(source, await isReadOnly(source));
+        // This resource owns the set now: a replaced resource's delete, which the engine runs after, leaves it alone.
+        // Claimed last: a run that fails never reaches the engine's state, so a claim of its would outlive it and keep
+        // the resource that does exist from ever detaching the set.
+        if (options.owner) await claimSet(source, options.owner, [inputs.source.name, ...inputs.replicas.map((r) => r.name)]);
         return {
-            ...stateOf(inputs, sourceStatusOf(source, await isReadOnly(source)), withSeedRecords(ordered, kept), tls, fenced, fencePending),
+            ...stateOf(inputs, sourceStatus, withSeedRecords(ordered, kept), tls, fenced, fencePending),
             seeded: kept,
             ...(notDetached.length > 0 ? { notDetached } : {}),
         };

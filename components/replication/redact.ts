@@ -69,20 +69,33 @@ function widen(text: string, start: number, end: number): [number, number] {
 }
 
 /**
+ * What may stand between two words of SQL: whitespace and comments (`/* … *\/`, `-- …`, `# …` to the end of the
+ * line). MariaDB binlogs an account statement as typed, so `IDENTIFIED /* x *\/ BY '…'` reaches a replica's error
+ * text with its comment.
+ */
+const GAP = String.raw`(?:\s|/\*[\s\S]*?\*/|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$))`;
+const SOME_GAP = `${GAP}+`;
+const ANY_GAP = `${GAP}*`;
+
+/**
  * What introduces a password literal in SQL as servers quote it back: `IDENTIFIED BY`, `IDENTIFIED BY PASSWORD`,
  * `IDENTIFIED WITH|VIA plugin BY|AS|USING` (optionally `PASSWORD(`), `PASSWORD(`, `SET PASSWORD [FOR u] =`,
- * `MASTER_PASSWORD =` / `SOURCE_PASSWORD =`, and ALTER USER's `REPLACE` (the current password). Case-insensitive.
+ * `MASTER_PASSWORD =` / `SOURCE_PASSWORD =`, and ALTER USER's `REPLACE` (the current password); any GAP between
+ * the words. Case-insensitive.
  */
 const PASSWORD_INTRODUCER = new RegExp(
     [
-        "\\bIDENTIFIED\\s+(?:(?:WITH|VIA)\\s+(?:'[^']*'|\"[^\"]*\"|`[^`]*`|\\w+)\\s+)?(?:BY|AS|USING)(?:\\s+PASSWORD)?(?:\\s*\\()?",
-        "\\bPASSWORD\\s*\\(",
-        "\\bSET\\s+PASSWORD(?:\\s+FOR\\s+\\S+)?\\s*=",
-        "\\b(?:MASTER|SOURCE)_PASSWORD\\s*=",
-        "\\bREPLACE(?=\\s+['\"])",
+        String.raw`\bIDENTIFIED${SOME_GAP}(?:(?:WITH|VIA)${SOME_GAP}(?:'[^']*'|"[^"]*"|\`[^\`]*\`|\w+)${SOME_GAP})?(?:BY|AS|USING)(?:${SOME_GAP}PASSWORD)?(?:${ANY_GAP}\()?`,
+        String.raw`\bPASSWORD${ANY_GAP}\(`,
+        String.raw`\bSET${SOME_GAP}PASSWORD(?:${SOME_GAP}FOR${SOME_GAP}\S+?)?${ANY_GAP}=`,
+        String.raw`\b(?:MASTER|SOURCE)_PASSWORD${ANY_GAP}=`,
+        String.raw`\bREPLACE(?=${SOME_GAP}['"])`,
     ].join("|"),
     "gi",
 );
+
+/** A GAP at the start of the text (the stretch between an introducer and its literal). */
+const LEADING_GAP = new RegExp(`^${ANY_GAP}`);
 
 /**
  * Replaces the content of every password literal (see PASSWORD_INTRODUCER) with [secret], the quotes kept: a
@@ -96,7 +109,7 @@ export function redactPasswordLiterals(text: string): string {
     PASSWORD_INTRODUCER.lastIndex = 0;
     for (let match = PASSWORD_INTRODUCER.exec(text); match !== null; match = PASSWORD_INTRODUCER.exec(text)) {
         let at = match.index + match[0].length;
-        while (at < text.length && /\s/.test(text[at])) at++;
+        at += LEADING_GAP.exec(text.slice(at))![0].length;
         const literal = literalAt(text, at);
         if (!literal) continue;
         result += text.slice(done, literal.start) + REDACTED;

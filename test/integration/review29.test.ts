@@ -9,7 +9,10 @@
  *   own account) is never run as a failover: never two writable members (point 1);
  * - a previous source the provider cannot reach but the replicas still replicate from is not failed over from;
  * - a former source a failover left behind, declared or not, is recorded as fenced, reported until it is, and made
- *   read-only when it comes back WRITABLE (point 6: the assertion can fail, unlike a member restarted read-only).
+ *   read-only when it comes back WRITABLE (point 6: the assertion can fail, unlike a member restarted read-only);
+ * - a create (which learns no previous source) naming another source: refused with nothing changed when the declared
+ *   source follows an undeclared server, switched over when it follows a declared member; never two writable members;
+ * - a create that fails after converging claims nothing: the existing resource's delete still detaches the set.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -268,6 +271,73 @@ for (const flavor of MATRIX) {
             const back = await provider.update!(id, again, quiet({ source: endpointOf(db003), replicas: [endpointOf(db001), endpointOf(db002)] }));
             assert.equal(back.outs!.healthy, true, JSON.stringify(back.outs!.replicaStatus));
             state = back.outs as ReplicationState;
+        });
+
+        it(`a create that names another source (pulumi up --replace with the source changed) is refused with nothing changed, never two writable members ${T}`, async () => {
+            // A create learns no previous source (no olds): it must read it off the servers. The declared source still
+            // replicates from the current one, which the new inputs no longer declare.
+            const current = cluster.byName(state.source.name);
+            const [next, other] = state.replicas.map((r) => cluster.byName(r.name));
+            const history = await Promise.all([current, next, other].map(executed));
+            const moved = await provider.create!(quiet({ source: endpointOf(next), replicas: [endpointOf(other)] })).then((r) => r.outs, (e: Error) => e);
+            assert.deepEqual(await writable([current, next, other]), [current.name], `after ${everything(moved, [])}`);
+            assert.ok(moved instanceof Error, `the create promoted ${next.name}: ${everything(moved, [])}`);
+            assert.match(moved.message, new RegExp(`refusing to make ${next.name} the source: it replicates from ${current.host}:${current.port}.*Nothing was changed`, "s"));
+            assert.deepEqual(await Promise.all([current, next, other].map(executed)), history, "a member's history changed");
+            for (const r of [next, other]) assert.equal((await replicaStatus(r))?.source, `${current.host}:${current.port}`);
+            // What the refusal advises: the replacement declares the current source; the old resource's delete then
+            // leaves the set replicating, and an update moves the source (a switchover, the previous source fenced).
+            const created = await provider.create!(quiet({ source: endpointOf(current), replicas: [endpointOf(next), endpointOf(other)] }));
+            assert.equal(created.outs.healthy, true, JSON.stringify(created.outs.replicaStatus));
+            await provider.delete!(id, state);
+            for (const r of [next, other]) {
+                const threads = await replicaStatus(r);
+                assert.equal(threads?.ioRunning && threads?.sqlRunning, true, `the old resource's delete detached ${r.name}: ${JSON.stringify(threads)}`);
+            }
+            assert.equal((await refresh(created.outs)).healthy, true);
+            const { outs } = await provider.update!(created.id, created.outs, quiet({ source: endpointOf(next), replicas: [endpointOf(current), endpointOf(other)] }));
+            assert.equal(outs!.healthy, true, JSON.stringify(outs!.replicaStatus));
+            assert.deepEqual(await writable([current, next, other]), [next.name]);
+            [id, state] = [created.id, outs as ReplicationState];
+        });
+
+        it(`a create whose declared source still follows a declared member (a switchover cut after its fence) switches over from that member ${T}`, async () => {
+            const current = cluster.byName(state.source.name);
+            const [next, other] = state.replicas.map((r) => cluster.byName(r.name));
+            // A last write, then the fence a switchover starts with (by hand here): the current source read-only, every
+            // replica still following it. A create (no previous source known) that names another source must finish it.
+            await current.query("INSERT INTO app.items SELECT COALESCE(MAX(id), 0) + 1 FROM app.items");
+            const [{ last }] = await current.query<{ last: number }>("SELECT MAX(id) AS last FROM app.items");
+            await current.query(isMaria(current) ? "SET GLOBAL read_only = ON" : "SET GLOBAL super_read_only = ON");
+            const created = await provider.create!(quiet({ source: endpointOf(next), replicas: [endpointOf(current), endpointOf(other)] }));
+            assert.equal(created.outs.healthy, true, JSON.stringify(created.outs.replicaStatus));
+            assert.deepEqual(await writable([current, next, other]), [next.name]);
+            assert.equal(await replicaStatus(next), undefined, `${next.name} still replicates from ${current.name}`);
+            for (const r of [current, other]) assert.equal((await replicaStatus(r))?.source, `${next.host}:${next.port}`);
+            assert.equal((await next.query(`SELECT 1 FROM app.items WHERE id = ${Number(last)}`)).length, 1, "the last write was lost");
+            await provider.delete!(id, state);
+            for (const r of [current, other]) {
+                const threads = await replicaStatus(r);
+                assert.equal(threads?.ioRunning && threads?.sqlRunning, true, `the old resource's delete detached ${r.name}: ${JSON.stringify(threads)}`);
+            }
+            [id, state] = [created.id, created.outs];
+        });
+
+        it(`a create that fails after converging claims nothing: the delete of the resource that exists still detaches the set ${T}`, async () => {
+            // A replacement whose create is cut at its verify (the probe row): the engine never records it, so its
+            // claim must not outlive it, or the existing resource's delete (pulumi destroy) would detach nobody.
+            statementHooks.beforeStatement = (_member, sql) => {
+                if (sql.startsWith("REPLACE INTO `replicaset_probe`.`probe`")) throw new Error("verify cut by the test");
+            };
+            try {
+                await assert.rejects(provider.create!(quiet({ source: state.source, replicas: state.replicas })), /verify cut by the test/);
+            } finally {
+                delete statementHooks.beforeStatement;
+            }
+            await provider.delete!(id, state);
+            for (const r of state.replicas.map((e) => cluster.byName(e.name))) {
+                assert.equal((await replicaStatus(r))?.configured ?? false, false, `the delete left ${r.name} replicating: ${JSON.stringify(log)}`);
+            }
         });
     });
 }

@@ -96,6 +96,25 @@ describe("issue 29: password literals in server error text are redacted, whoever
         for (const [text, expected] of cases) assert.equal(redact(text, []), expected);
     });
 
+    test("comments and line breaks between the introducer's words (MariaDB binlogs the statement as typed)", () => {
+        const cases: Array<[string, string]> = [
+            ["CREATE USER u IDENTIFIED /* x */ BY 'N3w-app-secret'", "CREATE USER u IDENTIFIED /* x */ BY '[secret]'"],
+            ["ALTER USER u IDENTIFIED/*x*/BY/* y */'N3w-app-secret'", "ALTER USER u IDENTIFIED/*x*/BY/* y */'[secret]'"],
+            ["ALTER USER u IDENTIFIED -- why\n BY 'N3w-app-secret'", "ALTER USER u IDENTIFIED -- why\n BY '[secret]'"],
+            ["ALTER USER u IDENTIFIED # why\n BY 'N3w-app-secret'", "ALTER USER u IDENTIFIED # why\n BY '[secret]'"],
+            ["IDENTIFIED /*!80000 */ WITH /**/ caching_sha2_password /* p */ BY 'N3w-app-secret'", "IDENTIFIED /*!80000 */ WITH /**/ caching_sha2_password /* p */ BY '[secret]'"],
+            ["IDENTIFIED BY /* c */ PASSWORD /* d */ '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'", "IDENTIFIED BY /* c */ PASSWORD /* d */ '[secret]'"],
+            ["SET PASSWORD /* c */ FOR u /* d */ = /* e */ 'N3w-app-secret'", "SET PASSWORD /* c */ FOR u /* d */ = /* e */ '[secret]'"],
+            ["SET PASSWORD = PASSWORD /* c */ ('N3w-app-secret')", "SET PASSWORD = PASSWORD /* c */ ('[secret]')"],
+            ["CHANGE MASTER TO MASTER_PASSWORD /* c */ = /* d */ 'N3w-app-secret'", "CHANGE MASTER TO MASTER_PASSWORD /* c */ = /* d */ '[secret]'"],
+        ];
+        for (const [text, expected] of cases) {
+            const clean = redact(text, []);
+            assert.equal(clean, expected);
+            assert.ok(!clean.includes("N3w-app-secret"), clean);
+        }
+    });
+
     test("a literal cut short by the message is redacted to the end, never less", () => {
         assert.equal(redact("near 'IDENTIFIED BY 'half-a-passw", []), "near 'IDENTIFIED BY '[secret]");
     });
