@@ -216,9 +216,11 @@ export class ReplicaSet extends pulumi.ComponentResource {
         this.source = replication.sourceStatus;
         this.replicas = replication.replicaStatus;
         // Every declared replica must report a status, and a healthy one: a missing status is not health. The
-        // source must take writes (a refresh reports one that restarted read-only).
-        this.healthy = pulumi.all([replication.replicaStatus, replication.sourceStatus]).apply(([r, source]) =>
-            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])) && sourceWritable(source),
+        // source must take writes (a refresh reports one that restarted read-only). And the provider's own verdict
+        // must not be false: it also counts a former source a failover left behind, no longer declared, that is not
+        // fenced yet (fencePending).
+        this.healthy = pulumi.all([replication.replicaStatus, replication.sourceStatus, replication.healthy]).apply(([r, source, provider]) =>
+            replicaMembers.every((m) => r?.[m.name] !== undefined && replicaHealthy(r[m.name])) && sourceWritable(source) && provider !== false,
         );
         this.topology = pulumi.output(topologySummary(source.name, replicaMembers.map((m) => m.name), s.networkName));
         this.rootPassword = rootPassword;

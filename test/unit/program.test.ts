@@ -192,6 +192,15 @@ describe("stack outputs from the replication resource's state", () => {
         assert.equal(await valueOf(run.result!.healthy), false);
     });
 
+    test("healthy is false when the provider's own verdict is false although every replica looks healthy (a former source not fenced yet)", async () => {
+        const replicaStatus = { db002: replica(3307), db003: replica(3308) };
+        const run = await runIndex(devConfig(), {
+            state: (args) => (args.type === TYPES.replication ? { sourceStatus, replicaStatus, healthy: false, fencePending: [{ name: "db009", host: "127.0.0.1", port: 3399 }] } : undefined),
+        });
+        assert.equal(run.error, undefined);
+        assert.equal(await valueOf(run.result!.healthy), false);
+    });
+
     test("healthy is false when a replica reports no status at all", async () => {
         const run = await runIndex(devConfig(), { state: withStatus({ db002: replica(3307) }) });
         assert.equal(await valueOf(run.result!.healthy), false);
