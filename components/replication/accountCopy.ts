@@ -203,8 +203,8 @@ const PLUGIN_NOT_LOADED = 1524;
 /**
  * An account statement's failure without its secrets: the server's error code and message, with every password
  * literal blanked (redact) and every hash shape replaced (a syntax error quotes the statement from the hash on):
- * 0x and 32+ hex digits, `*` and 40 hex digits (mysql_native_password), a crypt-style `$A$…`/`$5$…` to its closing
- * quote (caching_sha2_password, sha256_password), a run of 40+ base64 characters (ed25519). Names stay: a table's, a
+ * 0x and 32+ hex digits, `*` and 40 hex digits (mysql_native_password), a crypt-style `$A$…`/`$5$…` by its length
+ * (caching_sha2_password, sha256_password), a run of 40+ base64 or crypt characters (ed25519). Names stay: a table's, a
  * plugin's, an account's.
  */
 export function accountError(replica: string, who: string, error: unknown): Error {
@@ -214,8 +214,11 @@ export function accountError(replica: string, who: string, error: unknown): Erro
     const scrubbed = redact(said, [])
         .replace(/\b0x[0-9a-f]{32,}/gi, "0x…")
         .replace(/\*[0-9A-F]{40}\b/gi, "*…")
+        // A crypt-style hash's 20-byte salt is random bytes (a quote among them): matched by length, not to a quote.
+        .replace(/\$A\$[0-9A-F]{3}\$[\s\S]{20}[./0-9A-Za-z]{43}/g, "$…")
+        .replace(/\$5\$[\s\S]{20}\$?[./0-9A-Za-z]{43}/g, "$…")
         .replace(/\$[A-Za-z0-9]{1,2}\$[^'"]*/g, "$…")
-        .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, "…");
+        .replace(/[A-Za-z0-9+/.]{40,}={0,2}/g, "…");
     const hint = e.errno === PLUGIN_NOT_LOADED ? " (the account's authentication plugin is loaded on the source, not on this replica: load it on every member, then run again)" : "";
     const failure = new Error(`${replica}: making the source's account ${who} on the replica failed: ${scrubbed}${hint}`);
     Object.assign(failure, { code: e.code, errno: e.errno });

@@ -150,6 +150,16 @@ function followsUndeclared(candidate: string, followed: string, ioState: string)
     );
 }
 
+/** The declared source follows a declared member that itself replicates: the chain's top is not known to be fenced. */
+function followsAChain(candidate: string, followed: string, itsSource: string): Error {
+    return new Error(
+        `refusing to make ${candidate} the source: it replicates from ${followed}, which replicates from ${itsSource || "a channel of its own"} ` +
+            `itself. Switching over from ${followed} would fence it but leave ${itsSource || "that server"} writable beside ${candidate}. ` +
+            `Nothing was changed on any member. Declare the top of that chain as the source first (or forget ${followed}'s channel by hand ` +
+            `if its source is gone for good), then move the source in an update of its own.`,
+    );
+}
+
 /** create and update share this: every step is idempotent, so a run interrupted anywhere converges next time. */
 export async function converge(inputs: ReplicationInputs, options: ConvergeOptions): Promise<ReplicationState> {
     let deadline = deadlineOf(inputs);
@@ -247,6 +257,10 @@ export async function converge(inputs: ReplicationInputs, options: ConvergeOptio
             if (followed !== handled) {
                 const followedMember = handled === undefined ? replicas.find((r) => channelAddress(r.endpoint, source.endpoint) === followed) : undefined;
                 if (!followedMember) throw followsUndeclared(source.endpoint.name, followed, sourceChannel.ioState);
+                // One hop further: a followed member that replicates itself is not the top of the chain. Switching over
+                // from it would fence it and leave whatever it follows writable beside the new source.
+                const itsChannel = await readThreads(followedMember);
+                if (itsChannel.configured) throw followsAChain(source.endpoint.name, followedMember.endpoint.name, itsChannel.source);
                 previous = followedMember;
             }
         }

@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import * as mysql from "mysql2/promise";
 import { MATRIX, freePort, serverTitle, startCluster, runbookSpecs, type MariaCluster, type MariaServer } from "../support/servers";
 import { inputsFor, eventually, refresh, endpointOf, SETTLE_SECONDS } from "../support/replicationInputs";
-import { executed, isMaria, replicaStatus, writeByHand } from "../support/sql";
+import { changeSourceBy, executed, isMaria, replicaStatus, writeByHand } from "../support/sql";
 import { replicationProvider as provider } from "../../components/replication/provider";
 import { seedLog } from "../../components/replication/seed";
 import { statementHooks } from "../../components/replication/session";
@@ -338,6 +338,31 @@ for (const flavor of MATRIX) {
             for (const r of state.replicas.map((e) => cluster.byName(e.name))) {
                 assert.equal((await replicaStatus(r))?.configured ?? false, false, `the delete left ${r.name} replicating: ${JSON.stringify(log)}`);
             }
+        });
+
+        it(`a create whose declared source follows a declared member that follows a server of its own is refused, nothing changed ${T}`, async () => {
+            // A chain made by hand: top (writable, left out of the new inputs) -> middle -> candidate. Switching over
+            // from middle alone would fence it and leave top writable beside the candidate.
+            const [top, middle, candidate] = [state.source.name, ...state.replicas.map((r) => r.name)].map((n) => cluster.byName(n));
+            const created = await provider.create!(quiet({ source: endpointOf(top), replicas: [endpointOf(middle), endpointOf(candidate)] }));
+            [id, state] = [created.id, created.outs];
+            const password = quiet().replicationPassword;
+            const tls = !isMaria(candidate); // MySQL's caching_sha2 replication account needs TLS or the source's key
+            await writeByHand(middle, "SET SESSION sql_log_bin = 0", `CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY ${mysql.escape(password)}`, "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
+            const dialect = isMaria(candidate) ? { stop: "STOP SLAVE", start: "START SLAVE" } : { stop: "STOP REPLICA", start: "START REPLICA" };
+            await writeByHand(candidate, dialect.stop, changeSourceBy(candidate, middle, password, tls), dialect.start);
+            await top.query("INSERT INTO app.items SELECT COALESCE(MAX(id), 0) + 1 FROM app.items");
+            const [{ last }] = await top.query<{ last: number }>("SELECT MAX(id) AS last FROM app.items");
+            await eventually(`the row to reach ${candidate.name} through ${middle.name}`, SETTLE_SECONDS, async () => (await candidate.query(`SELECT 1 FROM app.items WHERE id = ${Number(last)}`)).length === 1);
+            assert.equal((await replicaStatus(candidate))?.source, `${middle.host}:${middle.port}`);
+            const before = await Promise.all([top, middle, candidate].map(executed));
+            await assert.rejects(
+                provider.create!(quiet({ source: endpointOf(candidate), replicas: [endpointOf(middle)] })),
+                (error: Error) => new RegExp(`refusing to make ${candidate.name} the source: it replicates from ${middle.name}, which replicates from`).test(error.message) && /Nothing was changed/.test(error.message),
+            );
+            assert.deepEqual(await writable([top, middle, candidate]), [top.name]);
+            assert.deepEqual(await Promise.all([top, middle, candidate].map(executed)), before, "a member's history changed");
+            assert.equal((await replicaStatus(candidate))?.source, `${middle.host}:${middle.port}`);
         });
     });
 }
