@@ -347,7 +347,10 @@ for (const flavor of MATRIX) {
             const created = await provider.create!(quiet({ source: endpointOf(top), replicas: [endpointOf(middle), endpointOf(candidate)] }));
             [id, state] = [created.id, created.outs];
             const password = quiet().replicationPassword;
-            const tls = !isMaria(candidate); // MySQL's caching_sha2 replication account needs TLS or the source's key
+            // TLS wherever the server has it: MySQL's caching_sha2 account needs TLS (or the source's key), and an account
+            // the provider made on a member while it was the source requires it where TLS is available.
+            const [ssl] = await middle.query<{ Value: string }>("SHOW GLOBAL VARIABLES LIKE 'have_ssl'");
+            const tls = !isMaria(candidate) || ssl?.Value === "YES";
             await writeByHand(middle, "SET SESSION sql_log_bin = 0", `CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY ${mysql.escape(password)}`, "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
             const dialect = isMaria(candidate) ? { stop: "STOP SLAVE", start: "START SLAVE" } : { stop: "STOP REPLICA", start: "START REPLICA" };
             await writeByHand(candidate, dialect.stop, changeSourceBy(candidate, middle, password, tls), dialect.start);
