@@ -10,7 +10,10 @@
  *   its lag crosses readerMaxLagSeconds (the last beat it applied + the limit);
  * - the source made read-only → the writer refuses connections;
  * - a replica made writable (the source read-only) → the writer reaches it;
- * - the source writable again → the writer back on it.
+ * - the source writable again → the writer back on it;
+ * - the source stopped → the reader on the live replicas (its own pool empty: the replicas' receivers stop, so
+ *   none is fit, and the source is down too), from the stop until HAProxy has logged the reader backend empty and
+ *   reads reach both replicas.
  *
  * Samples are taken every 50 ms; each is 8 connections opened together through the reader (leastconn spreads held
  * connections over every fit replica), or one through the writer.
@@ -38,6 +41,7 @@ export const ROUTER_CASES = [
     "source read-only → writer refuses",
     "replica writable → writer on it",
     "source writable → writer back on it",
+    "source stopped → reader on the live replicas",
 ] as const;
 export type RouterCase = (typeof ROUTER_CASES)[number];
 
@@ -92,7 +96,11 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             .replace(`bind :${WRITER_PORT}`, `bind 127.0.0.1:${writerPort}`)
             .replace(`bind :${READER_PORT}`, `bind 127.0.0.1:${readerPort}`);
         writeFileSync(join(root, configFile), config);
-        router = spawn("chroot", [root, "/usr/sbin/haproxy", "-db", "-f", configFile], { stdio: ["ignore", "ignore", "ignore"] });
+        router = spawn("chroot", [root, "/usr/sbin/haproxy", "-db", "-f", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+        // HAProxy's state changes (stderr): the moment a backend has no server left.
+        let events = "";
+        router.stderr!.on("data", (chunk: Buffer) => (events += chunk.toString()));
+        const emptiedSince = (mark: number, backend: string) => events.slice(mark).includes(`backend '${backend}' has no server available!`);
 
         const password = cluster.source.rootPassword;
         const open = (port: number) => mysql.createConnection({ host: "127.0.0.1", port, user: "root", password, connectTimeout: 2000 });
@@ -164,6 +172,19 @@ export async function benchRouter(reps: number, flavor: ServerFlavor, progress: 
             await setReadOnly(first, true);
             // Heartbeats again on every replica before the next repetition.
             await msUntil("both replicas fit again", Date.now(), readerIs(bothReplicas), replicaState);
+
+            await settle();
+            const mark = events.length;
+            const stopped = Date.now();
+            const stopping = cluster.source.stop();
+            samples["source stopped → reader on the live replicas"].push(await msUntil("the reader on the live replicas", stopped, async () => emptiedSince(mark, "reader") && (await readerIs(bothReplicas)())));
+            await stopping;
+            await cluster.source.start();
+            await setReadOnly(cluster.source, false);
+            await msUntil("the writer back on the restarted source", Date.now(), writerIs(sourceId));
+            // Served by reader_any meanwhile: wait for the reader's own pool, which the next repetition times.
+            const back = async () => cluster.replicas.every((r) => events.slice(mark).includes(`Server reader/${r.name} is UP`)) && (await readerIs(bothReplicas)());
+            await msUntil("both replicas fit after the source's restart", Date.now(), back, replicaState);
             progress(`router rep ${rep}/${reps}: ${ROUTER_CASES.map((c) => `${samples[c][rep - 1]} ms`).join(", ")}`);
         }
         return { flavor, product: cluster.source.runtime.product, samples };

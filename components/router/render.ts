@@ -10,7 +10,9 @@
  *   source, when writable again, cuts every session on the replicas (`on-marked-up shutdown-backup-sessions`).
  * - reader frontend → the fit replicas with `balance leastconn` (both replication threads running, heartbeat lag
  *   at most readerMaxLagSeconds); the source as a `backup` server, used only while no replica is fit, and as
- *   long as it answers at all (it tracks the `source_alive` backend's login check);
+ *   long as it answers at all (it tracks the `source_alive` backend's login check); when neither is usable (the
+ *   source down: its replicas' receivers stop running, so every replica is unfit too), the last resort: every
+ *   replica that answers the same login check (`reader_any`), reads possibly stale rather than refused;
  * - checks are HAProxy's own tcp-check (check.ts), every second, every 500 ms while a server changes state:
  *   down after 2 failures, up after 2 successes;
  * - server names resolved through Docker's embedded DNS at run time, so a member that is down when the router
@@ -77,7 +79,7 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "# Rendered by mysql-replicaset (components/router/render.ts) from the declared topology. Do not edit:",
         "# `pulumi up` replaces the router container whenever this text changes (a switchover, a new replica).",
         `# writer :${WRITER_PORT} -> ${t.source.name} while writable, else the first writable of ${t.replicas.map((r) => r.name).join(", ") || "(none)"}; never two`,
-        `# reader :${READER_PORT} -> the fit of ${t.replicas.map((r) => r.name).join(", ")} (threads running${lag}; leastconn); ${t.source.name} only while none is fit`,
+        `# reader :${READER_PORT} -> the fit of ${t.replicas.map((r) => r.name).join(", ")} (threads running${lag}; leastconn); ${t.source.name} only while none is fit; any alive replica while ${t.source.name} is down too`,
         "global",
         "    log stdout format raw local0",
         "    maxconn 4096",
@@ -129,6 +131,9 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         "",
         "frontend reader",
         `    bind :${READER_PORT}`,
+        // nbsrv counts the usable servers, a usable backup among them: reader_any only while neither a fit
+        // replica nor the source is up.
+        "    use_backend reader_any if { nbsrv(reader) lt 1 }",
         "    default_backend reader",
         "",
         "backend reader",
@@ -137,6 +142,12 @@ export function renderHaproxyConfig(t: RouterTopology): string {
         ...t.replicas.map((r) => server(r)),
         // A backup server takes traffic only while no replica is fit; its state is the source_alive check's.
         server(t.source, ` backup track source_alive/${t.source.name}`),
+        "",
+        // The reader's last resort: the replicas that accept the login check, fit or not.
+        "backend reader_any",
+        "    balance leastconn",
+        ...check("alive"),
+        ...t.replicas.map((r) => server(r)),
         "",
         // No frontend: the source's login check, which the reader's backup follows.
         "backend source_alive",

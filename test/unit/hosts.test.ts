@@ -395,6 +395,7 @@ describe("the router across hosts (pure): one place decides how the router reach
         assert.deepEqual(backends(routerConfig(s)), {
             writer: ["server db001 10.0.0.11:3306 check on-marked-up shutdown-backup-sessions", "server db002 db002:3306 check backup", "server db003 10.0.0.13:3316 check backup"],
             reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3316 check", "server db001 10.0.0.11:3306 backup track source_alive/db001"],
+            reader_any: ["server db002 db002:3306 check", "server db003 10.0.0.13:3316 check"],
             source_alive: ["server db001 10.0.0.11:3306 check"],
         });
     });
@@ -405,6 +406,7 @@ describe("the router across hosts (pure): one place decides how the router reach
         assert.deepEqual(backends(routerConfig(s)), {
             writer: ["server db003 10.0.0.13:3306 check on-marked-up shutdown-backup-sessions", "server db001 10.0.0.11:3306 check backup", "server db002 db002:3306 check backup"],
             reader: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check", "server db003 10.0.0.13:3306 backup track source_alive/db003"],
+            reader_any: ["server db001 10.0.0.11:3306 check", "server db002 db002:3306 check"],
             source_alive: ["server db003 10.0.0.13:3306 check"],
         });
         assert.equal(s.routerHost, "node2");
@@ -459,6 +461,7 @@ describe("graph: router haproxy on one of three hosts", () => {
         assert.deepEqual(backends(inputs.uploads[0].content), {
             writer: ["server db001 10.0.0.11:3306 check on-marked-up shutdown-backup-sessions", "server db002 db002:3306 check backup", "server db003 10.0.0.13:3306 check backup"],
             reader: ["server db002 db002:3306 check", "server db003 10.0.0.13:3306 check", "server db001 10.0.0.11:3306 backup track source_alive/db001"],
+            reader_any: ["server db002 db002:3306 check", "server db003 10.0.0.13:3306 check"],
             source_alive: ["server db001 10.0.0.11:3306 check"],
         });
     });

@@ -155,7 +155,7 @@ describe("renderHaproxyConfig", () => {
     });
 
     test("the reader: the replicas by leastconn under the reader check; the source a backup following its login check", () => {
-        assert.deepEqual(section(cfg, "frontend reader"), ["bind :6447", "default_backend reader"]);
+        assert.deepEqual(section(cfg, "frontend reader"), ["bind :6447", "use_backend reader_any if { nbsrv(reader) lt 1 }", "default_backend reader"]);
         assert.ok(section(cfg, "backend reader").includes("balance leastconn"));
         assert.deepEqual(serversOf(cfg, "reader"), [
             "server db002 db002:3306 check",
@@ -166,6 +166,16 @@ describe("renderHaproxyConfig", () => {
         assert.deepEqual(serversOf(cfg, "source_alive"), ["server db001 db001:3306 check"]);
         assert.deepEqual(checkOf(cfg, "source_alive")[2], `tcp-check send-binary ${checkExchange("replicaset_check", "mariadb", "alive").toString("hex")}`);
         assert.ok(!cfg.includes("frontend source_alive"), "checks only, no endpoint");
+    });
+
+    test("the reader's last resort: while neither a fit replica nor the source is up, every replica that accepts the login check", () => {
+        // nbsrv(reader) counts the source while it is an UP backup, so the source still comes before unfit replicas.
+        assert.ok(section(cfg, "frontend reader").indexOf("use_backend reader_any if { nbsrv(reader) lt 1 }") < section(cfg, "frontend reader").indexOf("default_backend reader"));
+        assert.ok(section(cfg, "backend reader_any").includes("balance leastconn"));
+        assert.deepEqual(serversOf(cfg, "reader_any"), ["server db002 db002:3306 check", "server db003 db003:3306 check"]);
+        // The same login-only check as the source's, not the reader's fitness query.
+        assert.deepEqual(checkOf(cfg, "reader_any"), checkOf(cfg, "source_alive"));
+        assert.ok(!cfg.includes("frontend reader_any"), "reached through the reader's port only");
     });
 
     test("every server is checked each second, each 500 ms while changing, down after 2 failures, up after 2 successes, found through Docker's DNS", () => {
