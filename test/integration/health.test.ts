@@ -34,6 +34,14 @@ async function writtenSince(server: MariaServer, from: { file: string; position:
     return { tables, statements };
 }
 
+
+/**
+ * How far a clock reading may stray on one machine: the provider reads a member's clock with one round trip, so its
+ * error is at most half of it, and a loaded 2-core CI machine has been seen to take hundreds of ms for a query. A
+ * ceiling, far from the 5 s the injected offset moves it by.
+ */
+const SKEW_READING_CEILING_MS = 1000;
+
 for (const flavor of MATRIX) {
     const T = serverTitle(flavor);
 
@@ -57,8 +65,8 @@ for (const flavor of MATRIX) {
             for (const [name, status] of Object.entries(seen!.replicaStatus)) {
                 assert.ok(status.heartbeatLagMs! >= 0 && status.heartbeatLagMs! < 2500, `${name}: ${status.heartbeatLagMs} ms`);
                 assert.equal(status.errantGtids, "");
-                // One machine, one clock: the skew read over two round trips is a few ms at most.
-                assert.ok(typeof status.clockSkewMs === "number" && Math.abs(status.clockSkewMs) <= 100, `${name}: clock skew ${status.clockSkewMs} ms`);
+                // One machine, one clock: the skew read over two round trips is a few ms when quiet (ceiling: a loaded machine).
+                assert.ok(typeof status.clockSkewMs === "number" && Math.abs(status.clockSkewMs) <= SKEW_READING_CEILING_MS, `${name}: clock skew ${status.clockSkewMs} ms`);
                 assert.equal(status.heartbeatError, "");
             }
             assert.equal(seen!.healthy, true);
@@ -133,8 +141,8 @@ for (const flavor of MATRIX) {
                 const seen = await refresh(state);
                 const status = seen.replicaStatus.db002;
                 assert.ok(status.heartbeatLagMs !== null && status.heartbeatLagMs >= 0 && status.heartbeatLagMs < 2500, `db002: ${status.heartbeatLagMs} ms (${status.heartbeatError})`);
-                assert.ok(Math.abs(status.clockSkewMs! + 5000) <= 100, `db002: clock skew ${status.clockSkewMs} ms`);
-                assert.ok(Math.abs(seen.replicaStatus.db003.clockSkewMs!) <= 100, `db003: clock skew ${seen.replicaStatus.db003.clockSkewMs} ms`);
+                assert.ok(Math.abs(status.clockSkewMs! + 5000) <= SKEW_READING_CEILING_MS, `db002: clock skew ${status.clockSkewMs} ms`);
+                assert.ok(Math.abs(seen.replicaStatus.db003.clockSkewMs!) <= SKEW_READING_CEILING_MS, `db003: clock skew ${seen.replicaStatus.db003.clockSkewMs} ms`);
                 assert.equal((await check(stackOutputsOf(seen), ["--max-lag", "3"])).code, 0);
             } finally {
                 delete clockHooks.shiftMs;
